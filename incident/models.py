@@ -1,0 +1,377 @@
+"""The incident's vocabulary: alerts, phases, roles, decisions, timeline events.
+
+Everything here is plain pydantic data, safe inside the workflow sandbox and
+shared by the workflow, its activities, the hooks and the CLI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from incident.policy import Policy
+from incident.severity import Severity
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Model(BaseModel):
+    """Base for every domain model: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Phase(StrEnum):
+    """Where the incident is in its lifecycle."""
+
+    DETECTED = "detected"
+    TRIAGED = "triaged"
+    RESPONDING = "responding"
+    RESOLVED = "resolved"
+    POST_INCIDENT = "post_incident"
+    CLOSED = "closed"
+
+    @property
+    def is_open(self) -> bool:
+        """Triaged or responding: the incident is still hurting someone."""
+        return self in (Phase.DETECTED, Phase.TRIAGED, Phase.RESPONDING)
+
+
+class Status(StrEnum):
+    """The public status, in the runbooks' own words."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
+class Role(StrEnum):
+    """The runbook's incident roles."""
+
+    INCIDENT_COMMANDER = "incident_commander"
+    TECHNICAL_LEAD = "technical_lead"
+    COMMUNICATIONS_LEAD = "communications_lead"
+    SCRIBE = "scribe"
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """``Incident commander`` rather than ``incident_commander``."""
+        return self.value.replace("_", " ").capitalize()
+
+
+class AlertStatus(StrEnum):
+    """An alert is firing or has resolved."""
+
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class Alert(Model):
+    """One alert as a monitor delivered it, normalised across sources."""
+
+    fingerprint: Name
+    name: Name
+    status: AlertStatus = AlertStatus.FIRING
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    generator_url: str | None = None
+
+
+class AlertBatch(Model):
+    """Alerts delivered together for one incident: one signal, however many alerts."""
+
+    source: Name
+    alerts: list[Alert] = Field(min_length=1)
+
+
+class AlertRecord(Model):
+    """What the incident keeps of one alert: counted, not appended."""
+
+    fingerprint: str
+    name: str
+    status: AlertStatus
+    first_seen: datetime
+    last_seen: datetime
+    firings: int = 1
+
+
+class Declaration(Model):
+    """A person or program opening an incident by hand."""
+
+    title: Name
+    severity: Severity
+    service: Name | None = None
+    org: Name | None = None
+    summary: Text = ""
+    impact: Text = ""
+    actor: Name
+    commander: Name | None = None
+
+
+class IncidentStart(Model):
+    """The workflow's input: how the incident was opened, or the state it carries on with."""
+
+    source: Name = "manual"
+    dedup_key: Name | None = None
+    declaration: Declaration | None = None
+    carried: CarriedIncident | None = None
+
+
+# --- decisions -------------------------------------------------------------
+
+
+class Decision(Model):
+    """Every human decision says who made it and, where it matters, why."""
+
+    actor: Name
+    reason: Text | None = None
+
+
+class Acknowledge(Decision):
+    """I have the incident: stop paging the on-call rotation."""
+
+
+class AssignRole(Decision):
+    """Give one of the incident roles to a person."""
+
+    role: Role
+    person: Name
+
+
+class ChangeSeverity(Decision):
+    """Re-grade the incident; every timer is re-planned from the declaration."""
+
+    severity: Severity
+
+
+class PostStatusUpdate(Decision):
+    """A status update to stakeholders; resets the communication cadence."""
+
+    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    status: Literal[Status.INVESTIGATING, Status.IDENTIFIED] | None = None
+
+
+class AddNote(Decision):
+    """A free-text note on the timeline."""
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class RaiseFlag(Decision):
+    """An immediate-escalation condition (data loss, security breach, ...)."""
+
+    flag: Name
+
+
+class DeclareMitigated(Decision):
+    """The bleeding has stopped: impact is contained, recovery is being watched."""
+
+
+class Resolve(Decision):
+    """The cause is fixed; the incident resolves once recovery criteria hold."""
+
+    root_cause: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+
+
+class Reopen(Decision):
+    """The problem is back: return to responding."""
+
+
+class PostmortemStatus(StrEnum):
+    """The postmortem document's state, as in the runbook's template."""
+
+    SCHEDULED = "scheduled"
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    FINAL = "final"
+
+
+class SubmitPostmortem(Decision):
+    """Record the postmortem meeting or document."""
+
+    status: PostmortemStatus
+    scheduled_for: datetime | None = None
+    document_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    summary: Text = ""
+    contributing_factors: list[Text] = Field(default_factory=list, max_length=50)
+    lessons: list[Text] = Field(default_factory=list, max_length=50)
+
+
+class AddActionItem(Decision):
+    """A follow-up task with an owner; its due date comes from the priority's SLA."""
+
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    owner: Name
+    priority: Literal["P1", "P2", "P3", "P4"]
+
+
+class Close(Decision):
+    """Close the incident for good."""
+
+
+# --- state ------------------------------------------------------------------
+
+
+class TimelineEvent(Model):
+    """One line of the incident's timeline; ``seq`` is unique per incident."""
+
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    text: str
+    reason: str | None = None
+
+
+class RaisedFlag(Model):
+    """An immediate-escalation flag, once raised."""
+
+    flag: str
+    label: str
+    at: datetime
+    actor: str
+    reason: str | None = None
+
+
+class Postmortem(Model):
+    """The postmortem as it was last submitted."""
+
+    status: PostmortemStatus
+    submitted_at: datetime
+    submitted_by: str
+    scheduled_for: datetime | None = None
+    document_url: str | None = None
+    summary: str = ""
+    contributing_factors: list[str] = Field(default_factory=list)
+    lessons: list[str] = Field(default_factory=list)
+
+
+class ActionItem(Model):
+    """A follow-up task from the incident."""
+
+    id: int
+    description: str
+    owner: str
+    priority: str
+    created_at: datetime
+    due: datetime | None
+
+
+class ProbeCheck(Model):
+    """One SLO probe's outcome."""
+
+    name: str
+    query: str
+    value: float | None
+    healthy: bool
+    detail: str
+
+
+class ProbeResult(Model):
+    """The SLO probes at one moment. ``healthy`` is never True when a probe failed to run."""
+
+    at: datetime
+    healthy: bool
+    configured: bool = True
+    checks: list[ProbeCheck] = Field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def summary(self) -> str:
+        """One line a person can read on the timeline."""
+        if not self.configured:
+            return "SLO probes not configured: recovery judged on alerts alone"
+        if self.error:
+            return f"SLO probes could not run: {self.error}"
+        return "; ".join(c.detail for c in self.checks) or "no probes"
+
+
+class IncidentState(Model):
+    """Everything the workflow knows about one incident."""
+
+    human_id: str
+    title: str
+    source: str
+    dedup_key: str | None = None
+    severity: Severity
+    policy_version: str
+    phase: Phase
+    status: Status
+    service: str | None = None
+    org: str | None = None
+    summary: str = ""
+    impact: str = ""
+    runbook_url: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    declared_at: datetime
+    declared_by: str
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    mitigated_at: datetime | None = None
+    monitoring_since: datetime | None = None
+    resolution_declared_at: datetime | None = None
+    recovered_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    reopened: int = 0
+    root_cause: str | None = None
+
+    roles: dict[Role, str] = Field(default_factory=dict)
+    flags: list[RaisedFlag] = Field(default_factory=list)
+
+    last_status_update_at: datetime
+    last_status_update: str | None = None
+    reminded_for_update_due: datetime | None = None
+
+    alerts: dict[str, AlertRecord] = Field(default_factory=dict)
+    alerts_untracked: int = 0
+    firings: int = 0
+    notes: int = 0
+
+    fired_steps: list[str] = Field(default_factory=list)
+    last_probe: ProbeResult | None = None
+    probe_due: datetime | None = None
+
+    postmortem: Postmortem | None = None
+    action_items: list[ActionItem] = Field(default_factory=list)
+
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+    timeline_seq: int = 0
+    timeline_dropped: int = 0
+
+
+class CarriedIncident(Model):
+    """What a continued-as-new run inherits from the previous one."""
+
+    state: IncidentState
+    policy: Policy
+
+
+class PendingTimer(Model):
+    """A durable timer the incident is waiting on, with what happens when it fires."""
+
+    key: str
+    kind: str
+    due: datetime
+    summary: str
+
+
+class DecisionReceipt(Model):
+    """What a decision did: the timeline event it wrote and where the incident stands."""
+
+    human_id: str
+    event: TimelineEvent
+    phase: Phase
+    status: Status
+    severity: Severity
+
+
+IncidentStart.model_rebuild()

@@ -1,0 +1,91 @@
+"""Notices: the messages an incident sends, as data; activities render and deliver them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import Field
+
+from incident.models import Model, Phase, Status
+from incident.severity import Severity
+
+
+class NoticeKind(StrEnum):
+    """The runbooks' message types; each has a template of the same name."""
+
+    DECLARATION = "declaration"
+    STATUS_UPDATE = "status_update"
+    ESCALATION = "escalation"
+    RESOLUTION = "resolution"
+    EXECUTIVE_BRIEF = "executive_brief"
+    POSTMORTEM_REMINDER = "postmortem_reminder"
+
+
+class IncidentBrief(Model):
+    """The facts a message about an incident needs, small enough to send often."""
+
+    human_id: str
+    title: str
+    severity: Severity
+    severity_name: str
+    phase: Phase
+    status: Status
+    service: str | None = None
+    org: str | None = None
+    summary: str = ""
+    impact: str = ""
+    commander: str | None = None
+    roles: dict[str, str] = Field(default_factory=dict)
+    responders: list[str] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+    declared_at: datetime
+    duration: timedelta
+    last_update: str | None = None
+    root_cause: str | None = None
+    resolved_at: datetime | None = None
+    next_update_due: datetime | None = None
+    postmortem_schedule_by: datetime | None = None
+    postmortem_complete_by: datetime | None = None
+    action_items: int = 0
+    firings: int = 0
+
+
+class Notice(Model):
+    """One message to deliver to every configured channel.
+
+    ``key`` is unique within the incident and stable across retries and
+    replays; channels receive it as an idempotency key.
+    """
+
+    key: str
+    kind: NoticeKind
+    audience: str
+    contact: str | None = None
+    headline: str
+    reason: str | None = None
+    message: str | None = None
+    automatic: bool = False
+    at: datetime
+    incident: IncidentBrief
+
+
+class DeliveryOutcome(Model):
+    """How one channel took a notice."""
+
+    channel: str
+    delivered: bool
+    status_code: int | None = None
+    detail: str = ""
+
+
+class DeliveryReport(Model):
+    """Every channel's outcome for one notice."""
+
+    key: str
+    outcomes: list[DeliveryOutcome] = Field(default_factory=list)
+
+    @property
+    def rejected(self) -> list[DeliveryOutcome]:
+        """Channels that refused the notice for good (a 4xx)."""
+        return [o for o in self.outcomes if not o.delivered]

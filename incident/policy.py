@@ -1,0 +1,234 @@
+"""The response policy: every number the runbooks set, loaded from YAML.
+
+The shipped defaults (``default_policy.yaml``) are the runbooks' own numbers.
+A team edits a copy and points ``WARROOM_POLICY`` at it; each incident records
+the ``version`` of the policy it was declared under.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from incident.durations import Duration
+from incident.severity import Severity
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message names file, field and reason."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LadderKind(StrEnum):
+    """What makes an escalation step moot."""
+
+    PAGING = "paging"
+    """Paging the on-call rotation: stops once someone acknowledges."""
+    MANAGEMENT = "management"
+    """Bringing in management: stops once the incident is resolved (or mitigated)."""
+
+
+class EscalationStep(_Strict):
+    """One rung of the escalation matrix: who is brought in, when, and how."""
+
+    after: Duration
+    target: str
+    contact: str
+    ladder: LadderKind
+
+
+class PostmortemRule(_Strict):
+    """When the postmortem must be scheduled and completed, counted from resolution."""
+
+    required: bool
+    schedule_within: Duration | None = None
+    complete_within: Duration | None = None
+
+
+class SeverityRule(_Strict):
+    """Everything the runbooks fix for one severity level."""
+
+    name: str
+    definition: str
+    aliases: list[str] = Field(default_factory=list)
+    response_time: Duration | Literal["next_business_day"]
+    resolution_target: Duration
+    status_update_every: Duration | None
+    on_call: str
+    response_team: list[str]
+    escalation: list[EscalationStep]
+    executive_brief: bool = False
+    postmortem: PostmortemRule
+    close_on_resolve: bool = False
+
+    @model_validator(mode="after")
+    def _ladder_in_order(self) -> SeverityRule:
+        afters = [step.after for step in self.escalation]
+        if afters != sorted(afters):
+            raise ValueError("escalation steps must be listed in order of 'after'")
+        if self.postmortem.required and (
+            self.postmortem.schedule_within is None or self.postmortem.complete_within is None
+        ):
+            raise ValueError("a required postmortem needs schedule_within and complete_within")
+        return self
+
+
+class EscalationTrigger(_Strict):
+    """A condition that escalates at once, whatever the ladder's clock says."""
+
+    label: str
+    notify: list[str]
+    jump_ladder: bool = True
+
+
+class SloProbe(_Strict):
+    """A PromQL query whose value must satisfy ``op threshold`` for recovery."""
+
+    name: str
+    query: str
+    op: Literal[">=", ">", "<=", "<"]
+    threshold: float
+
+    def holds(self, value: float) -> bool:
+        """Whether a measured value is within bounds."""
+        return {
+            ">=": value >= self.threshold,
+            ">": value > self.threshold,
+            "<=": value <= self.threshold,
+            "<": value < self.threshold,
+        }[self.op]
+
+
+class RecoveryRule(_Strict):
+    """The recovery exit criteria checked before an incident counts as resolved."""
+
+    quiet_window: Duration
+    probe_every: Duration
+    probes: list[SloProbe]
+
+
+class CommunicationRule(_Strict):
+    """How far ahead of a due status update the communications lead is reminded."""
+
+    reminder_before: Duration
+
+
+class BusinessHours(_Strict):
+    """When a business day starts, in UTC, for 'next business day' deadlines."""
+
+    start_utc: time
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+
+
+class Routing(_Strict):
+    """How an alert's labels become severity, service and org."""
+
+    severity_labels: list[str]
+    severity_values: dict[str, Severity]
+    default_severity: Severity
+    service_labels: list[str]
+    org_labels: list[str]
+
+
+class Policy(_Strict):
+    """The whole response policy."""
+
+    version: str
+    severities: dict[Severity, SeverityRule]
+    communication: CommunicationRule
+    recovery: RecoveryRule
+    action_item_slas: dict[Literal["P1", "P2", "P3", "P4"], Duration | None]
+    escalation_triggers: dict[str, EscalationTrigger]
+    routing: Routing
+    business_hours: BusinessHours
+
+    @model_validator(mode="after")
+    def _complete(self) -> Policy:
+        missing = [s.value for s in Severity if s not in self.severities]
+        if missing:
+            raise ValueError(f"severities must define every level; missing {', '.join(missing)}")
+        seen: dict[str, Severity] = {}
+        for severity, rule in self.severities.items():
+            for alias in [severity.value, *rule.aliases]:
+                key = alias.lower()
+                if key in seen and seen[key] != severity:
+                    raise ValueError(f"alias {alias!r} names both {seen[key]} and {severity}")
+                seen[key] = severity
+        return self
+
+    def rule(self, severity: Severity) -> SeverityRule:
+        """The rule for one severity."""
+        return self.severities[severity]
+
+    def severity_named(self, name: str) -> Severity | None:
+        """Resolve ``P1``, ``SEV-2``, ``critical``... to a severity, or None."""
+        key = name.strip().lower()
+        for severity, rule in self.severities.items():
+            if key == severity.value.lower() or key in (a.lower() for a in rule.aliases):
+                return severity
+        return self.routing.severity_values.get(key)
+
+    def response_deadline(self, severity: Severity, declared_at: datetime) -> datetime:
+        """When acknowledgement is due for an incident declared at ``declared_at``."""
+        response = self.rule(severity).response_time
+        if isinstance(response, timedelta):
+            return declared_at + response
+        return self._next_business_day(declared_at)
+
+    def _next_business_day(self, moment: datetime) -> datetime:
+        day = moment.date() + timedelta(days=1)
+        while day.weekday() not in self.business_hours.weekdays:
+            day += timedelta(days=1)
+        return datetime.combine(day, self.business_hours.start_utc, tzinfo=moment.tzinfo)
+
+    def action_item_due(self, priority: str, created_at: datetime) -> datetime | None:
+        """Due date of an action item of ``priority`` (None for backlog items)."""
+        sla = self.action_item_slas.get(priority)  # type: ignore[call-overload]
+        return None if sla is None else created_at + sla
+
+
+DEFAULT_POLICY_FILE = "default_policy.yaml"
+
+
+def _format_errors(source: str, err: ValidationError) -> str:
+    lines = [f"{source}: invalid policy"]
+    for item in err.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        lines.append(f"  {field}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    """Parse policy YAML; raise PolicyError naming ``source``, the field and the reason."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise PolicyError(f"{source}: not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: expected a mapping at the top level")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as err:
+        raise PolicyError(_format_errors(source, err)) from err
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load the policy at ``path``, or the shipped runbook defaults when None."""
+    if path is None:
+        text = resources.files("incident").joinpath(DEFAULT_POLICY_FILE).read_text()
+        return parse_policy(text, f"incident/{DEFAULT_POLICY_FILE}")
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except OSError as err:
+        raise PolicyError(f"{file}: cannot read policy file: {err.strerror}") from err
+    return parse_policy(text, str(file))
