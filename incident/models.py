@@ -17,6 +17,7 @@ from incident.severity import Severity
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Required = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
 class Model(BaseModel):
@@ -154,14 +155,14 @@ class ChangeSeverity(Decision):
 class PostStatusUpdate(Decision):
     """A status update to stakeholders; resets the communication cadence."""
 
-    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    message: Required
     status: Literal[Status.INVESTIGATING, Status.IDENTIFIED] | None = None
 
 
 class AddNote(Decision):
     """A free-text note on the timeline."""
 
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    text: Required
 
 
 class RaiseFlag(Decision):
@@ -207,7 +208,9 @@ class SubmitPostmortem(Decision):
 class AddActionItem(Decision):
     """A follow-up task with an owner; its due date comes from the priority's SLA."""
 
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ]
     owner: Name
     priority: Literal["P1", "P2", "P3", "P4"]
 

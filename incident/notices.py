@@ -16,6 +16,7 @@ class NoticeKind(StrEnum):
 
     DECLARATION = "declaration"
     STATUS_UPDATE = "status_update"
+    STATUS_REMINDER = "status_reminder"
     ESCALATION = "escalation"
     RESOLUTION = "resolution"
     EXECUTIVE_BRIEF = "executive_brief"

@@ -1,0 +1,61 @@
+"""From an alert's labels to an incident's severity, service, org and title."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from incident.models import Alert, AlertStatus, Model
+from incident.policy import Policy
+from incident.severity import Severity
+
+
+class Classification(Model):
+    """What the policy makes of a group of alerts."""
+
+    severity: Severity
+    title: str
+    service: str | None = None
+    org: str | None = None
+    summary: str = ""
+    runbook_url: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+def alert_severity(alert: Alert, policy: Policy) -> Severity:
+    """The severity an alert's labels ask for, or the policy's default."""
+    for label in policy.routing.severity_labels:
+        value = alert.labels.get(label)
+        if value is not None:
+            severity = policy.severity_named(value)
+            if severity is not None:
+                return severity
+    return policy.routing.default_severity
+
+
+def _first_label(alert: Alert, names: list[str]) -> str | None:
+    for name in names:
+        if alert.labels.get(name):
+            return alert.labels[name]
+    return None
+
+
+def classify(alerts: list[Alert], policy: Policy) -> Classification:
+    """Classify an incident by its most severe firing alert (or its first alert)."""
+    firing = [a for a in alerts if a.status is AlertStatus.FIRING] or alerts
+    lead = min(firing, key=lambda a: alert_severity(a, policy).rank)
+    service = _first_label(lead, policy.routing.service_labels)
+    notes = lead.annotations
+    title = (
+        notes.get("summary")
+        or notes.get("title")
+        or (f"{lead.name} on {service}" if service else lead.name)
+    )
+    return Classification(
+        severity=alert_severity(lead, policy),
+        title=title[:200],
+        service=service,
+        org=_first_label(lead, policy.routing.org_labels),
+        summary=notes.get("description", "")[:4000],
+        runbook_url=notes.get("runbook_url") or notes.get("runbook"),
+        labels=dict(lead.labels),
+    )

@@ -1,0 +1,1099 @@
+"""The incident state machine: decisions, alerts and timers applied to one incident.
+
+``Incident`` is pure and deterministic: it is given the time, never reads a
+clock, and returns the notices to send instead of sending them. The workflow
+owns one and turns its answers into timers and activities; tests drive it
+directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from incident.classify import Classification, alert_severity, classify
+from incident.durations import format_duration
+from incident.models import (
+    Acknowledge,
+    ActionItem,
+    AddActionItem,
+    AddNote,
+    Alert,
+    AlertBatch,
+    AlertRecord,
+    AlertStatus,
+    AssignRole,
+    ChangeSeverity,
+    Close,
+    Decision,
+    Declaration,
+    DeclareMitigated,
+    IncidentState,
+    PendingTimer,
+    Phase,
+    Postmortem,
+    PostmortemStatus,
+    PostStatusUpdate,
+    ProbeResult,
+    RaisedFlag,
+    RaiseFlag,
+    Reopen,
+    Resolve,
+    Role,
+    Status,
+    SubmitPostmortem,
+    TimelineEvent,
+)
+from incident.notices import IncidentBrief, Notice, NoticeKind
+from incident.policy import EscalationStep, LadderKind, Policy, SeverityRule
+
+MAX_TIMELINE = 500
+"""Timeline events kept in the workflow; older ones are counted (the store keeps all)."""
+MAX_ALERTS = 1000
+"""Distinct alerts tracked per incident; more are counted, not stored."""
+MAX_ACTION_ITEMS = 200
+
+SYSTEM = "warroom"
+INCIDENT_CHANNEL = "Incident channel"
+STAKEHOLDERS = "Stakeholders"
+EXECUTIVES = "Executive leadership"
+
+
+class DecisionRejected(ValueError):
+    """A decision that does not apply; the message says why, for a person."""
+
+
+@dataclass
+class Effects:
+    """What the workflow must do after a change: send notices, run the SLO probes."""
+
+    notices: list[Notice] = field(default_factory=list)
+    run_probe: bool = False
+
+
+def _utc(moment: datetime) -> str:
+    return moment.strftime("%H:%M UTC")
+
+
+class Incident:
+    """One incident's state and the policy it follows, with the rules that move it."""
+
+    def __init__(self, state: IncidentState, policy: Policy) -> None:
+        self.state = state
+        self.policy = policy
+
+    # --- opening ----------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        human_id: str,
+        source: str,
+        dedup_key: str | None,
+        declaration: Declaration | None,
+        alerts: list[Alert],
+        policy: Policy,
+        now: datetime,
+    ) -> tuple[Incident, Effects]:
+        """Detect and triage a new incident from a declaration or its first alerts."""
+        if declaration is not None:
+            found = Classification(
+                severity=declaration.severity,
+                title=declaration.title,
+                service=declaration.service,
+                org=declaration.org,
+                summary=declaration.summary,
+            )
+            declared_by = declaration.actor
+        else:
+            found = classify(alerts, policy)
+            declared_by = source
+        rule = policy.rule(found.severity)
+        state = IncidentState(
+            human_id=human_id,
+            title=found.title,
+            source=source,
+            dedup_key=dedup_key,
+            severity=found.severity,
+            policy_version=policy.version,
+            phase=Phase.DETECTED,
+            status=Status.INVESTIGATING,
+            service=found.service,
+            org=found.org,
+            summary=found.summary,
+            impact=declaration.impact if declaration else "",
+            runbook_url=found.runbook_url,
+            labels=found.labels,
+            declared_at=now,
+            declared_by=declared_by,
+            last_status_update_at=now,
+        )
+        incident = cls(state, policy)
+        if declaration is not None:
+            incident._record(now, "detected", declaration.actor, f"Declared: {found.title}")
+            if declaration.commander:
+                state.roles[Role.INCIDENT_COMMANDER] = declaration.commander
+        else:
+            count = f" ({len(alerts)} alerts)" if len(alerts) > 1 else ""
+            incident._record(
+                now, "detected", source, f"Detected from {source}: {found.title}{count}"
+            )
+        effects = Effects()
+        if alerts:
+            effects = incident.on_alerts(
+                AlertBatch(source=source, alerts=alerts), now, record=False
+            )
+        state.phase = Phase.TRIAGED
+        incident._record(
+            now,
+            "triaged",
+            SYSTEM,
+            f"Triaged as {found.severity} ({rule.name}) under policy {policy.version}; "
+            f"acknowledgement due by {_utc(incident.ack_due())}",
+        )
+        effects.notices.append(
+            incident._notice(
+                now,
+                "declared",
+                NoticeKind.DECLARATION,
+                INCIDENT_CHANNEL,
+                f"{found.severity} incident declared: {found.title}",
+            )
+        )
+        if rule.executive_brief:
+            effects.notices.append(
+                incident._notice(
+                    now,
+                    "brief:declared",
+                    NoticeKind.EXECUTIVE_BRIEF,
+                    EXECUTIVES,
+                    f"{found.severity} incident: {found.title}",
+                )
+            )
+        return incident, effects
+
+    # --- views --------------------------------------------------------------
+
+    @property
+    def rule(self) -> SeverityRule:
+        """The policy's rule for the current severity."""
+        return self.policy.rule(self.state.severity)
+
+    def ack_due(self) -> datetime:
+        """When acknowledgement is (or was) due."""
+        return self.policy.response_deadline(self.state.severity, self.state.declared_at)
+
+    def next_update_due(self) -> datetime | None:
+        """When the next status update is due, while updates are on a cadence."""
+        every = self.rule.status_update_every
+        if every is None or not self.state.phase.is_open:
+            return None
+        due: datetime = self.state.last_status_update_at + every
+        return due
+
+    def postmortem_deadlines(self) -> tuple[datetime | None, datetime | None]:
+        """When the postmortem must be scheduled and completed (None before resolution)."""
+        rule = self.rule.postmortem
+        resolved = self.state.resolved_at
+        if resolved is None or rule.schedule_within is None or rule.complete_within is None:
+            return None, None
+        return resolved + rule.schedule_within, resolved + rule.complete_within
+
+    def brief(self, now: datetime) -> IncidentBrief:
+        """The facts a notice about this incident carries."""
+        s = self.state
+        schedule_by, complete_by = self.postmortem_deadlines()
+        return IncidentBrief(
+            human_id=s.human_id,
+            title=s.title,
+            severity=s.severity,
+            severity_name=self.rule.name,
+            phase=s.phase,
+            status=s.status,
+            service=s.service,
+            org=s.org,
+            summary=s.summary,
+            impact=s.impact,
+            commander=s.roles.get(Role.INCIDENT_COMMANDER),
+            roles={role.title: person for role, person in s.roles.items()},
+            responders=list(self.rule.response_team),
+            flags=[f.label for f in s.flags],
+            declared_at=s.declared_at,
+            duration=(s.resolved_at or now) - s.declared_at,
+            last_update=s.last_status_update,
+            root_cause=s.root_cause,
+            resolved_at=s.resolved_at,
+            next_update_due=self.next_update_due(),
+            postmortem_schedule_by=schedule_by,
+            postmortem_complete_by=complete_by,
+            action_items=len(s.action_items),
+            firings=s.firings,
+        )
+
+    def search_fields(self) -> dict[str, str]:
+        """Values for the Web UI's search attributes."""
+        s = self.state
+        return {
+            "IncidentId": s.human_id,
+            "IncidentSeverity": s.severity.value,
+            "IncidentPhase": s.phase.value,
+            "IncidentStatus": s.status.value,
+            "IncidentService": s.service or "",
+            "IncidentCommander": s.roles.get(Role.INCIDENT_COMMANDER, ""),
+        }
+
+    def details(self, now: datetime, timers: list[PendingTimer]) -> str:
+        """Markdown for the Web UI's current details: where it stands and what comes next."""
+        s = self.state
+        lines = [
+            f"**{s.human_id}** · {s.severity} {self.rule.name} · "
+            f"{s.phase.value} / {s.status.value}",
+            f"**{s.title}**",
+            "",
+            f"- Service: {s.service or 'unknown'} · Org: {s.org or '-'}",
+            f"- Commander: {s.roles.get(Role.INCIDENT_COMMANDER, 'not assigned')}",
+            f"- Declared {_utc(s.declared_at)} by {s.declared_by}; open for "
+            f"{format_duration((s.resolved_at or now) - s.declared_at)}",
+        ]
+        if s.acknowledged_at:
+            lines.append(f"- Acknowledged {_utc(s.acknowledged_at)} by {s.acknowledged_by}")
+        if s.flags:
+            lines.append("- Flags: " + ", ".join(f.label for f in s.flags))
+        if s.last_probe is not None:
+            lines.append(f"- Last SLO probe: {s.last_probe.summary}")
+        waiting = self.waiting_for()
+        if waiting:
+            lines += ["", f"**Waiting for:** {waiting}"]
+        if timers:
+            lines += ["", "**Next:**"]
+            lines += [f"- {_utc(t.due)} — {t.summary}" for t in timers[:5]]
+        return "\n".join(lines)
+
+    def waiting_for(self) -> str:
+        """What the incident needs from people right now, in one line."""
+        s = self.state
+        if s.phase is Phase.TRIAGED:
+            return f"acknowledgement (due {_utc(self.ack_due())})"
+        if s.phase.is_open and s.status is Status.MONITORING:
+            if s.recovered_at and not s.resolution_declared_at:
+                return "recovery criteria met: a person to resolve with the root cause"
+            return "recovery exit criteria (quiet window and SLO probes)"
+        if s.phase is Phase.RESPONDING:
+            return "mitigation or resolution"
+        if s.phase is Phase.POST_INCIDENT:
+            pm = s.postmortem.status.value if s.postmortem else "not scheduled"
+            return f"the postmortem to be final (now: {pm})"
+        return ""
+
+    # --- timers ---------------------------------------------------------------
+
+    def pending(self) -> list[PendingTimer]:
+        """Every timer the incident is waiting on, soonest first."""
+        s = self.state
+        timers: list[PendingTimer] = []
+        fired = set(s.fired_steps)
+        if s.phase.is_open:
+            acked = s.acknowledged_at is not None
+            calm = s.status is Status.MONITORING
+            if not acked and "ack_deadline" not in fired:
+                paging = [
+                    st.target for st in self.rule.escalation if st.ladder is LadderKind.PAGING
+                ]
+                who = ", ".join(paging) or "the on-call rotation"
+                timers.append(
+                    PendingTimer(
+                        key="ack_deadline",
+                        kind="ack_deadline",
+                        due=self.ack_due(),
+                        summary=f"re-page {who} if nobody has acknowledged",
+                    )
+                )
+            for index, step in enumerate(self.rule.escalation):
+                key = self._step_key(index)
+                if key in fired:
+                    continue
+                if step.ladder is LadderKind.PAGING and acked:
+                    continue
+                if step.ladder is LadderKind.MANAGEMENT and calm:
+                    continue
+                timers.append(
+                    PendingTimer(
+                        key=key,
+                        kind="escalation",
+                        due=s.declared_at + step.after,
+                        summary=self._step_summary(step),
+                    )
+                )
+            if "resolution_target" not in fired and not calm:
+                target = self.rule.resolution_target
+                timers.append(
+                    PendingTimer(
+                        key="resolution_target",
+                        kind="resolution_target",
+                        due=s.declared_at + target,
+                        summary=f"flag the {format_duration(target)} resolution target as breached",
+                    )
+                )
+            due = self.next_update_due()
+            every = self.rule.status_update_every
+            if due is not None and every is not None:
+                before = self.policy.communication.reminder_before
+                if s.reminded_for_update_due != due and before < every:
+                    timers.append(
+                        PendingTimer(
+                            key="status_reminder",
+                            kind="status_reminder",
+                            due=due - before,
+                            summary="remind the communications lead: status update due "
+                            + _utc(due),
+                        )
+                    )
+                timers.append(
+                    PendingTimer(
+                        key="status_update",
+                        kind="status_update",
+                        due=due,
+                        summary="post an automatic status update if nobody has",
+                    )
+                )
+            if calm and s.probe_due is not None:
+                timers.append(
+                    PendingTimer(
+                        key="recovery_check",
+                        kind="recovery_check",
+                        due=s.probe_due,
+                        summary="check recovery: quiet window passed and SLO probes in bounds",
+                    )
+                )
+        if s.phase is Phase.POST_INCIDENT:
+            schedule_by, complete_by = self.postmortem_deadlines()
+            if schedule_by and s.postmortem is None and "postmortem_schedule" not in fired:
+                timers.append(
+                    PendingTimer(
+                        key="postmortem_schedule",
+                        kind="postmortem_reminder",
+                        due=schedule_by,
+                        summary="remind the commander: the postmortem is not scheduled yet",
+                    )
+                )
+            final = s.postmortem is not None and s.postmortem.status is PostmortemStatus.FINAL
+            if complete_by and not final and "postmortem_complete" not in fired:
+                timers.append(
+                    PendingTimer(
+                        key="postmortem_complete",
+                        kind="postmortem_reminder",
+                        due=complete_by,
+                        summary="remind the commander: the postmortem is due to be final",
+                    )
+                )
+        return sorted(timers, key=lambda t: (t.due, t.key))
+
+    def _step_key(self, index: int) -> str:
+        return f"escalation:{self.state.severity}:{index}"
+
+    def _step_summary(self, step: EscalationStep) -> str:
+        if step.after == timedelta(0):
+            return f"page {step.target} via {step.contact}"
+        if step.ladder is LadderKind.PAGING:
+            return f"page {step.target} via {step.contact} if still unacknowledged"
+        return f"escalate to {step.target} via {step.contact} if still unresolved"
+
+    def fire(self, timer: PendingTimer, now: datetime) -> Effects:
+        """Do what a due timer is for."""
+        s = self.state
+        effects = Effects()
+        sev = s.severity
+        if timer.kind == "escalation":
+            s.fired_steps.append(timer.key)
+            index = int(timer.key.rsplit(":", 1)[1])
+            step = self.rule.escalation[index]
+            effects.notices.append(
+                self._escalate(
+                    now, timer.key, step.target, step.contact, self._ladder_reason(step, now)
+                )
+            )
+        elif timer.kind == "ack_deadline":
+            s.fired_steps.append(timer.key)
+            reason = f"{sev} not acknowledged within {self._response_text()}"
+            self._record(
+                now, "ack_deadline_missed", SYSTEM, f"Acknowledgement deadline missed: {reason}"
+            )
+            for index, step in enumerate(self.rule.escalation):
+                if step.ladder is LadderKind.PAGING:
+                    effects.notices.append(
+                        self._escalate(
+                            now,
+                            f"ack_deadline:{index}",
+                            step.target,
+                            step.contact,
+                            reason,
+                            record=False,
+                        )
+                    )
+        elif timer.kind == "resolution_target":
+            s.fired_steps.append(timer.key)
+            reason = (
+                f"{sev} unresolved after its {format_duration(self.rule.resolution_target)} target"
+            )
+            self._record(
+                now, "resolution_target_breached", SYSTEM, f"Resolution target breached: {reason}"
+            )
+            commander = s.roles.get(Role.INCIDENT_COMMANDER, "Incident commander")
+            effects.notices.append(
+                self._escalate(now, timer.key, commander, None, reason, record=False)
+            )
+        elif timer.kind == "status_reminder":
+            due = self.next_update_due()
+            s.reminded_for_update_due = due
+            who = s.roles.get(Role.COMMUNICATIONS_LEAD, "Communications lead")
+            self._record(
+                now,
+                "status_update_reminder",
+                SYSTEM,
+                f"Reminded {who}: status update due {_utc(due) if due else ''}",
+            )
+            effects.notices.append(
+                self._notice(
+                    now,
+                    f"status_reminder:{timer.due.isoformat()}",
+                    NoticeKind.STATUS_REMINDER,
+                    who,
+                    f"Status update due for {s.human_id}",
+                    reason="the communication cadence requires an update",
+                )
+            )
+        elif timer.kind == "status_update":
+            silence = now - s.last_status_update_at
+            message = (
+                f"No status update was posted in the last {format_duration(silence)}. "
+                f"Status: {s.status.value}. "
+                + (
+                    f"Latest: {s.last_status_update}"
+                    if s.last_status_update
+                    else "The response team is working on it."
+                )
+            )
+            effects.notices += self._post_update(now, SYSTEM, message, automatic=True)
+        elif timer.kind == "recovery_check":
+            s.probe_due = None
+            effects.run_probe = True
+        elif timer.kind == "postmortem_reminder":
+            s.fired_steps.append(timer.key)
+            what = "scheduled" if timer.key == "postmortem_schedule" else "final"
+            commander = s.roles.get(Role.INCIDENT_COMMANDER, "Incident commander")
+            self._record(
+                now,
+                "postmortem_reminder",
+                SYSTEM,
+                f"Postmortem reminder to {commander}: it should be {what} by now",
+            )
+            effects.notices.append(
+                self._notice(
+                    now,
+                    timer.key,
+                    NoticeKind.POSTMORTEM_REMINDER,
+                    commander,
+                    f"Postmortem for {s.human_id} is due to be {what}",
+                    reason=f"{sev} postmortem deadline reached",
+                )
+            )
+        return effects
+
+    def _response_text(self) -> str:
+        response = self.rule.response_time
+        return (
+            format_duration(response)
+            if isinstance(response, timedelta)
+            else "the next business day"
+        )
+
+    def _ladder_reason(self, step: EscalationStep, now: datetime) -> str:
+        s = self.state
+        open_for = format_duration(now - s.declared_at)
+        if step.after == timedelta(0):
+            return f"new {s.severity} incident"
+        if step.ladder is LadderKind.PAGING:
+            return f"{s.severity} not acknowledged after {open_for}"
+        return f"{s.severity} unresolved after {open_for}"
+
+    def _escalate(
+        self,
+        now: datetime,
+        key: str,
+        target: str,
+        contact: str | None,
+        reason: str,
+        *,
+        record: bool = True,
+    ) -> Notice:
+        via = f" via {contact}" if contact else ""
+        if record:
+            self._record(now, "escalated", SYSTEM, f"Escalated to {target}{via}: {reason}")
+        return self._notice(
+            now,
+            key,
+            NoticeKind.ESCALATION,
+            target,
+            f"{self.state.severity} {self.state.human_id}: {reason}",
+            contact=contact,
+            reason=reason,
+        )
+
+    # --- probes -----------------------------------------------------------------
+
+    def on_probe(self, result: ProbeResult, now: datetime) -> Effects:
+        """Take the SLO probes' answer: recover, or check again later."""
+        s = self.state
+        effects = Effects()
+        previous = s.last_probe
+        s.last_probe = result
+        if not s.phase.is_open or s.status is not Status.MONITORING:
+            return effects
+        if previous is None or previous.healthy != result.healthy or previous.error != result.error:
+            self._record(now, "probe", SYSTEM, result.summary)
+        quiet_since = s.monitoring_since or now
+        if result.healthy and now >= quiet_since + self.policy.recovery.quiet_window:
+            s.recovered_at = now
+            self._record(
+                now,
+                "recovered",
+                SYSTEM,
+                f"Recovery criteria met: {format_duration(now - quiet_since)} without a "
+                f"recurring alert and SLO probes in bounds",
+            )
+            if s.resolution_declared_at is not None:
+                effects.notices += self._finish_resolution(now)
+        else:
+            s.probe_due = now + self.policy.recovery.probe_every
+        return effects
+
+    def _finish_resolution(self, now: datetime) -> list[Notice]:
+        s = self.state
+        s.phase = Phase.RESOLVED
+        s.status = Status.RESOLVED
+        s.resolved_at = now
+        self._record(
+            now,
+            "resolved",
+            SYSTEM,
+            f"Resolved after {format_duration(now - s.declared_at)}: {s.root_cause}",
+        )
+        notices = [
+            self._notice(
+                now,
+                f"resolved:{s.reopened}",
+                NoticeKind.RESOLUTION,
+                INCIDENT_CHANNEL,
+                f"Resolved: {s.title}",
+            )
+        ]
+        if self.rule.executive_brief:
+            notices.append(
+                self._notice(
+                    now,
+                    f"brief:resolved:{s.reopened}",
+                    NoticeKind.EXECUTIVE_BRIEF,
+                    EXECUTIVES,
+                    f"Resolved: {s.title}",
+                )
+            )
+        if self.rule.close_on_resolve or not self.rule.postmortem.required:
+            self._close(now, SYSTEM, f"{s.severity} closes on resolution by policy")
+        else:
+            s.phase = Phase.POST_INCIDENT
+            schedule_by, complete_by = self.postmortem_deadlines()
+            self._record(
+                now,
+                "post_incident",
+                SYSTEM,
+                f"Postmortem to be scheduled by {schedule_by:%Y-%m-%d %H:%M} UTC and final by "
+                f"{complete_by:%Y-%m-%d %H:%M} UTC",
+            )
+        return notices
+
+    def _close(self, now: datetime, actor: str, reason: str | None) -> TimelineEvent:
+        self.state.phase = Phase.CLOSED
+        self.state.closed_at = now
+        return self._record(now, "closed", actor, "Closed", reason)
+
+    # --- alerts -----------------------------------------------------------------
+
+    def on_alerts(self, batch: AlertBatch, now: datetime, *, record: bool = True) -> Effects:
+        """Count alerts; a firing during monitoring or after resolution reopens the incident.
+
+        Repeats of a firing alert are counted, never appended, so a flapping
+        alert cannot grow the incident without bound.
+        """
+        s = self.state
+        effects = Effects()
+        changes: list[str] = []
+        refired: list[str] = []
+        for alert in batch.alerts:
+            firing = alert.status is AlertStatus.FIRING
+            if firing:
+                s.firings += 1
+                refired.append(alert.name)
+            known = s.alerts.get(alert.fingerprint)
+            if known is None:
+                if len(s.alerts) >= MAX_ALERTS:
+                    s.alerts_untracked += 1
+                    continue
+                s.alerts[alert.fingerprint] = AlertRecord(
+                    fingerprint=alert.fingerprint,
+                    name=alert.name,
+                    status=alert.status,
+                    first_seen=now,
+                    last_seen=now,
+                    firings=1 if firing else 0,
+                )
+                changes.append(
+                    f"{alert.name} {alert.status.value} ({alert_severity(alert, self.policy)})"
+                )
+                continue
+            known.last_seen = now
+            known.firings += 1 if firing else 0
+            if known.status is not alert.status:
+                known.status = alert.status
+                changes.append(f"{alert.name} {'fired again' if firing else 'resolved'}")
+        if changes and record:
+            more = f" and {len(changes) - 5} more" if len(changes) > 5 else ""
+            self._record(now, "alerts", batch.source, "Alerts: " + "; ".join(changes[:5]) + more)
+        monitoring = s.phase.is_open and s.status is Status.MONITORING
+        if refired and (monitoring or s.phase in (Phase.RESOLVED, Phase.POST_INCIDENT)):
+            effects.notices += self._reopen(
+                now, batch.source, f"{refired[0]} fired again during {s.status.value}"
+            )
+        elif (
+            not refired
+            and s.phase.is_open
+            and s.phase is not Phase.DETECTED
+            and not monitoring
+            and s.alerts
+            and all(r.status is AlertStatus.RESOLVED for r in s.alerts.values())
+        ):
+            self._start_monitoring(now, batch.source, "every alert has resolved")
+        return effects
+
+    # --- decisions --------------------------------------------------------------
+
+    def check(self, decision: Decision) -> None:
+        """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply now."""
+        s = self.state
+        if s.phase is Phase.CLOSED:
+            raise DecisionRejected(f"{s.human_id} is closed; reopen is not possible after close")
+        checker, _ = self._handlers()[type(decision)]
+        reason = checker(decision)
+        if reason:
+            raise DecisionRejected(f"{s.human_id}: {reason}")
+
+    def apply(self, decision: Decision, now: datetime) -> tuple[TimelineEvent, Effects]:
+        """Apply a checked decision; returns its timeline event and what to send."""
+        self.check(decision)
+        _, applier = self._handlers()[type(decision)]
+        effects = Effects()
+        event = applier(decision, now, effects)
+        return event, effects
+
+    def _handlers(
+        self,
+    ) -> dict[
+        type[Decision],
+        tuple[Callable[[Any], str | None], Callable[[Any, datetime, Effects], TimelineEvent]],
+    ]:
+        return {
+            Acknowledge: (self._check_ack, self._apply_ack),
+            AssignRole: (self._check_assign, self._apply_assign),
+            ChangeSeverity: (self._check_severity, self._apply_severity),
+            PostStatusUpdate: (self._check_update, self._apply_update),
+            AddNote: (lambda d: None, self._apply_note),
+            RaiseFlag: (self._check_flag, self._apply_flag),
+            DeclareMitigated: (self._check_mitigate, self._apply_mitigate),
+            Resolve: (self._check_resolve, self._apply_resolve),
+            Reopen: (self._check_reopen, self._apply_reopen),
+            SubmitPostmortem: (self._check_postmortem, self._apply_postmortem),
+            AddActionItem: (self._check_action_item, self._apply_action_item),
+            Close: (self._check_close, self._apply_close),
+        }
+
+    def _open_only(self, what: str) -> str | None:
+        if not self.state.phase.is_open:
+            return f"cannot {what} once the incident is {self.state.phase.value}"
+        return None
+
+    def _check_ack(self, d: Acknowledge) -> str | None:
+        s = self.state
+        if s.acknowledged_at is not None:
+            return f"already acknowledged by {s.acknowledged_by} at {_utc(s.acknowledged_at)}"
+        return self._open_only("acknowledge")
+
+    def _apply_ack(self, d: Acknowledge, now: datetime, fx: Effects) -> TimelineEvent:
+        return self._acknowledge(now, d.actor, d.reason)
+
+    def _acknowledge(self, now: datetime, actor: str, reason: str | None) -> TimelineEvent:
+        s = self.state
+        s.acknowledged_at, s.acknowledged_by = now, actor
+        s.phase = Phase.RESPONDING
+        took = format_duration(now - s.declared_at)
+        return self._record(
+            now, "acknowledged", actor, f"Acknowledged after {took}; paging stopped", reason
+        )
+
+    def _check_assign(self, d: AssignRole) -> str | None:
+        if self.state.roles.get(d.role) == d.person:
+            return f"{d.person} is already {d.role.title.lower()}"
+        return None
+
+    def _apply_assign(self, d: AssignRole, now: datetime, fx: Effects) -> TimelineEvent:
+        previous = self.state.roles.get(d.role)
+        self.state.roles[d.role] = d.person
+        was = f" (was {previous})" if previous else ""
+        return self._record(
+            now, "role_assigned", d.actor, f"{d.role.title}: {d.person}{was}", d.reason
+        )
+
+    def _check_severity(self, d: ChangeSeverity) -> str | None:
+        if d.severity is self.state.severity:
+            return f"severity is already {d.severity}"
+        if not d.reason:
+            return "a severity change needs a reason"
+        return self._open_only("change severity")
+
+    def _apply_severity(self, d: ChangeSeverity, now: datetime, fx: Effects) -> TimelineEvent:
+        s = self.state
+        old = s.severity
+        s.severity = d.severity
+        direction = "raised" if d.severity.is_higher_than(old) else "lowered"
+        event = self._record(
+            now,
+            "severity_changed",
+            d.actor,
+            f"Severity {direction} {old} → {d.severity}; timers re-planned from declaration",
+            d.reason,
+        )
+        fx.notices.append(
+            self._notice(
+                now,
+                f"severity:{event.seq}",
+                NoticeKind.ESCALATION,
+                INCIDENT_CHANNEL,
+                f"{s.human_id} severity {direction} {old} → {d.severity}",
+                reason=d.reason,
+            )
+        )
+        if self.rule.executive_brief:
+            fx.notices.append(
+                self._notice(
+                    now,
+                    f"brief:severity:{event.seq}",
+                    NoticeKind.EXECUTIVE_BRIEF,
+                    EXECUTIVES,
+                    f"{d.severity} incident: {s.title}",
+                )
+            )
+        return event
+
+    def _check_update(self, d: PostStatusUpdate) -> str | None:
+        if d.status is not None and self.state.status is Status.MONITORING:
+            return "the incident is monitoring recovery; reopen it to go back to " + d.status.value
+        return self._open_only("post a status update")
+
+    def _apply_update(self, d: PostStatusUpdate, now: datetime, fx: Effects) -> TimelineEvent:
+        if d.status is not None:
+            self.state.status = d.status
+        fx.notices += self._post_update(now, d.actor, d.message, automatic=False)
+        return self.state.timeline[-1]
+
+    def _post_update(
+        self, now: datetime, actor: str, message: str, *, automatic: bool
+    ) -> list[Notice]:
+        s = self.state
+        s.last_status_update_at = now
+        s.last_status_update = message
+        label = "Automatic status update" if automatic else "Status update"
+        event = self._record(now, "status_update", actor, f"{label} ({s.status.value}): {message}")
+        notices = [
+            self._notice(
+                now,
+                f"update:{event.seq}",
+                NoticeKind.STATUS_UPDATE,
+                STAKEHOLDERS,
+                f"{s.human_id} update: {s.status.value}",
+                message=message,
+                automatic=automatic,
+            )
+        ]
+        if self.rule.executive_brief:
+            notices.append(
+                self._notice(
+                    now,
+                    f"brief:update:{event.seq}",
+                    NoticeKind.EXECUTIVE_BRIEF,
+                    EXECUTIVES,
+                    f"{s.severity} incident: {s.title}",
+                    message=message,
+                )
+            )
+        return notices
+
+    def _apply_note(self, d: AddNote, now: datetime, fx: Effects) -> TimelineEvent:
+        self.state.notes += 1
+        return self._record(now, "note", d.actor, d.text, d.reason)
+
+    def _check_flag(self, d: RaiseFlag) -> str | None:
+        triggers = self.policy.escalation_triggers
+        if d.flag not in triggers:
+            return f"unknown flag {d.flag!r}; known flags: {', '.join(sorted(triggers))}"
+        if any(f.flag == d.flag for f in self.state.flags):
+            return f"flag {d.flag!r} is already raised"
+        return self._open_only("raise a flag")
+
+    def _apply_flag(self, d: RaiseFlag, now: datetime, fx: Effects) -> TimelineEvent:
+        s = self.state
+        trigger = self.policy.escalation_triggers[d.flag]
+        s.flags.append(
+            RaisedFlag(flag=d.flag, label=trigger.label, at=now, actor=d.actor, reason=d.reason)
+        )
+        event = self._record(
+            now,
+            "flag_raised",
+            d.actor,
+            f"{trigger.label}: immediate escalation to {', '.join(trigger.notify)}",
+            d.reason,
+        )
+        reason = f"{trigger.label} (raised by {d.actor})"
+        for target in trigger.notify:
+            fx.notices.append(
+                self._escalate(now, f"flag:{d.flag}:{target}", target, None, reason, record=False)
+            )
+        if trigger.jump_ladder:
+            for index, step in enumerate(self.rule.escalation):
+                key = self._step_key(index)
+                if key not in s.fired_steps and step.ladder is LadderKind.MANAGEMENT:
+                    s.fired_steps.append(key)
+                    fx.notices.append(
+                        self._escalate(
+                            now, key, step.target, step.contact, f"{reason}: ladder jumped"
+                        )
+                    )
+        return event
+
+    def _check_mitigate(self, d: DeclareMitigated) -> str | None:
+        if self.state.status is Status.MONITORING:
+            return "already monitoring recovery"
+        if not d.reason:
+            return "say what mitigated the impact (reason)"
+        return self._open_only("declare mitigation")
+
+    def _apply_mitigate(self, d: DeclareMitigated, now: datetime, fx: Effects) -> TimelineEvent:
+        s = self.state
+        if s.acknowledged_at is None:
+            self._acknowledge(now, d.actor, "acknowledged by mitigating")
+        if s.mitigated_at is None:
+            s.mitigated_at = now
+        return self._start_monitoring(now, d.actor, d.reason or "mitigated", kind="mitigated")
+
+    def _start_monitoring(
+        self, now: datetime, actor: str, reason: str, kind: str = "monitoring"
+    ) -> TimelineEvent:
+        s = self.state
+        s.status = Status.MONITORING
+        s.monitoring_since = now
+        s.recovered_at = None
+        s.probe_due = now + self.policy.recovery.quiet_window
+        window = format_duration(self.policy.recovery.quiet_window)
+        return self._record(
+            now,
+            kind,
+            actor,
+            f"Monitoring recovery: resolves after {window} without a recurring alert "
+            f"and with SLO probes in bounds",
+            reason,
+        )
+
+    def _check_resolve(self, d: Resolve) -> str | None:
+        s = self.state
+        if not d.root_cause:
+            return "a resolution needs the root cause"
+        if s.resolution_declared_at is not None:
+            return "resolution already declared; waiting for the recovery criteria"
+        return self._open_only("resolve")
+
+    def _apply_resolve(self, d: Resolve, now: datetime, fx: Effects) -> TimelineEvent:
+        s = self.state
+        if s.acknowledged_at is None:
+            self._acknowledge(now, d.actor, "acknowledged by resolving")
+        s.root_cause = d.root_cause
+        s.resolution_declared_at = now
+        if s.status is not Status.MONITORING:
+            self._start_monitoring(now, d.actor, "resolution declared")
+        event = self._record(
+            now, "resolution_declared", d.actor, f"Root cause: {d.root_cause}", d.reason
+        )
+        if s.recovered_at is not None:
+            fx.notices += self._finish_resolution(now)
+        return event
+
+    def _check_reopen(self, d: Reopen) -> str | None:
+        s = self.state
+        if not d.reason:
+            return "say why the incident is reopened (reason)"
+        if s.phase in (Phase.RESOLVED, Phase.POST_INCIDENT):
+            return None
+        if s.phase.is_open and s.status is Status.MONITORING:
+            return None
+        return "only an incident that is monitoring recovery or resolved can be reopened"
+
+    def _apply_reopen(self, d: Reopen, now: datetime, fx: Effects) -> TimelineEvent:
+        fx.notices += self._reopen(now, d.actor, d.reason or "")
+        return self.state.timeline[-1]
+
+    def _reopen(self, now: datetime, actor: str, reason: str) -> list[Notice]:
+        s = self.state
+        was = s.phase.value if s.phase is not Phase.RESPONDING else s.status.value
+        s.phase = Phase.RESPONDING
+        s.status = Status.INVESTIGATING
+        s.reopened += 1
+        s.monitoring_since = s.recovered_at = s.resolved_at = s.resolution_declared_at = None
+        s.probe_due = None
+        s.last_status_update_at = now
+        event = self._record(
+            now, "reopened", actor, f"Reopened (was {was}); back to investigating", reason
+        )
+        return [
+            self._notice(
+                now,
+                f"reopened:{event.seq}",
+                NoticeKind.ESCALATION,
+                INCIDENT_CHANNEL,
+                f"{s.human_id} reopened: {reason}",
+                reason=reason,
+            )
+        ]
+
+    def _check_postmortem(self, d: SubmitPostmortem) -> str | None:
+        if self.state.phase not in (Phase.RESOLVED, Phase.POST_INCIDENT):
+            return "the postmortem comes after resolution"
+        if d.status is PostmortemStatus.SCHEDULED and d.scheduled_for is None:
+            return "a scheduled postmortem needs scheduled_for"
+        return None
+
+    def _apply_postmortem(self, d: SubmitPostmortem, now: datetime, fx: Effects) -> TimelineEvent:
+        s = self.state
+        previous = s.postmortem
+        s.postmortem = Postmortem(
+            status=d.status,
+            submitted_at=now,
+            submitted_by=d.actor,
+            scheduled_for=d.scheduled_for or (previous.scheduled_for if previous else None),
+            document_url=d.document_url or (previous.document_url if previous else None),
+            summary=d.summary or (previous.summary if previous else ""),
+            contributing_factors=d.contributing_factors
+            or (previous.contributing_factors if previous else []),
+            lessons=d.lessons or (previous.lessons if previous else []),
+        )
+        when = f" for {d.scheduled_for:%Y-%m-%d %H:%M} UTC" if d.scheduled_for else ""
+        event = self._record(
+            now, "postmortem", d.actor, f"Postmortem {d.status.value}{when}", d.reason
+        )
+        if d.status is PostmortemStatus.FINAL and s.phase is Phase.POST_INCIDENT:
+            self._close(now, SYSTEM, "postmortem final")
+        return event
+
+    def _check_action_item(self, d: AddActionItem) -> str | None:
+        if len(self.state.action_items) >= MAX_ACTION_ITEMS:
+            return f"at most {MAX_ACTION_ITEMS} action items per incident"
+        return None
+
+    def _apply_action_item(self, d: AddActionItem, now: datetime, fx: Effects) -> TimelineEvent:
+        s = self.state
+        due = self.policy.action_item_due(d.priority, now)
+        item = ActionItem(
+            id=len(s.action_items) + 1,
+            description=d.description,
+            owner=d.owner,
+            priority=d.priority,
+            created_at=now,
+            due=due,
+        )
+        s.action_items.append(item)
+        by = f"due {due:%Y-%m-%d}" if due else "backlog"
+        return self._record(
+            now,
+            "action_item",
+            d.actor,
+            f"Action item #{item.id} ({d.priority}, {d.owner}, {by}): {d.description}",
+            d.reason,
+        )
+
+    def _check_close(self, d: Close) -> str | None:
+        s = self.state
+        if s.phase.is_open:
+            return "resolve the incident before closing it"
+        pm = s.postmortem
+        if self.rule.postmortem.required and (
+            pm is None or pm.status is not PostmortemStatus.FINAL
+        ):
+            state = pm.status.value if pm else "not started"
+            return (
+                f"a {s.severity} incident needs a final postmortem before it closes "
+                f"(postmortem: {state})"
+            )
+        return None
+
+    def _apply_close(self, d: Close, now: datetime, fx: Effects) -> TimelineEvent:
+        return self._close(now, d.actor, d.reason)
+
+    # --- records ------------------------------------------------------------------
+
+    def _record(
+        self, now: datetime, kind: str, actor: str, text: str, reason: str | None = None
+    ) -> TimelineEvent:
+        s = self.state
+        s.timeline_seq += 1
+        event = TimelineEvent(
+            seq=s.timeline_seq, at=now, kind=kind, actor=actor, text=text, reason=reason
+        )
+        s.timeline.append(event)
+        if len(s.timeline) > MAX_TIMELINE:
+            drop = len(s.timeline) - MAX_TIMELINE
+            del s.timeline[:drop]
+            s.timeline_dropped += drop
+        return event
+
+    def record_delivery_problem(self, now: datetime, notice: Notice, problem: str) -> None:
+        """Put a channel's refusal or a failed delivery on the timeline."""
+        self._record(
+            now,
+            "notification_failed",
+            SYSTEM,
+            f"{notice.kind.value} to {notice.audience}: {problem}",
+        )
+
+    def _notice(
+        self,
+        now: datetime,
+        key: str,
+        kind: NoticeKind,
+        audience: str,
+        headline: str,
+        *,
+        contact: str | None = None,
+        reason: str | None = None,
+        message: str | None = None,
+        automatic: bool = False,
+    ) -> Notice:
+        return Notice(
+            key=key,
+            kind=kind,
+            audience=audience,
+            contact=contact,
+            headline=headline,
+            reason=reason,
+            message=message,
+            automatic=automatic,
+            at=now,
+            incident=self.brief(now),
+        )
