@@ -422,7 +422,8 @@ class Incident:
                 now, "ack_deadline_missed", SYSTEM, f"Acknowledgement deadline missed: {reason}"
             )
             for index, step in enumerate(self.rule.escalation):
-                if step.ladder is LadderKind.PAGING:
+                # Re-page whoever has been paged so far; later rungs keep their own time.
+                if step.ladder is LadderKind.PAGING and s.declared_at + step.after <= now:
                     effects.notices.append(
                         self._escalate(
                             now,

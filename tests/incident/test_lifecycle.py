@@ -88,6 +88,12 @@ def test_unacknowledged_p0_pages_up_the_ladder() -> None:
     assert fire_until(incident, minutes(60)) == ["CEO", "Incident commander"]
 
 
+def test_ack_deadline_repages_only_who_was_paged() -> None:
+    incident = declare(Severity.P1)
+    assert fire_until(incident, minutes(16)) == ["Primary on-call", "Primary on-call"]
+    assert fire_until(incident, minutes(30)) == ["Secondary on-call"]
+
+
 def test_acknowledge_stops_paging_but_not_management() -> None:
     incident = declare(Severity.P1)
     fire_until(incident, minutes(0))

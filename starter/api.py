@@ -1,0 +1,140 @@
+"""The Python API: declare incidents, feed them alerts, and make decisions.
+
+The alert hooks and the operator CLI are built on these same calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
+
+from incident.ids import incident_workflow_id, looks_like_human_id
+from incident.models import (
+    Acknowledge,
+    AddActionItem,
+    AddNote,
+    AlertBatch,
+    AssignRole,
+    ChangeSeverity,
+    Close,
+    Decision,
+    DecisionReceipt,
+    Declaration,
+    DeclareMitigated,
+    IncidentStart,
+    PostStatusUpdate,
+    RaiseFlag,
+    Reopen,
+    Resolve,
+    SubmitPostmortem,
+)
+from starter.connection import DEFAULT_TASK_QUEUE
+from workflows.incident import IncidentWorkflow
+from workflows.search_attributes import INCIDENT_ID
+
+IncidentHandle = WorkflowHandle[IncidentWorkflow, Any]
+
+_UPDATES: dict[type[Decision], Any] = {
+    Acknowledge: IncidentWorkflow.acknowledge,
+    AssignRole: IncidentWorkflow.assign_role,
+    ChangeSeverity: IncidentWorkflow.change_severity,
+    PostStatusUpdate: IncidentWorkflow.post_status_update,
+    AddNote: IncidentWorkflow.add_note,
+    RaiseFlag: IncidentWorkflow.raise_flag,
+    DeclareMitigated: IncidentWorkflow.declare_mitigated,
+    Resolve: IncidentWorkflow.resolve,
+    Reopen: IncidentWorkflow.reopen,
+    SubmitPostmortem: IncidentWorkflow.submit_postmortem,
+    AddActionItem: IncidentWorkflow.add_action_item,
+    Close: IncidentWorkflow.close,
+}
+
+
+SIGNAL_LIMIT_RETRIES = 20
+"""Deliveries retried while an incident's run is full and about to continue as new."""
+
+
+class IncidentNotFound(LookupError):
+    """No incident has that ``INC-`` ID or workflow ID."""
+
+
+async def declare_incident(
+    client: Client,
+    declaration: Declaration,
+    *,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    workflow_id: str | None = None,
+) -> IncidentHandle:
+    """Open an incident by hand; returns the handle of its workflow."""
+    handle: IncidentHandle = await client.start_workflow(
+        IncidentWorkflow.run,
+        IncidentStart(source="manual", declaration=declaration),
+        id=workflow_id or f"incident-manual-{uuid.uuid4().hex[:20]}",
+        task_queue=task_queue,
+        static_summary=f"{declaration.severity} {declaration.title}"[:200],
+        static_details=(
+            f"Declared by {declaration.actor}"
+            + (f" for {declaration.service}" if declaration.service else "")
+            + (f"\n\n{declaration.summary}" if declaration.summary else "")
+        ),
+    )
+    return handle
+
+
+async def send_alerts(
+    client: Client,
+    batch: AlertBatch,
+    *,
+    dedup_key: str,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+) -> IncidentHandle:
+    """Deliver alerts to the incident their dedup key maps to, opening it if needed.
+
+    One signal-with-start per call, however many alerts the batch holds; a
+    repeated delivery lands on the same incident.
+    """
+    lead = batch.alerts[0]
+    delay = 0.1
+    for attempt in range(SIGNAL_LIMIT_RETRIES + 1):
+        try:
+            handle: IncidentHandle = await client.start_workflow(
+                IncidentWorkflow.run,
+                IncidentStart(source=batch.source, dedup_key=dedup_key),
+                id=incident_workflow_id(batch.source, dedup_key),
+                task_queue=task_queue,
+                start_signal="alerts",
+                start_signal_args=[batch],
+                static_summary=(lead.annotations.get("summary") or lead.name)[:200],
+                static_details=f"Opened by {batch.source} alert {lead.name}\n\n"
+                f"Dedup key: `{dedup_key}`",
+            )
+            return handle
+        except RPCError as err:
+            # A storm can fill a run's signal quota before it continues as new;
+            # the next run takes the signal, so wait briefly and deliver again.
+            if "limit for signal" not in err.message or attempt == SIGNAL_LIMIT_RETRIES:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    raise AssertionError("unreachable")
+
+
+async def incident_handle(client: Client, ref: str) -> IncidentHandle:
+    """The handle of an incident named by its ``INC-`` ID or its workflow ID."""
+    if not looks_like_human_id(ref):
+        return client.get_workflow_handle_for(IncidentWorkflow.run, ref)
+    query = f'{INCIDENT_ID.name} = "{ref.upper()}"'
+    async for execution in client.list_workflows(query, limit=1):
+        return client.get_workflow_handle_for(IncidentWorkflow.run, execution.id)
+    raise IncidentNotFound(f"no incident {ref.upper()}")
+
+
+async def decide(handle: IncidentHandle, decision: Decision) -> DecisionReceipt:
+    """Send a decision; raises WorkflowUpdateFailedError with the reason if it is rejected."""
+    update = _UPDATES[type(decision)]
+    receipt: DecisionReceipt = await handle.execute_update(update, decision)
+    return receipt

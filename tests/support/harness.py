@@ -1,0 +1,131 @@
+"""Drive incidents in tests the way an operator would, and watch what they send."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from incident.models import (
+    Alert,
+    AlertBatch,
+    Declaration,
+    IncidentState,
+    PendingTimer,
+)
+from incident.severity import Severity
+from starter.api import IncidentHandle, declare_incident, send_alerts
+from starter.receiver import HttpReceiver
+from workflows.incident import IncidentWorkflow
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Any], *, within: float = 15.0) -> Any:
+    """Poll ``probe`` (sync or async) until it returns something truthy; fail after ``within`` s."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
+
+
+@dataclass
+class Harness:
+    """A worker on its own task queue, and the receiver its notices go to."""
+
+    env: WorkflowEnvironment
+    client: Client
+    task_queue: str
+    receiver: HttpReceiver
+
+    async def declare(
+        self, severity: Severity = Severity.P0, title: str = "Agent runs failing", **extra: Any
+    ) -> IncidentHandle:
+        """Declare an incident by hand and wait until it is triaged."""
+        handle = await declare_incident(
+            self.client,
+            Declaration(title=title, severity=severity, actor="alice", service="agents", **extra),
+            task_queue=self.task_queue,
+        )
+        await eventually(lambda: self._opened(handle))
+        return handle
+
+    async def fire(
+        self, dedup_key: str, *alerts: Alert, source: str = "alertmanager"
+    ) -> IncidentHandle:
+        """Deliver alerts the way a hook does (signal-with-start)."""
+        handle = await send_alerts(
+            self.client,
+            AlertBatch(source=source, alerts=list(alerts)),
+            dedup_key=dedup_key,
+            task_queue=self.task_queue,
+        )
+        await eventually(lambda: self._opened(handle))
+        return handle
+
+    async def _opened(self, handle: IncidentHandle) -> bool:
+        try:
+            await handle.query(IncidentWorkflow.state)
+        except Exception:
+            return False
+        return True
+
+    async def state(self, handle: IncidentHandle) -> IncidentState:
+        """The incident's current state."""
+        result: IncidentState = await handle.query(IncidentWorkflow.state)
+        return result
+
+    async def until(
+        self,
+        handle: IncidentHandle,
+        check: Callable[[IncidentState], bool],
+        *,
+        within: float = 15.0,
+    ) -> IncidentState:
+        """Wait until the incident's state satisfies ``check``; returns that state."""
+
+        async def probe() -> IncidentState | None:
+            state = await self.state(handle)
+            return state if check(state) else None
+
+        result: IncidentState = await eventually(probe, within=within)
+        return result
+
+    async def timers(self, handle: IncidentHandle) -> list[PendingTimer]:
+        """The incident's pending timers."""
+        result: list[PendingTimer] = await handle.query(IncidentWorkflow.timers)
+        return result
+
+    async def advance(self, handle: IncidentHandle, by: timedelta) -> None:
+        """Move this incident's clock forward by ``by`` and let what fell due run."""
+        await self.env.fast_forward(handle, by)  # type: ignore[attr-defined]
+        await self.settle(handle)
+
+    async def settle(self, handle: IncidentHandle) -> None:
+        """Wait until the workflow has no activity in flight (its notices were sent)."""
+
+        async def idle() -> bool:
+            raw = (await handle.describe()).raw_description
+            return not raw.pending_activities and not raw.HasField("pending_workflow_task")
+
+        await eventually(idle)
+
+    def notices(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Notices received by the channel, optionally of one kind."""
+        return [b for b in self.receiver.bodies() if kind is None or b["kind"] == kind]
+
+    def paged(self) -> list[str]:
+        """Who escalation notices went to, in order."""
+        return [b["audience"] for b in self.notices("escalation")]

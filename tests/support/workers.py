@@ -1,0 +1,34 @@
+"""Workers for tests: the real worker build, pointed at a test receiver."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from temporalio.worker import Worker
+
+from activities.channels import Channel
+from incident.policy import Policy
+from tests.support.harness import Harness
+from worker.run import build_worker
+
+
+@asynccontextmanager
+async def running_worker(
+    harness: Harness, policy: Policy, *, prometheus_url: str | None = None
+) -> AsyncIterator[Worker]:
+    """Run a worker for ``harness``'s task queue until the block ends (a restart is two blocks)."""
+    channel = Channel(name="sink", kind="webhook", url=f"{harness.receiver.url}/hook")  # type: ignore[arg-type]
+    async with httpx.AsyncClient() as http:
+        worker = build_worker(
+            harness.client,
+            task_queue=harness.task_queue,
+            policy=policy,
+            channels=[channel],
+            http=http,
+            prometheus_url=prometheus_url,
+            ui_url="http://localhost:8233",
+        )
+        async with worker:
+            yield worker

@@ -1,0 +1,112 @@
+"""Escalation and cadence timers, walked on a real server with per-workflow time skipping."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from incident.models import Acknowledge, ChangeSeverity, PostStatusUpdate
+from incident.severity import Severity
+from starter.api import decide
+from tests.support.harness import Harness, eventually
+
+MIN = timedelta(minutes=1)
+
+
+async def test_unacknowledged_p0_climbs_the_whole_ladder(harness: Harness) -> None:
+    incident = await harness.declare(Severity.P0)
+    await eventually(lambda: harness.paged() == ["All on-call"])
+    assert [n["kind"] for n in harness.notices()][:1] == ["declaration"]
+
+    await harness.advance(incident, 14 * MIN)
+    # +5 min: nobody acknowledged, so on-call is paged again; the VP is not called yet.
+    assert harness.paged() == ["All on-call", "All on-call"]
+
+    await harness.advance(incident, 2 * MIN)  # +16 min
+    await eventually(lambda: "VP Engineering" in harness.paged())
+    vp = next(n for n in harness.notices("escalation") if n["audience"] == "VP Engineering")
+    assert vp["contact"] == "Phone"
+    assert "unresolved after 15m" in vp["reason"]
+
+    await harness.advance(incident, 15 * MIN)  # +31 min
+    await eventually(lambda: harness.paged()[-1] == "CTO")
+    await harness.advance(incident, 28 * MIN)  # +59 min
+    assert "CEO" not in harness.paged()
+    await harness.advance(incident, 2 * MIN)  # +61 min
+    await eventually(lambda: "CEO" in harness.paged())
+    await eventually(lambda: len(harness.paged()) == 6)
+    paged = harness.paged()
+    assert paged[:4] == ["All on-call", "All on-call", "VP Engineering", "CTO"]
+    # At +60 the CEO is called and the 1 h resolution target is flagged to the commander.
+    assert set(paged[4:]) == {"CEO", "Incident commander"}
+
+
+async def test_p1_ladder_and_acknowledgement_stops_paging(harness: Harness) -> None:
+    incident = await harness.declare(Severity.P1)
+    await eventually(lambda: harness.paged() == ["Primary on-call"])
+    await harness.advance(incident, 10 * MIN)
+    await decide(incident, Acknowledge(actor="bob", reason="on it"))
+
+    await harness.advance(incident, 55 * MIN)  # +65 min
+    await eventually(lambda: "Engineering Manager" in harness.paged())
+    # Secondary on-call (+30, paging) was made moot by the acknowledgement.
+    assert harness.paged() == ["Primary on-call", "Engineering Manager"]
+    await harness.advance(incident, 60 * MIN)  # +125 min
+    await eventually(lambda: harness.paged()[-1] == "VP Engineering")
+    state = await harness.state(incident)
+    assert state.acknowledged_by == "bob"
+    assert [e.kind for e in state.timeline].count("escalated") == 3
+
+
+async def test_unacknowledged_p1_pages_secondary_at_30_minutes(harness: Harness) -> None:
+    incident = await harness.declare(Severity.P1)
+    await harness.advance(incident, 29 * MIN)
+    assert "Secondary on-call" not in harness.paged()
+    await harness.advance(incident, 2 * MIN)
+    await eventually(lambda: "Secondary on-call" in harness.paged())
+
+
+async def test_p2_ladder_team_lead_then_engineering_manager(harness: Harness) -> None:
+    incident = await harness.declare(Severity.P2)
+    await decide(incident, Acknowledge(actor="bob"))
+    await harness.advance(incident, 119 * MIN)
+    assert harness.paged() == ["Primary on-call"]
+    await harness.advance(incident, 2 * MIN)
+    await eventually(lambda: harness.paged() == ["Primary on-call", "Team Lead"])
+    await harness.advance(incident, 120 * MIN)
+    await eventually(lambda: harness.paged()[-1] == "Engineering Manager")
+
+
+async def test_severity_upgrade_replans_every_timer(harness: Harness) -> None:
+    incident = await harness.declare(Severity.P2)
+    await decide(incident, Acknowledge(actor="bob"))
+    await harness.advance(incident, 20 * MIN)
+    assert harness.paged() == ["Primary on-call"]
+
+    await decide(incident, ChangeSeverity(actor="bob", severity=Severity.P0, reason="every org"))
+    # Re-planned from the declaration: VP Engineering (+15) is overdue and goes out now.
+    await eventually(lambda: "VP Engineering" in harness.paged())
+    timers = {t.key: t.due for t in await harness.timers(incident)}
+    state = await harness.state(incident)
+    assert timers["escalation:P0:2"] == state.declared_at + 30 * MIN
+    assert timers["escalation:P0:3"] == state.declared_at + 60 * MIN
+    await harness.advance(incident, 11 * MIN)  # +31 min
+    await eventually(lambda: harness.paged()[-1] == "CTO")
+
+
+async def test_comms_cadence_posts_an_automatic_update(harness: Harness) -> None:
+    incident = await harness.declare(Severity.P1)
+    await decide(incident, Acknowledge(actor="bob"))
+    await harness.advance(incident, 26 * MIN)
+    await eventually(lambda: harness.notices("status_reminder"))
+    assert not harness.notices("status_update")
+
+    await harness.advance(incident, 5 * MIN)  # +31: nobody posted within 30 min
+    update = (await eventually(lambda: harness.notices("status_update")))[0]
+    assert update["automatic"] is True
+    assert "No status update was posted" in update["message"]
+
+    # A human update resets the cadence: nothing automatic for the next 30 minutes.
+    await decide(incident, PostStatusUpdate(actor="carol", message="Rollback in progress"))
+    await harness.advance(incident, 29 * MIN)
+    automatic = [n for n in harness.notices("status_update") if n["automatic"]]
+    assert len(automatic) == 1

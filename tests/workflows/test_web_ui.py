@@ -1,0 +1,73 @@
+"""What an engineer sees in the Web UI: search attributes, summaries, current details."""
+
+from __future__ import annotations
+
+import temporalio.api.sdk.v1
+from temporalio.api.enums.v1 import EventType
+
+from incident.models import Acknowledge, AssignRole, Resolve, Role
+from incident.severity import Severity
+from starter.api import IncidentHandle, decide, incident_handle
+from tests.support.harness import Harness, eventually
+from workflows import search_attributes as sa
+
+
+async def _listed(harness: Harness, query: str) -> list[str]:
+    return [w.id async for w in harness.client.list_workflows(query)]
+
+
+async def test_search_attributes_follow_the_incident(harness: Harness) -> None:
+    incident = await harness.declare(Severity.P1, title="Checkout latency 10x")
+    await decide(incident, AssignRole(actor="bob", role=Role.INCIDENT_COMMANDER, person="dana"))
+    state = await harness.state(incident)
+    query = f'IncidentId = "{state.human_id}" AND IncidentCommander = "dana"'
+    await eventually(lambda: _listed(harness, query + ' AND IncidentPhase = "triaged"'))
+
+    await decide(incident, Acknowledge(actor="dana"))
+    await decide(incident, Resolve(actor="dana", root_cause="pool exhausted"))
+    ids = await eventually(
+        lambda: _listed(
+            harness,
+            query + ' AND IncidentSeverity = "P1" AND IncidentPhase = "responding"'
+            ' AND IncidentStatus = "monitoring" AND IncidentService = "agents"',
+        )
+    )
+    assert ids == [incident.id]
+    found = await incident_handle(harness.client, state.human_id.lower())
+    assert found.id == incident.id
+    attrs = (await incident.describe()).typed_search_attributes
+    assert attrs.get(sa.INCIDENT_SEVERITY) == "P1"
+
+
+async def test_summaries_say_what_each_timer_and_activity_is_for(harness: Harness) -> None:
+    incident = await harness.declare(Severity.P0, title="Platform down")
+    await eventually(lambda: harness.paged())
+    description = await incident.describe()
+    assert await description.static_summary() == "P0 Platform down"
+    details = await eventually(lambda: _current_details(incident))
+    assert "Waiting for:" in details and "acknowledgement" in details
+    assert "escalate to VP Engineering via Phone if still unresolved" in details
+
+    history = await incident.fetch_history()
+    timer_summaries = []
+    activity_summaries = []
+    for event in history.events:
+        summary = (
+            event.user_metadata.summary.data.decode() if event.HasField("user_metadata") else ""
+        )
+        if event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            timer_summaries.append(summary)
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            activity_summaries.append(summary)
+    assert timer_summaries and all(timer_summaries)
+    assert any("re-page All on-call if nobody has acknowledged" in s for s in timer_summaries)
+    assert all(activity_summaries)
+    assert any("escalation → All on-call" in s for s in activity_summaries)
+
+
+async def _current_details(incident: IncidentHandle) -> str:
+    """What the Web UI shows as current details (the SDK's built-in metadata query)."""
+    metadata = await incident.query(
+        "__temporal_workflow_metadata", result_type=temporalio.api.sdk.v1.WorkflowMetadata
+    )
+    return str(metadata.current_details)

@@ -1,0 +1,78 @@
+"""`python -m worker`: run the Warroom worker with settings from the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import httpx
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from incident.policy import PolicyError, load_policy
+from starter.connection import connect
+from worker.run import build_worker, ensure_search_attributes
+from worker.settings import SettingsError, WorkerSettings
+
+log = logging.getLogger("warroom.worker")
+
+
+async def main(settings: WorkerSettings) -> None:
+    """Connect, register search attributes, and run until SIGINT/SIGTERM."""
+    policy = load_policy(settings.policy_path)
+    runtime = None
+    if settings.metrics_addr:
+        runtime = Runtime(
+            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_addr))
+        )
+    client = await connect(settings.temporal, **({"runtime": runtime} if runtime else {}))
+    await ensure_search_attributes(client)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with httpx.AsyncClient() as http:
+        worker = build_worker(
+            client,
+            task_queue=settings.task_queue,
+            policy=policy,
+            channels=settings.channels,
+            http=http,
+            prometheus_url=settings.prometheus_url,
+            ui_url=settings.ui_url,
+        )
+        async with worker:
+            log.info(
+                "worker ready: namespace %s, task queue %s, policy %s, %d channel(s)%s",
+                settings.temporal.namespace,
+                settings.task_queue,
+                policy.version,
+                len(settings.channels),
+                f", SDK metrics on http://{settings.metrics_addr}/metrics"
+                if settings.metrics_addr
+                else "",
+            )
+            await stop.wait()
+            log.info("shutting down: letting running activities finish")
+
+
+def run() -> int:
+    """Entry point; returns the process exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        settings = WorkerSettings.from_env()
+        asyncio.run(main(settings))
+    except (SettingsError, PolicyError) as err:
+        print(f"warroom worker: {err}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        if "Failed client connect" in str(err) or "connect" in str(err).lower():
+            print(f"warroom worker: cannot reach Temporal: {err}", file=sys.stderr)
+            return 4
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,88 @@
+"""Build and run the Warroom worker: the incident workflow and its activities."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+import httpx
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+
+from activities.channels import Channel
+from activities.notify import NotifyActivities
+from activities.policy import PolicyActivities
+from activities.probe import ProbeActivities
+from incident.policy import Policy
+from workflows import search_attributes
+from workflows.incident import IncidentWorkflow
+
+log = logging.getLogger("warroom.worker")
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+"""How long running activities get to finish when the worker is asked to stop."""
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Register any of the incident's search attributes the namespace lacks; returns those added.
+
+    Where the server does not allow it (Temporal Cloud registers them in its
+    console), a warning names the attributes to add by hand.
+    """
+    namespace = client.namespace
+    wanted = {key.name for key in search_attributes.ALL}
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+        missing = sorted(wanted - set(listed.custom_attributes))
+        if missing:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(
+                    namespace=namespace,
+                    search_attributes={
+                        name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in missing
+                    },
+                )
+            )
+            log.info("registered search attributes in %s: %s", namespace, ", ".join(missing))
+        return missing
+    except RPCError as err:
+        log.warning(
+            "could not register search attributes %s in namespace %s (%s); add them as "
+            "Keyword attributes by hand",
+            ", ".join(sorted(wanted)),
+            namespace,
+            err.message,
+        )
+        return []
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    policy: Policy,
+    channels: Sequence[Channel],
+    http: httpx.AsyncClient,
+    prometheus_url: str | None,
+    ui_url: str | None,
+) -> Worker:
+    """A worker for the incident workflow with its activities wired to their dependencies."""
+    notify = NotifyActivities(channels=channels, http=http, ui_url=ui_url)
+    probe = ProbeActivities(http=http, prometheus_url=prometheus_url)
+    policy_activities = PolicyActivities(policy)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[IncidentWorkflow],
+        activities=[notify.deliver, probe.check_slos, policy_activities.current],
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )

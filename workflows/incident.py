@@ -1,0 +1,401 @@
+"""IncidentWorkflow: one production incident, from detection to close, as one durable workflow.
+
+The workflow owns an ``incident.lifecycle.Incident`` and does three things
+with it: it waits on a single durable timer for the soonest pending step
+(re-planned whenever a decision or an alert changes the state), it runs every
+side effect as an activity in the background so a slow channel never delays a
+timer, and it turns signals and validated updates into state changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from incident.ids import human_id
+    from incident.lifecycle import DecisionRejected, Effects, Incident
+    from incident.models import (
+        Acknowledge,
+        AddActionItem,
+        AddNote,
+        AlertBatch,
+        AssignRole,
+        CarriedIncident,
+        ChangeSeverity,
+        Close,
+        Decision,
+        DecisionReceipt,
+        DeclareMitigated,
+        IncidentStart,
+        IncidentState,
+        PendingTimer,
+        Phase,
+        PostStatusUpdate,
+        ProbeResult,
+        RaiseFlag,
+        Reopen,
+        Resolve,
+        SubmitPostmortem,
+        TimelineEvent,
+    )
+    from incident.notices import DeliveryReport, Notice
+    from incident.policy import Policy
+    from workflows.search_attributes import BY_NAME
+
+FIRST_ALERT_WAIT = timedelta(hours=1)
+"""How long an alert-started incident waits for its first alert before giving up."""
+CONTINUE_AS_NEW_AFTER = 1000
+"""Signals and updates handled by one run before it continues as new (server limit 10,000)."""
+MAX_FIRES_PER_WAKE = 100
+
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+)
+PROBE_RETRY = RetryPolicy(maximum_attempts=3)
+
+
+@workflow.defn(name="IncidentWorkflow")
+class IncidentWorkflow:
+    """One incident: detected → triaged → responding → resolved → post-incident → closed."""
+
+    @workflow.init
+    def __init__(self, start: IncidentStart) -> None:
+        self._incident: Incident | None = None
+        if start.carried is not None:
+            self._incident = Incident(start.carried.state, start.carried.policy)
+        self._early_alerts: list[AlertBatch] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = False
+        self._handled = 0
+        self._published: dict[str, str] = {}
+        self._details = ""
+
+    # --- the run ------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, start: IncidentStart) -> IncidentState:
+        """Run the incident until it closes; returns its final state."""
+        if self._incident is None:
+            opened = await self._open(start)
+            if not opened:
+                raise ApplicationError(
+                    "no firing alert arrived; nothing to declare", non_retryable=True
+                )
+        incident = self._live
+        while incident.state.phase is not Phase.CLOSED and not self._should_continue_as_new():
+            self._publish()
+            timers = incident.pending()
+            self._wake = False
+            if not timers:
+                await workflow.wait_condition(lambda: self._wake)
+                continue
+            delay = timers[0].due - workflow.now()
+            if delay > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._wake, timeout=delay, timeout_summary=timers[0].summary
+                    )
+                    continue
+                except TimeoutError:
+                    pass
+            self._fire_due()
+        self._publish()
+        await workflow.wait_condition(lambda: not self._tasks and workflow.all_handlers_finished())
+        if incident.state.phase is not Phase.CLOSED:
+            workflow.continue_as_new(
+                IncidentStart(
+                    source=incident.state.source,
+                    dedup_key=incident.state.dedup_key,
+                    carried=CarriedIncident(state=incident.state, policy=incident.policy),
+                )
+            )
+        return incident.state
+
+    async def _open(self, start: IncidentStart) -> bool:
+        # A regular activity, not a local one: time read after a local activity
+        # differs between the first run and a replay.
+        policy: Policy = await workflow.execute_activity(
+            "policy.current",
+            result_type=Policy,
+            start_to_close_timeout=timedelta(seconds=10),
+            summary="load the response policy in force on the workers",
+        )
+        if start.declaration is None:
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self._early_alerts),
+                    timeout=FIRST_ALERT_WAIT,
+                    timeout_summary="wait for the first firing alert",
+                )
+            except TimeoutError:
+                return False
+        info = workflow.info()
+        alerts = [alert for batch in self._early_alerts for alert in batch.alerts]
+        self._early_alerts.clear()
+        self._incident, effects = Incident.open(
+            human_id=human_id(info.workflow_id, info.first_execution_run_id),
+            source=start.source,
+            dedup_key=start.dedup_key,
+            declaration=start.declaration,
+            alerts=alerts,
+            policy=policy,
+            now=workflow.now(),
+        )
+        self._dispatch(effects)
+        return True
+
+    @property
+    def _live(self) -> Incident:
+        if self._incident is None:
+            raise ApplicationError(
+                "the incident is still being declared; try again in a moment",
+                type="NotDeclaredYet",
+                non_retryable=True,
+            )
+        return self._incident
+
+    def _fire_due(self) -> None:
+        incident = self._live
+        for _ in range(MAX_FIRES_PER_WAKE):
+            now = workflow.now()
+            due = [t for t in incident.pending() if t.due <= now]
+            if not due:
+                return
+            self._dispatch(incident.fire(due[0], now))
+
+    def _should_continue_as_new(self) -> bool:
+        return (
+            self._handled >= CONTINUE_AS_NEW_AFTER or workflow.info().is_continue_as_new_suggested()
+        )
+
+    def _publish(self) -> None:
+        """Keep the Web UI current: search attributes and current details."""
+        incident = self._live
+        fields = incident.search_fields()
+        changed = [
+            BY_NAME[k].value_set(v) for k, v in fields.items() if self._published.get(k) != v
+        ]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._published = fields
+        details = incident.details(workflow.now(), incident.pending())
+        if details != self._details:
+            workflow.set_current_details(details)
+            self._details = details
+
+    # --- side effects ---------------------------------------------------------
+
+    def _dispatch(self, effects: Effects) -> None:
+        for notice in effects.notices:
+            self._spawn(self._deliver(notice))
+        if effects.run_probe:
+            self._spawn(self._probe())
+        self._wake = True
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, notice: Notice) -> None:
+        summary = f"{notice.kind.value} → {notice.audience}: {notice.headline}"[:200]
+        try:
+            report: DeliveryReport = await workflow.execute_activity(
+                "notify.deliver",
+                notice,
+                result_type=DeliveryReport,
+                start_to_close_timeout=timedelta(seconds=60),
+                schedule_to_close_timeout=timedelta(hours=1),
+                retry_policy=NOTIFY_RETRY,
+                summary=summary,
+            )
+        except ActivityError as err:
+            cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
+            self._live.record_delivery_problem(workflow.now(), notice, f"not delivered: {cause}")
+            self._wake = True
+            return
+        for outcome in report.rejected:
+            self._live.record_delivery_problem(
+                workflow.now(),
+                notice,
+                f"{outcome.channel} refused it ({outcome.status_code}): {outcome.detail}",
+            )
+            self._wake = True
+
+    async def _probe(self) -> None:
+        incident = self._live
+        try:
+            result: ProbeResult = await workflow.execute_activity(
+                "probe.check_slos",
+                incident.policy.recovery.probes,
+                result_type=ProbeResult,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=PROBE_RETRY,
+                summary="check the SLO probes before counting the incident resolved",
+            )
+        except ActivityError as err:
+            result = ProbeResult(
+                at=workflow.now(), healthy=False, error=f"probe failed: {err.cause}"
+            )
+        self._dispatch(incident.on_probe(result, workflow.now()))
+
+    # --- inputs -----------------------------------------------------------------
+
+    @workflow.signal(name="alerts")
+    def alerts(self, batch: AlertBatch) -> None:
+        """Alerts for this incident, firing or resolved; repeats are counted."""
+        self._handled += 1
+        if self._incident is None:
+            self._early_alerts.append(batch)
+            return
+        self._dispatch(self._incident.on_alerts(batch, workflow.now()))
+
+    def _check(self, decision: Decision) -> None:
+        try:
+            self._live.check(decision)
+        except DecisionRejected as err:
+            raise ApplicationError(str(err), type="DecisionRejected", non_retryable=True) from None
+
+    def _decide(self, decision: Decision) -> DecisionReceipt:
+        self._handled += 1
+        incident = self._live
+        event, effects = incident.apply(decision, workflow.now())
+        self._dispatch(effects)
+        s = incident.state
+        return DecisionReceipt(
+            human_id=s.human_id, event=event, phase=s.phase, status=s.status, severity=s.severity
+        )
+
+    @workflow.update
+    def acknowledge(self, decision: Acknowledge) -> DecisionReceipt:
+        """Acknowledge: stops the paging ladder."""
+        return self._decide(decision)
+
+    @acknowledge.validator
+    def _check_acknowledge(self, decision: Acknowledge) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def assign_role(self, decision: AssignRole) -> DecisionReceipt:
+        """Give an incident role to a person."""
+        return self._decide(decision)
+
+    @assign_role.validator
+    def _check_assign_role(self, decision: AssignRole) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def change_severity(self, decision: ChangeSeverity) -> DecisionReceipt:
+        """Re-grade the incident; all timers are re-planned from the declaration."""
+        return self._decide(decision)
+
+    @change_severity.validator
+    def _check_change_severity(self, decision: ChangeSeverity) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def post_status_update(self, decision: PostStatusUpdate) -> DecisionReceipt:
+        """Post a status update; resets the communication cadence."""
+        return self._decide(decision)
+
+    @post_status_update.validator
+    def _check_post_status_update(self, decision: PostStatusUpdate) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def add_note(self, decision: AddNote) -> DecisionReceipt:
+        """Add a note to the timeline."""
+        return self._decide(decision)
+
+    @add_note.validator
+    def _check_add_note(self, decision: AddNote) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def raise_flag(self, decision: RaiseFlag) -> DecisionReceipt:
+        """Raise an immediate-escalation flag (data loss, security breach, ...)."""
+        return self._decide(decision)
+
+    @raise_flag.validator
+    def _check_raise_flag(self, decision: RaiseFlag) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def declare_mitigated(self, decision: DeclareMitigated) -> DecisionReceipt:
+        """Impact contained: start watching recovery."""
+        return self._decide(decision)
+
+    @declare_mitigated.validator
+    def _check_declare_mitigated(self, decision: DeclareMitigated) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def resolve(self, decision: Resolve) -> DecisionReceipt:
+        """Declare resolution with the root cause; resolves once recovery criteria hold."""
+        return self._decide(decision)
+
+    @resolve.validator
+    def _check_resolve(self, decision: Resolve) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def reopen(self, decision: Reopen) -> DecisionReceipt:
+        """Send the incident back to responding."""
+        return self._decide(decision)
+
+    @reopen.validator
+    def _check_reopen(self, decision: Reopen) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def submit_postmortem(self, decision: SubmitPostmortem) -> DecisionReceipt:
+        """Record the postmortem; a final one closes the incident."""
+        return self._decide(decision)
+
+    @submit_postmortem.validator
+    def _check_submit_postmortem(self, decision: SubmitPostmortem) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def add_action_item(self, decision: AddActionItem) -> DecisionReceipt:
+        """Add a follow-up task; its due date comes from the priority's SLA."""
+        return self._decide(decision)
+
+    @add_action_item.validator
+    def _check_add_action_item(self, decision: AddActionItem) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def close(self, decision: Close) -> DecisionReceipt:
+        """Close the incident."""
+        return self._decide(decision)
+
+    @close.validator
+    def _check_close(self, decision: Close) -> None:
+        self._check(decision)
+
+    # --- views ------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> IncidentState:
+        """The incident's full state."""
+        return self._live.state
+
+    @workflow.query
+    def timers(self) -> list[PendingTimer]:
+        """The timers the incident waits on, soonest first, with what each will do."""
+        return self._live.pending()
+
+    @workflow.query
+    def timeline(self) -> list[TimelineEvent]:
+        """The incident's timeline, oldest first (the most recent 500 events)."""
+        return self._live.state.timeline

@@ -1,0 +1,24 @@
+"""The incident's typed search attributes, as the Web UI and `warroom list` filter on them."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+INCIDENT_ID = SearchAttributeKey.for_keyword("IncidentId")
+INCIDENT_SEVERITY = SearchAttributeKey.for_keyword("IncidentSeverity")
+INCIDENT_PHASE = SearchAttributeKey.for_keyword("IncidentPhase")
+INCIDENT_STATUS = SearchAttributeKey.for_keyword("IncidentStatus")
+INCIDENT_SERVICE = SearchAttributeKey.for_keyword("IncidentService")
+INCIDENT_COMMANDER = SearchAttributeKey.for_keyword("IncidentCommander")
+
+ALL: tuple[SearchAttributeKey[str], ...] = (
+    INCIDENT_ID,
+    INCIDENT_SEVERITY,
+    INCIDENT_PHASE,
+    INCIDENT_STATUS,
+    INCIDENT_SERVICE,
+    INCIDENT_COMMANDER,
+)
+"""Every key the workflow sets; the worker registers them in its namespace."""
+
+BY_NAME: dict[str, SearchAttributeKey[str]] = {key.name: key for key in ALL}
