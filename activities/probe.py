@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from temporalio import activity
@@ -11,11 +13,15 @@ from temporalio import activity
 from incident.models import ProbeCheck, ProbeResult
 from incident.policy import SloProbe
 
-TIMEOUT = httpx.Timeout(10.0)
+QUERY_TIMEOUT_SECONDS = 10.0
+"""How long one PromQL query may take before Prometheus counts as not answering."""
+
+# The comparison that failed, for the one-liner "0.82 < required >= 0.9".
+_FAILED_OP = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
 
 
 class ProbeUnavailable(Exception):
-    """Prometheus could not answer a query."""
+    """Prometheus could not answer a query; the message says why, naming its URL."""
 
 
 class ProbeActivities:
@@ -27,70 +33,153 @@ class ProbeActivities:
 
     @activity.defn(name="probe.check_slos")
     async def check_slos(self, probes: list[SloProbe]) -> ProbeResult:
-        """Evaluate every probe now.
+        """Evaluate every probe now, against ``GET {prometheus_url}/api/v1/query``.
 
-        Healthy only when every query returned a value within bounds. When
-        Prometheus cannot be asked, the result is unhealthy with the reason —
-        never healthy. With no Prometheus configured (or no probes), the
-        result says so and recovery is judged on alerts alone.
+        The result is healthy only when every query returned a value within its
+        bounds; a query with no data (empty vector, NaN) is unhealthy.
+
+        When Prometheus cannot be asked (unreachable, timed out, non-2xx,
+        ``"status": "error"``, an unreadable answer) the result is unhealthy
+        with ``error`` saying what happened — never healthy, and never raised:
+        the workflow records it and probes again later.
+
+        With no Prometheus configured, or no probes in the policy, the result
+        is ``healthy=True, configured=False``: recovery is then judged on
+        alerts alone.
         """
         now = datetime.now(UTC)
         if self._url is None or not probes:
-            return ProbeResult(at=now, healthy=True, configured=False)
+            return ProbeResult(at=now, healthy=True, configured=False, checks=[])
         checks: list[ProbeCheck] = []
         for probe in probes:
             try:
-                value = await self._query(probe.query)
+                value = await self._query(probe)
             except ProbeUnavailable as err:
                 return ProbeResult(at=now, healthy=False, checks=checks, error=str(err))
-            checks.append(_judge(probe, value))
+            checks.append(judge(probe, value))
         return ProbeResult(at=now, healthy=all(c.healthy for c in checks), checks=checks)
 
-    async def _query(self, promql: str) -> float | None:
-        url = f"{self._url}/api/v1/query"
+    async def _query(self, probe: SloProbe) -> float | None:
+        """The query's value, None when Prometheus has no data for it."""
+        where = f"Prometheus at {self._url}"
         try:
-            response = await self._http.get(url, params={"query": promql}, timeout=TIMEOUT)
-        except httpx.HTTPError as err:
-            raise ProbeUnavailable(
-                f"Prometheus at {self._url} unreachable: {err or type(err).__name__}"
-            ) from err
-        if response.status_code != 200:
-            raise ProbeUnavailable(
-                f"Prometheus at {self._url} answered {response.status_code}: {response.text[:200]}"
+            response = await self._http.get(
+                f"{self._url}/api/v1/query",
+                params={"query": probe.query},
+                timeout=httpx.Timeout(QUERY_TIMEOUT_SECONDS),
             )
-        try:
-            payload = response.json()
-        except ValueError as err:
-            raise ProbeUnavailable(f"Prometheus at {self._url} answered non-JSON") from err
+        except httpx.TimeoutException as err:
+            raise ProbeUnavailable(
+                f"{where} did not answer within {QUERY_TIMEOUT_SECONDS:g} s"
+            ) from err
+        except (httpx.HTTPError, httpx.InvalidURL) as err:
+            raise ProbeUnavailable(f"{where} unreachable: {_reason(err)}") from err
+        payload = _json(response)
+        if not response.is_success:
+            raise ProbeUnavailable(
+                f"{where} answered {response.status_code} for {probe.name!r}: "
+                f"{_error_text(payload) or _one_line(response.text) or response.reason_phrase}"
+            )
+        if payload is None:
+            raise ProbeUnavailable(f"{where} answered something that is not a query result")
         if payload.get("status") != "success":
             raise ProbeUnavailable(
-                f"Prometheus at {self._url} refused the query: {payload.get('error', payload)}"
+                f"{where} refused the query for {probe.name!r}: "
+                f"{_error_text(payload) or 'status ' + repr(payload.get('status'))}"
             )
-        data = payload.get("data", {})
-        result = data.get("result")
-        if data.get("resultType") == "scalar" and isinstance(result, list):
+        try:
+            return _value(payload.get("data"))
+        except _Unreadable as err:
+            raise ProbeUnavailable(
+                f"{where} answered {probe.name!r} with a result Warroom cannot read: {err}"
+            ) from err
+
+
+class _Unreadable(Exception):
+    """A query answer that is not the vector or scalar a probe must yield."""
+
+
+def _value(data: Any) -> float | None:
+    """The number in a ``data`` object of a query answer; None for an empty vector."""
+    if not isinstance(data, dict):
+        raise _Unreadable("no 'data' object")
+    kind, result = data.get("resultType"), data.get("result")
+    try:
+        if kind == "scalar" and isinstance(result, list):
             return float(result[1])
-        if isinstance(result, list) and result:
-            return float(result[0]["value"][1])
+        if kind == "vector" and isinstance(result, list):
+            # A probe is written to yield one series; if it yields more, the
+            # first is as good as any and the detail shows the value judged.
+            return float(result[0]["value"][1]) if result else None
+    except (LookupError, TypeError, ValueError) as err:
+        raise _Unreadable(f"malformed {kind} ({type(err).__name__}: {err})") from err
+    if kind in ("scalar", "vector"):
+        raise _Unreadable(f"{kind} without a 'result' list")
+    raise _Unreadable(f"resultType {kind!r}; a probe must yield a vector or a scalar")
+
+
+def _json(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        payload = response.json()
+    except ValueError:
         return None
+    return payload if isinstance(payload, dict) else None
 
 
-def _judge(probe: SloProbe, value: float | None) -> ProbeCheck:
-    bound = f"{probe.op} {probe.threshold:g}"
+def _one_line(text: str, limit: int = 200) -> str:
+    # The error lands on a one-line timeline entry; an HTML error page must not break it.
+    return " ".join(text.split())[:limit]
+
+
+def _error_text(payload: dict[str, Any] | None) -> str | None:
+    """Prometheus's own words for a failed query: ``errorType: error``."""
+    if not payload or not payload.get("error"):
+        return None
+    kind = payload.get("errorType")
+    text = _one_line(str(payload["error"]))
+    return f"{kind}: {text}" if kind else text
+
+
+def _reason(err: Exception) -> str:
+    # httpx wraps the OS error, whose text varies with the event loop ("Connect
+    # call failed (...)"); the errno's own words ("connection refused") are what
+    # an operator recognises. DNS errors carry negative codes and say it well.
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, OSError):
+            if cause.errno is not None and cause.errno > 0:
+                return os.strerror(cause.errno).lower()
+            if cause.strerror:
+                return cause.strerror.lower()
+        cause = cause.__cause__ or cause.__context__
+    return str(err) or type(err).__name__
+
+
+def _number(value: float) -> str:
+    """A measurement as a person reads it: 0.82, 45.1, 1234 — no exponent for ordinary sizes."""
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if abs(value) >= 1000:
+        return f"{value:.0f}"
+    return f"{value:.4g}"
+
+
+def judge(probe: SloProbe, value: float | None) -> ProbeCheck:
+    """One probe's verdict on a measured value (None: Prometheus had no data)."""
+    bound = f"{probe.op} {_number(probe.threshold)}"
     if value is None or math.isnan(value):
         return ProbeCheck(
             name=probe.name,
             query=probe.query,
             value=None,
             healthy=False,
-            detail=f"{probe.name}: no data (needs {bound})",
+            detail=f"{probe.name}: no data (required {bound})",
         )
-    healthy = probe.holds(value)
-    verdict = f"ok ({bound})" if healthy else f"out of bounds (needs {bound})"
+    measured = _number(value)
+    if probe.holds(value):
+        detail = f"{probe.name} {measured} ok ({bound})"
+    else:
+        detail = f"{probe.name} {measured} {_FAILED_OP[probe.op]} required {bound}"
     return ProbeCheck(
-        name=probe.name,
-        query=probe.query,
-        value=value,
-        healthy=healthy,
-        detail=f"{probe.name} {value:.4g} {verdict}",
+        name=probe.name, query=probe.query, value=value, healthy=probe.holds(value), detail=detail
     )

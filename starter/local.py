@@ -141,4 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Leave without finalisers: the SDK's core threads can abort interpreter shutdown.
+    sys.stdout.flush()
+    os._exit(code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -74,5 +75,15 @@ def run() -> int:
     return 0
 
 
+def _exit(code: int) -> None:
+    # The SDK's core runtime threads can outlive interpreter shutdown and abort
+    # it ("PyGILState_Release"); the worker has stopped cleanly by now, so leave
+    # without running finalisers.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(run())
+    _exit(run())

@@ -1,4 +1,4 @@
-"""The worker's settings, from the environment."""
+"""The worker's settings, read once from the environment at start."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter, ValidationError
 
 from activities.channels import Channel
-from starter.connection import DEFAULT_TASK_QUEUE, TemporalSettings
+from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings
+
+__all__ = ["DEFAULT_UI_URL", "SettingsError", "WorkerSettings"]
+
+DEFAULT_UI_URL = "http://localhost:8233"
+"""The local dev server's Web UI, linked from notices."""
 
 _CHANNELS = TypeAdapter(list[Channel])
-
-
-class SettingsError(ValueError):
-    """A setting that cannot be used; the message names the variable and the problem."""
+_HTTP_URL = TypeAdapter(HttpUrl)
 
 
 class WorkerSettings(BaseModel):
@@ -29,63 +31,122 @@ class WorkerSettings(BaseModel):
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     task_queue: str = DEFAULT_TASK_QUEUE
     policy_path: Path | None = None
+    """The policy YAML; None means the shipped runbook defaults."""
     channels: list[Channel] = Field(default_factory=list)
     prometheus_url: str | None = None
-    ui_url: str | None = "http://localhost:8233"
+    """Prometheus for the SLO probes; None judges recovery on alerts alone."""
+    ui_url: str | None = DEFAULT_UI_URL
     metrics_addr: str | None = None
+    """``host:port`` to serve the SDK's Prometheus metrics on; None is off."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WorkerSettings:
-        """Read the ``WARROOM_*`` and ``TEMPORAL_*`` variables; SettingsError on bad values."""
-        policy = env.get("WARROOM_POLICY")
+        """Read the ``TEMPORAL_*`` and ``WARROOM_*`` variables; unset or empty means default.
+
+        ``WARROOM_TASK_QUEUE``, ``WARROOM_POLICY`` (a file), ``WARROOM_CHANNELS``
+        (a JSON list of channel objects) or ``WARROOM_CHANNELS_FILE`` (a JSON or
+        YAML file holding that list), ``WARROOM_PROMETHEUS_URL``,
+        ``WARROOM_UI_URL`` and ``WARROOM_METRICS_ADDR``.
+
+        Raises SettingsError whose message starts with the variable's name and
+        says what is wrong, e.g. ``WARROOM_CHANNELS: item 0: url: Input should
+        be a valid URL``.
+        """
         return cls(
             temporal=TemporalSettings.from_env(env),
-            task_queue=env.get("WARROOM_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
-            policy_path=Path(policy) if policy else None,
+            task_queue=_get(env, "WARROOM_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
+            policy_path=_policy(env),
             channels=_channels(env),
-            prometheus_url=(env.get("WARROOM_PROMETHEUS_URL") or "").rstrip("/") or None,
-            ui_url=(env.get("WARROOM_UI_URL") or "http://localhost:8233").rstrip("/"),
+            prometheus_url=_url(env, "WARROOM_PROMETHEUS_URL"),
+            ui_url=_url(env, "WARROOM_UI_URL") or DEFAULT_UI_URL,
             metrics_addr=_address(env, "WARROOM_METRICS_ADDR"),
         )
 
 
-def _address(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name)
+def _get(env: Mapping[str, str], name: str) -> str:
+    return env.get(name, "").strip()
+
+
+def _policy(env: Mapping[str, str]) -> Path | None:
+    value = _get(env, "WARROOM_POLICY")
     if not value:
         return None
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit():
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"WARROOM_POLICY: no such file: {path}")
+    return path
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    value = _get(env, name)
+    if not value:
+        return None
+    try:
+        _HTTP_URL.validate_python(value)
+    except ValidationError as err:
+        raise SettingsError(f"{name}: {err.errors()[0]['msg']}, got {value!r}") from err
+    # Kept as the operator wrote it, minus a trailing slash: paths are appended to it.
+    return value.rstrip("/")
+
+
+def _address(env: Mapping[str, str], name: str) -> str | None:
+    value = _get(env, name)
+    if not value:
+        return None
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise SettingsError(f"{name}: expected host:port such as 127.0.0.1:9464, got {value!r}")
     return value
 
 
 def _channels(env: Mapping[str, str]) -> list[Channel]:
-    inline = env.get("WARROOM_CHANNELS")
-    file = env.get("WARROOM_CHANNELS_FILE")
+    inline = _get(env, "WARROOM_CHANNELS")
+    file = _get(env, "WARROOM_CHANNELS_FILE")
     if inline and file:
-        raise SettingsError("WARROOM_CHANNELS and WARROOM_CHANNELS_FILE are both set; use one")
+        raise SettingsError("WARROOM_CHANNELS: WARROOM_CHANNELS_FILE is set too; use one of them")
+    data: Any
     if inline:
         name = "WARROOM_CHANNELS"
         try:
-            data: Any = json.loads(inline)
+            data = json.loads(inline)
         except json.JSONDecodeError as err:
             raise SettingsError(f"{name}: not valid JSON: {err}") from err
     elif file:
-        name = "WARROOM_CHANNELS_FILE"
+        path = Path(file).expanduser()
+        name = f"WARROOM_CHANNELS_FILE: {path}"
         try:
-            data = yaml.safe_load(Path(file).read_text())  # YAML is a superset of JSON
+            text = path.read_text()
         except OSError as err:
-            raise SettingsError(f"{name}: cannot read {file}: {err.strerror}") from err
+            raise SettingsError(f"{name}: cannot read: {err.strerror}") from err
+        try:
+            data = yaml.safe_load(text)  # YAML is a superset of JSON: one parser for both
         except yaml.YAMLError as err:
-            raise SettingsError(f"{name}: {file} is not valid JSON or YAML: {err}") from err
+            raise SettingsError(f"{name}: not valid JSON or YAML: {err}") from err
     else:
         return []
-    try:
-        return _CHANNELS.validate_python(data)
-    except ValidationError as err:
-        problems = "; ".join(
-            f"{'item ' if isinstance(e['loc'][0], int) else ''}"
-            f"{': '.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in err.errors()
+    if not isinstance(data, list):
+        raise SettingsError(
+            f"{name}: expected a list of channel objects, got {type(data).__name__}"
         )
-        raise SettingsError(f"{name}: {problems}") from err
+    try:
+        channels = _CHANNELS.validate_python(data)
+    except ValidationError as err:
+        raise SettingsError(f"{name}: {_problems(err)}") from err
+    seen: set[str] = set()
+    for index, channel in enumerate(channels):
+        # Delivery remembers which channels took a notice by name; a repeated
+        # name would make the second channel look as if it already had it.
+        if channel.name in seen:
+            raise SettingsError(f"{name}: item {index}: name {channel.name!r} is used twice")
+        seen.add(channel.name)
+    return channels
+
+
+def _problems(err: ValidationError) -> str:
+    """``item 0: url: Input should be a valid URL; item 1: kind: ...``."""
+    problems = []
+    for error in err.errors():
+        index, *field = error["loc"]
+        where = ": ".join([f"item {index}", *(str(part) for part in field)])
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)

@@ -16,16 +16,29 @@ from worker.run import build_worker
 
 @asynccontextmanager
 async def running_worker(
-    harness: Harness, policy: Policy, *, prometheus_url: str | None = None
+    harness: Harness,
+    policy: Policy,
+    *,
+    prometheus_url: str | None = None,
+    channel_names: tuple[str, ...] = ("hook",),
 ) -> AsyncIterator[Worker]:
-    """Run a worker for ``harness``'s task queue until the block ends (a restart is two blocks)."""
-    channel = Channel(name="sink", kind="webhook", url=f"{harness.receiver.url}/hook")  # type: ignore[arg-type]
+    """Run a worker for ``harness``'s task queue until the block ends (a restart is two blocks).
+
+    Each name in ``channel_names`` becomes a webhook channel posting to
+    ``<receiver>/<name>``.
+    """
+    channels = [
+        Channel.model_validate(
+            {"name": name, "kind": "webhook", "url": f"{harness.receiver.url}/{name}"}
+        )
+        for name in channel_names
+    ]
     async with httpx.AsyncClient() as http:
         worker = build_worker(
             harness.client,
             task_queue=harness.task_queue,
             policy=policy,
-            channels=[channel],
+            channels=channels,
             http=http,
             prometheus_url=prometheus_url,
             ui_url="http://localhost:8233",

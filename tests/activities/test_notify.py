@@ -1,0 +1,167 @@
+"""Notices rendered from the runbook's templates and delivered over real HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.channels import Channel
+from activities.notify import NotifyActivities
+from incident.models import Phase, Status
+from incident.notices import IncidentBrief, Notice, NoticeKind
+from incident.severity import Severity
+from starter.receiver import HttpReceiver, Received
+
+AT = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
+
+
+def notice(kind: NoticeKind, **extra: object) -> Notice:
+    brief = IncidentBrief(
+        human_id="INC-7K3QXD",
+        title="Agent run success rate below 90%",
+        severity=Severity.P0,
+        severity_name="Critical",
+        phase=Phase.RESPONDING,
+        status=Status.IDENTIFIED,
+        service="agents",
+        org="acme",
+        impact="40% of agent runs fail",
+        commander="dana",
+        roles={"Incident commander": "dana", "Communications lead": "cleo"},
+        declared_at=AT - timedelta(minutes=75),
+        duration=timedelta(minutes=75),
+        root_cause="v42 retry policy",
+        resolved_at=AT,
+        next_update_due=AT + timedelta(minutes=15),
+        postmortem_schedule_by=AT + timedelta(hours=24),
+        postmortem_complete_by=AT + timedelta(hours=72),
+        action_items=2,
+    )
+    fields: dict[str, object] = {
+        "key": f"{kind.value}:1",
+        "kind": kind,
+        "audience": "VP Engineering",
+        "contact": "Phone",
+        "headline": "P0 INC-7K3QXD: P0 unresolved after 15m",
+        "reason": "P0 unresolved after 15m",
+        "message": "Rollback to v41 in progress",
+        "at": AT,
+        "incident": brief,
+    }
+    fields.update(extra)
+    return Notice.model_validate(fields)
+
+
+def activities(*channels: Channel) -> NotifyActivities:
+    return NotifyActivities(channels=channels, http=httpx.AsyncClient(), ui_url=None)
+
+
+@pytest.mark.parametrize("kind", list(NoticeKind))
+def test_every_template_renders_the_facts(kind: NoticeKind) -> None:
+    text = activities().render(notice(kind))
+    assert "None" not in text
+    assert "INC-7K3QXD" in text
+    assert "P0" in text
+
+
+def test_escalation_notice_says_who_why_and_how() -> None:
+    text = activities().render(notice(NoticeKind.ESCALATION))
+    assert "ESCALATION NOTICE" in text
+    assert "To: VP Engineering (via Phone)" in text
+    assert "Reason for Escalation:\nP0 unresolved after 15m" in text
+    assert "Duration: 1h 15m" in text
+
+
+def test_declaration_names_commander_and_next_update() -> None:
+    text = activities().render(notice(NoticeKind.DECLARATION))
+    assert "INCIDENT DECLARED" in text
+    assert "Incident Commander: @dana" in text
+    assert "Next Update: 2026-11-24 14:45 UTC" in text
+
+
+def test_automatic_status_update_is_marked() -> None:
+    text = activities().render(notice(NoticeKind.STATUS_UPDATE, automatic=True))
+    assert "Automatic update: no status update was posted in time." in text
+    human = activities().render(notice(NoticeKind.STATUS_UPDATE))
+    assert "Automatic" not in human
+
+
+def test_resolution_and_postmortem_deadlines() -> None:
+    text = activities().render(notice(NoticeKind.RESOLUTION))
+    assert "Root Cause:\nv42 retry policy" in text
+    assert "Post-mortem to be final by: 2026-11-27 14:30 UTC" in text
+    reminder = activities().render(notice(NoticeKind.POSTMORTEM_REMINDER))
+    assert "Schedule within: 2026-11-25 14:30 UTC" in reminder
+
+
+def channel(receiver: HttpReceiver, name: str, kind: str = "webhook", **extra: object) -> Channel:
+    return Channel.model_validate(
+        {"name": name, "kind": kind, "url": f"{receiver.url}/{name}", **extra}
+    )
+
+
+async def test_webhook_and_slack_bodies_with_idempotency_key() -> None:
+    async with HttpReceiver() as receiver:
+        notify = activities(channel(receiver, "ops"), channel(receiver, "slack", kind="slack"))
+        report = await ActivityEnvironment().run(notify.deliver, notice(NoticeKind.ESCALATION))
+    assert [o.delivered for o in report.outcomes] == [True, True]
+    webhook, slack = receiver.received
+    body = webhook.json()
+    assert body["kind"] == "escalation" and body["audience"] == "VP Engineering"
+    assert body["incident"]["human_id"] == "INC-7K3QXD"
+    assert "ESCALATION NOTICE" in body["text"]
+    assert webhook.headers["idempotency-key"].endswith(":escalation:1")
+    assert slack.json()["text"].startswith("*P0 INC-7K3QXD: P0 unresolved after 15m*\n```")
+
+
+async def test_a_4xx_is_reported_not_retried_and_others_still_get_it() -> None:
+    def respond(request: Received) -> tuple[int, bytes]:
+        return (404, b"no such hook") if request.path == "/gone" else (200, b"{}")
+
+    async with HttpReceiver(respond=respond) as receiver:
+        notify = activities(channel(receiver, "gone"), channel(receiver, "ops"))
+        report = await ActivityEnvironment().run(notify.deliver, notice(NoticeKind.DECLARATION))
+    rejected = report.rejected
+    assert [(o.channel, o.status_code, o.detail) for o in rejected] == [
+        ("gone", 404, "no such hook")
+    ]
+    assert [r.path for r in receiver.received] == ["/gone", "/ops"]
+
+
+async def test_a_5xx_retries_without_resending_to_channels_that_took_it() -> None:
+    answers = {"/flaky": [503, 200]}
+
+    def respond(request: Received) -> tuple[int, bytes]:
+        codes = answers.get(request.path)
+        return (codes.pop(0) if codes else 200), b"{}"
+
+    async with HttpReceiver(respond=respond) as receiver:
+        notify = activities(channel(receiver, "ops"), channel(receiver, "flaky"))
+        env = ActivityEnvironment()
+        beats: list[object] = []
+        env.on_heartbeat = lambda *details: beats.append(details[0])
+        with pytest.raises(ApplicationError) as failed:
+            await env.run(notify.deliver, notice(NoticeKind.ESCALATION))
+        assert not failed.value.non_retryable
+        assert "flaky" in failed.value.message
+        # Temporal's retry carries the last heartbeat: "ops" already has the notice.
+        env.info = dataclasses.replace(env.info, heartbeat_details=[beats[-1]], attempt=2)
+        report = await env.run(notify.deliver, notice(NoticeKind.ESCALATION))
+    assert sorted(o.channel for o in report.outcomes if o.delivered) == ["flaky", "ops"]
+    assert [r.path for r in receiver.received] == ["/ops", "/flaky", "/flaky"]
+
+
+async def test_min_severity_filters_channels() -> None:
+    async with HttpReceiver() as receiver:
+        notify = activities(channel(receiver, "execs", min_severity="P0"))
+        p2 = notice(NoticeKind.DECLARATION)
+        p2 = p2.model_copy(
+            update={"incident": p2.incident.model_copy(update={"severity": Severity.P2})}
+        )
+        report = await ActivityEnvironment().run(notify.deliver, p2)
+    assert report.outcomes == [] and receiver.received == []

@@ -1,0 +1,80 @@
+"""`python -m starter.local`: the embedded default starts, answers, and stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+
+from starter.devserver import port_in_use
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _start(data_dir: Path, port: int, ui_port: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "starter.local",
+        "--no-sample",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        env={**os.environ, "WARROOM_CHANNELS": ""},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def _read_until(process: asyncio.subprocess.Process, marker: str) -> str:
+    seen = ""
+    assert process.stdout is not None
+    while marker not in seen:
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+        if not line:
+            raise AssertionError(f"exited before {marker!r}:\n{seen}")
+        seen += line.decode()
+    return seen
+
+
+async def test_stack_starts_prints_where_things_are_and_stops(tmp_path: Path) -> None:
+    port, ui_port = _free_port(), _free_port()
+    process = await _start(tmp_path, port, ui_port)
+    try:
+        banner = await _read_until(process, "Data")
+        assert f"http://127.0.0.1:{ui_port}" in banner
+        assert f"127.0.0.1:{port}" in banner and str(tmp_path) in banner
+        async with httpx.AsyncClient() as http:
+            page = await http.get(f"http://127.0.0.1:{ui_port}/")
+        assert page.status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, output.decode()
+    assert (tmp_path / "temporal.db").exists()
+    assert not port_in_use("127.0.0.1", port), "the dev server was left running"
+
+
+async def test_a_taken_port_is_a_clear_error_and_starts_nothing(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        process = await _start(tmp_path, taken, _free_port())
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1
+    assert f"port {taken} (Temporal gRPC) is already in use" in output.decode()
+    assert not (tmp_path / "temporal.db").exists()
