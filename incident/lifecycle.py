@@ -97,6 +97,7 @@ class Incident:
         alerts: list[Alert],
         policy: Policy,
         now: datetime,
+        truncated: int = 0,
     ) -> tuple[Incident, Effects]:
         """Detect and triage a new incident from a declaration or its first alerts."""
         if declaration is not None:
@@ -143,9 +144,8 @@ class Incident:
             )
         effects = Effects()
         if alerts:
-            effects = incident.on_alerts(
-                AlertBatch(source=source, alerts=alerts), now, record=False
-            )
+            batch = AlertBatch(source=source, alerts=alerts, truncated=truncated)
+            effects = incident.on_alerts(batch, now, record=False)
         state.phase = Phase.TRIAGED
         incident._record(
             now,
@@ -659,6 +659,9 @@ class Incident:
             if known.status is not alert.status:
                 known.status = alert.status
                 changes.append(f"{alert.name} {'fired again' if firing else 'resolved'}")
+        if batch.truncated:
+            s.alerts_untracked += batch.truncated
+            changes.append(f"{batch.truncated} more alerts truncated by {batch.source}")
         if changes and record:
             more = f" and {len(changes) - 5} more" if len(changes) > 5 else ""
             self._record(now, "alerts", batch.source, "Alerts: " + "; ".join(changes[:5]) + more)

@@ -90,6 +90,8 @@ class AlertBatch(Model):
 
     source: Name
     alerts: list[Alert] = Field(min_length=1)
+    truncated: int = Field(default=0, ge=0)
+    """Alerts the sender left out of this delivery (Alertmanager's ``truncatedAlerts``)."""
 
 
 class AlertRecord(Model):

@@ -9,8 +9,8 @@ import asyncio
 import uuid
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
-from temporalio.service import RPCError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from incident.ids import incident_workflow_id, looks_like_human_id
 from incident.models import (
@@ -18,6 +18,7 @@ from incident.models import (
     AddActionItem,
     AddNote,
     AlertBatch,
+    AlertStatus,
     AssignRole,
     ChangeSeverity,
     Close,
@@ -91,20 +92,31 @@ async def send_alerts(
     *,
     dedup_key: str,
     task_queue: str = DEFAULT_TASK_QUEUE,
-) -> IncidentHandle:
-    """Deliver alerts to the incident their dedup key maps to, opening it if needed.
+) -> IncidentHandle | None:
+    """Deliver alerts to the incident their dedup key maps to, opening it if a alert fires.
 
-    One signal-with-start per call, however many alerts the batch holds; a
-    repeated delivery lands on the same incident.
+    One Temporal call per batch, however many alerts it holds; a repeated
+    delivery lands on the same incident. A batch of resolved alerts only
+    reaches an incident that is open; it opens nothing (None when there is none).
     """
-    lead = batch.alerts[0]
+    workflow_id = incident_workflow_id(batch.source, dedup_key)
+    if all(alert.status is AlertStatus.RESOLVED for alert in batch.alerts):
+        existing = client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id)
+        try:
+            await existing.signal(IncidentWorkflow.alerts, batch)
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        return existing
+    lead = next(a for a in batch.alerts if a.status is AlertStatus.FIRING)
     delay = 0.1
     for attempt in range(SIGNAL_LIMIT_RETRIES + 1):
         try:
             handle: IncidentHandle = await client.start_workflow(
                 IncidentWorkflow.run,
                 IncidentStart(source=batch.source, dedup_key=dedup_key),
-                id=incident_workflow_id(batch.source, dedup_key),
+                id=workflow_id,
                 task_queue=task_queue,
                 start_signal="alerts",
                 start_signal_args=[batch],
@@ -121,6 +133,27 @@ async def send_alerts(
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
     raise AssertionError("unreachable")
+
+
+async def acknowledge_by_key(
+    client: Client, source: str, dedup_key: str, *, actor: str
+) -> DecisionReceipt | None:
+    """Acknowledge the open incident of ``source``'s ``dedup_key``.
+
+    None when there is no open incident or it was already acknowledged: an
+    acknowledgement is idempotent, as senders deliver it at least once.
+    """
+    handle = client.get_workflow_handle_for(
+        IncidentWorkflow.run, incident_workflow_id(source, dedup_key)
+    )
+    try:
+        return await decide(handle, Acknowledge(actor=actor, reason=f"acknowledged in {source}"))
+    except WorkflowUpdateFailedError:
+        return None
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return None
+        raise
 
 
 async def incident_handle(client: Client, ref: str) -> IncidentHandle:

@@ -139,14 +139,14 @@ class IncidentWorkflow:
             except TimeoutError:
                 return False
         info = workflow.info()
-        alerts = [alert for batch in self._early_alerts for alert in batch.alerts]
-        self._early_alerts.clear()
+        early, self._early_alerts = self._early_alerts, []
         self._incident, effects = Incident.open(
             human_id=human_id(info.workflow_id, info.first_execution_run_id),
             source=start.source,
             dedup_key=start.dedup_key,
             declaration=start.declaration,
-            alerts=alerts,
+            alerts=[alert for batch in early for alert in batch.alerts],
+            truncated=sum(batch.truncated for batch in early),
             policy=policy,
             now=workflow.now(),
         )

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from incident.models import (
@@ -72,6 +73,7 @@ class Harness:
             dedup_key=dedup_key,
             task_queue=self.task_queue,
         )
+        assert handle is not None, "no open incident for a batch of resolved alerts"
         await eventually(lambda: self._opened(handle))
         return handle
 
@@ -97,7 +99,10 @@ class Harness:
         """Wait until the incident's state satisfies ``check``; returns that state."""
 
         async def probe() -> IncidentState | None:
-            state = await self.state(handle)
+            try:
+                state = await self.state(handle)
+            except (WorkflowQueryFailedError, RPCError):
+                return None  # not started or not declared yet
             return state if check(state) else None
 
         result: IncidentState = await eventually(probe, within=within)

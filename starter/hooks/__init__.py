@@ -1,0 +1,1 @@
+"""The alert-hook HTTP service: monitors deliver alerts here, and incidents follow."""

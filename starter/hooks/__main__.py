@@ -1,0 +1,57 @@
+"""`python -m starter.hooks`: serve the alert hooks (address from WARROOM_HOOKS_ADDR)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+import uvicorn
+from temporalio.client import Client
+
+from starter.connection import SettingsError, connect
+from starter.hooks.app import ClientSource, create_app
+from starter.hooks.settings import HookSettings
+
+log = logging.getLogger("warroom.hooks")
+
+
+def lazy_client(settings: HookSettings) -> ClientSource:
+    """A client source that connects on first use and keeps the connection."""
+    lock = asyncio.Lock()
+    holder: list[Client] = []
+
+    async def client() -> Client:
+        async with lock:
+            if not holder:
+                holder.append(await connect(settings.temporal, lazy=True))
+            return holder[0]
+
+    return client
+
+
+def main() -> int:
+    """Entry point; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        settings = HookSettings.from_env()
+    except SettingsError as err:
+        print(f"warroom hooks: {err}", file=sys.stderr)
+        return 2
+    if settings.open:
+        log.warning(
+            "no credentials configured (WARROOM_HOOKS_TOKENS/_BASIC/_HMAC_SECRET): "
+            "anyone who can reach %s:%s can open incidents",
+            settings.host,
+            settings.port,
+        )
+    app = create_app(settings, lazy_client(settings))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    os._exit(code)  # the SDK's core threads can abort interpreter shutdown

@@ -1,0 +1,290 @@
+"""The hook service: alerts in over HTTP, one durable Temporal call per incident out.
+
+Nothing is acknowledged (2xx) that was not durably handed to Temporal: when
+Temporal cannot be reached the answer is 503, which Alertmanager and
+PagerDuty-style senders retry. Malformed input gets a 4xx that names the
+problem, and starts nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from incident.models import AlertBatch
+from starter.api import acknowledge_by_key, send_alerts
+from starter.hooks import auth
+from starter.hooks.alertmanager import AlertmanagerNotification, GrafanaNotification
+from starter.hooks.generic import GenericDelivery
+from starter.hooks.metrics import HookMetrics
+from starter.hooks.pagerduty import PagerDutyEvent
+from starter.hooks.settings import HookSettings
+
+GUARDED_PREFIXES = ("/hooks/", "/v2/enqueue")
+RETRY_AFTER_SECONDS = "5"
+_TRANSIENT = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.UNKNOWN,
+    RPCStatusCode.INTERNAL,
+    RPCStatusCode.ABORTED,
+}
+
+
+class TemporalUnavailable(Exception):
+    """Temporal did not take the alerts; the sender should deliver them again."""
+
+
+ClientSource = Callable[[], Awaitable[Client]]
+
+
+def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
+    """The hook service. ``client`` returns the Temporal client (connecting lazily)."""
+    metrics = HookMetrics()
+    app = FastAPI(
+        title="Warroom alert hooks",
+        version="1",
+        description="Alertmanager, Grafana, PagerDuty Events v2 and generic alerts in; "
+        "incidents out. Every accepted delivery is durably handed to Temporal.",
+    )
+    app.add_middleware(_Guard, settings=settings, metrics=metrics)
+
+    async def deliver(batch: AlertBatch, dedup_key: str) -> dict[str, Any]:
+        for alert in batch.alerts:
+            metrics.alerts.labels(batch.source, alert.status.value).inc()
+        try:
+            handle = await send_alerts(
+                await client(), batch, dedup_key=dedup_key, task_queue=settings.task_queue
+            )
+        except RPCError as err:
+            if err.status in _TRANSIENT:
+                raise TemporalUnavailable(err.message) from err
+            raise
+        except RuntimeError as err:  # a lazy client that cannot connect
+            raise TemporalUnavailable(str(err)) from err
+        return {
+            "dedup_key": dedup_key,
+            "workflow_id": handle.id if handle else None,
+            "opened_or_updated": handle is not None,
+        }
+
+    @app.exception_handler(TemporalUnavailable)
+    async def _unavailable(request: Request, exc: TemporalUnavailable) -> JSONResponse:
+        metrics.rejections.labels(request.url.path, "temporal_unavailable").inc()
+        return JSONResponse(
+            {
+                "error": "Temporal is unavailable; nothing was accepted, deliver again",
+                "detail": str(exc)[:500],
+            },
+            status_code=503,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [_problem(error) for error in exc.errors()]
+        reason = "malformed_json" if any(p["field"] == "(body)" for p in problems) else "schema"
+        metrics.rejections.labels(request.url.path, reason).inc()
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+        return JSONResponse(
+            {"error": f"invalid payload: {summary}", "problems": problems}, status_code=422
+        )
+
+    @app.post("/hooks/alertmanager", status_code=202, tags=["alerts"])
+    async def alertmanager(notification: AlertmanagerNotification) -> dict[str, Any]:
+        """Alertmanager ``webhook_configs`` (version 4): one incident per ``groupKey``."""
+        batch = notification.to_batch()
+        return {
+            "status": "accepted",
+            "alerts": len(batch.alerts),
+            "incident": await deliver(batch, notification.groupKey),
+        }
+
+    @app.post("/hooks/grafana", status_code=202, tags=["alerts"])
+    async def grafana(notification: GrafanaNotification) -> dict[str, Any]:
+        """Grafana alerting's webhook contact point: one incident per ``groupKey``."""
+        batch = notification.to_batch()
+        return {
+            "status": "accepted",
+            "alerts": len(batch.alerts),
+            "incident": await deliver(batch, notification.groupKey),
+        }
+
+    @app.post("/hooks/generic", status_code=202, tags=["alerts"])
+    async def generic(delivery: GenericDelivery) -> dict[str, Any]:
+        """Warroom's own shape: alerts grouped by ``dedup_key``, one incident per key."""
+        incidents = [await deliver(batch, key) for key, batch in delivery.batches().items()]
+        return {"status": "accepted", "alerts": len(delivery.alerts), "incidents": incidents}
+
+    @app.post("/v2/enqueue", status_code=202, tags=["alerts"], response_model=None)
+    async def pagerduty(event: PagerDutyEvent) -> dict[str, Any] | JSONResponse:
+        """PagerDuty Events API v2: trigger, acknowledge and resolve by ``dedup_key``."""
+        keys = settings.pagerduty_routing_keys
+        if keys and not any(hmac.compare_digest(event.routing_key, k) for k in keys):
+            metrics.rejections.labels("/v2/enqueue", "unknown_routing_key").inc()
+            return JSONResponse(
+                {"status": "invalid event", "message": "routing_key not recognised"},
+                status_code=401,
+            )
+        if event.event_action == "trigger":
+            if event.payload is None:
+                return _pd_invalid("payload is required for trigger events")
+            dedup_key = event.dedup_key or uuid.uuid4().hex
+            await deliver(event.to_batch(dedup_key), dedup_key)
+        elif event.dedup_key is None:
+            return _pd_invalid(f"dedup_key is required for {event.event_action} events")
+        elif event.event_action == "resolve":
+            dedup_key = event.dedup_key
+            await deliver(event.to_batch(dedup_key), dedup_key)
+        else:
+            dedup_key = event.dedup_key
+            try:
+                await acknowledge_by_key(
+                    await client(), "pagerduty", dedup_key, actor=event.client or "pagerduty"
+                )
+            except RPCError as err:
+                if err.status in _TRANSIENT:
+                    raise TemporalUnavailable(err.message) from err
+                raise
+        return {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
+
+    @app.get("/healthz", tags=["service"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["service"], response_model=None)
+    async def readyz() -> dict[str, str] | JSONResponse:
+        """Ready when Temporal answers: only then can alerts be accepted."""
+        try:
+            await (await client()).workflow_service.get_system_info(GetSystemInfoRequest())
+        except (RPCError, RuntimeError) as err:
+            return JSONResponse({"status": "unavailable", "temporal": str(err)[:300]}, 503)
+        return {"status": "ready"}
+
+    @app.get("/metrics", tags=["service"], response_class=PlainTextResponse)
+    async def prometheus_metrics() -> Response:
+        """The service's own metrics in Prometheus text format."""
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _pd_invalid(message: str) -> JSONResponse:
+    return JSONResponse(
+        {"status": "invalid event", "message": "Event object is invalid", "errors": [message]},
+        status_code=400,
+    )
+
+
+def _problem(error: Any) -> dict[str, str]:
+    location = [str(part) for part in error.get("loc", ()) if part != "body"]
+    if error.get("type") == "json_invalid":
+        return {
+            "field": "(body)",
+            "message": f"not valid JSON: {error.get('ctx', {}).get('error', '')}",
+        }
+    return {"field": ".".join(location) or "(body)", "message": str(error.get("msg", "invalid"))}
+
+
+class _Guard:
+    """Body limit, credentials and metrics, checked before any payload is parsed."""
+
+    def __init__(self, app: ASGIApp, settings: HookSettings, metrics: HookMetrics) -> None:
+        self.app = app
+        self.settings = settings
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_counting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+            await send(message)
+
+        try:
+            if path.startswith(GUARDED_PREFIXES) and scope["method"] == "POST":
+                await self._guarded(scope, receive, send_counting, path)
+            else:
+                await self.app(scope, receive, send_counting)
+        finally:
+            endpoint = path if path.startswith(GUARDED_PREFIXES) else "other"
+            self.metrics.requests.labels(endpoint, str(status_holder["status"])).inc()
+            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        limit = self.settings.max_body
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, path, 413, "too_large", f"body over {limit} bytes")
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if len(body) > limit:
+                await self._refuse(send, path, 413, "too_large", f"body over {limit} bytes")
+                return
+            if not message.get("more_body", False):
+                break
+        # PagerDuty senders authenticate with the routing key inside the body.
+        pagerduty_keyed = path == "/v2/enqueue" and bool(self.settings.pagerduty_routing_keys)
+        if not pagerduty_keyed:
+            problem = auth.check(self.settings, headers, bytes(body))
+            if problem:
+                await self._refuse(
+                    send,
+                    path,
+                    401,
+                    "unauthorized",
+                    problem,
+                    {"www-authenticate": 'Bearer realm="warroom"'},
+                )
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(
+        self,
+        send: Send,
+        path: str,
+        status: int,
+        reason: str,
+        message: str,
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        self.metrics.rejections.labels(path, reason).inc()
+        response = JSONResponse({"error": message}, status_code=status, headers=extra)
+        await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,388 @@
+"""Alert hooks over real HTTP, into a live dev server and worker."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from incident.ids import incident_workflow_id
+from incident.models import Phase, Status
+from incident.severity import Severity
+from starter.api import IncidentHandle
+from starter.hooks.auth import sign
+from starter.hooks.settings import HookSettings
+from tests.support.harness import Harness
+from tests.support.hooks import running_hooks
+from workflows.incident import IncidentWorkflow
+
+FIRING_ENDS_AT = "0001-01-01T00:00:00Z"
+
+
+def am_alert(name: str, fingerprint: str, status: str = "firing", **labels: str) -> dict[str, Any]:
+    return {
+        "status": status,
+        "labels": {"alertname": name, "severity": "critical", "service": "agents", **labels},
+        "annotations": {"summary": f"{name} on agents", "runbook_url": "https://runbooks/x"},
+        "startsAt": "2026-11-24T10:00:00Z",
+        "endsAt": FIRING_ENDS_AT if status == "firing" else "2026-11-24T10:30:00Z",
+        "generatorURL": "http://prometheus:9090/graph?g0.expr=up",
+        "fingerprint": fingerprint,
+    }
+
+
+def am_notification(group: str, alerts: list[dict[str, Any]], truncated: int = 0) -> dict[str, Any]:
+    status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
+    return {
+        "version": "4",
+        "groupKey": f'{{}}/{{severity="critical"}}:{{alertname="{group}"}}',
+        "truncatedAlerts": truncated,
+        "status": status,
+        "receiver": "warroom",
+        "groupLabels": {"alertname": group},
+        "commonLabels": {"severity": "critical"},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": alerts,
+    }
+
+
+@pytest.fixture
+async def hooks(harness: Harness) -> AsyncIterator[httpx.AsyncClient]:
+    settings = HookSettings(
+        task_queue=harness.task_queue, tokens=("s3cret",), basic=(("alertmanager", "pa55"),)
+    )
+    async with (
+        running_hooks(settings, harness.client) as url,
+        httpx.AsyncClient(base_url=url, headers={"Authorization": "Bearer s3cret"}) as http,
+    ):
+        yield http
+
+
+def incident_of(harness: Harness, source: str, key: str) -> IncidentHandle:
+    return harness.client.get_workflow_handle_for(
+        IncidentWorkflow.run, incident_workflow_id(source, key)
+    )
+
+
+async def test_grouped_alertmanager_notification_opens_one_incident(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    body = am_notification(
+        "AgentRunsFailing", [am_alert("AgentRunsFailing", f"fp{i}", org="acme") for i in range(3)]
+    )
+    response = await hooks.post("/hooks/alertmanager", json=body)
+    assert response.status_code == 202, response.text
+    assert response.json()["alerts"] == 3
+    incident = incident_of(harness, "alertmanager", body["groupKey"])
+    state = await harness.until(incident, lambda s: len(s.alerts) == 3)
+    assert (state.severity, state.service, state.org) == (Severity.P0, "agents", "acme")
+    assert state.runbook_url == "https://runbooks/x"
+    assert state.title == "AgentRunsFailing on agents"
+
+
+async def test_repeated_and_duplicate_deliveries_land_on_the_same_incident(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    body = am_notification("QueueDepthHigh", [am_alert("QueueDepthHigh", "q1")])
+    for _ in range(5):  # Alertmanager HA: at-least-once, repeated on repeat_interval
+        assert (await hooks.post("/hooks/alertmanager", json=body)).status_code == 202
+    incident = incident_of(harness, "alertmanager", body["groupKey"])
+    state = await harness.until(incident, lambda s: s.firings == 5)
+    assert len(state.alerts) == 1 and state.alerts["q1"].firings == 5
+    query = f'WorkflowId = "{incident.id}"'
+    runs = [w async for w in harness.client.list_workflows(query)]
+    assert len(runs) == 1
+
+
+async def test_a_500_alert_group_is_one_temporal_call(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    alerts = [am_alert("PodRestarts", f"pod-{i}", pod=f"agents-{i}") for i in range(500)]
+    body = am_notification("PodRestarts", alerts, truncated=120)
+    assert (await hooks.post("/hooks/alertmanager", json=body)).status_code == 202
+    incident = incident_of(harness, "alertmanager", body["groupKey"])
+    state = await harness.until(incident, lambda s: len(s.alerts) == 500)
+    assert state.alerts_untracked == 120
+    history = await incident.fetch_history()
+    signals = [
+        e
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    assert len(signals) == 1
+
+
+async def test_resolved_calms_to_monitoring_and_a_new_firing_reopens(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    firing = am_notification(
+        "LatencyHigh", [am_alert("LatencyHigh", "l1"), am_alert("LatencyHigh", "l2")]
+    )
+    await hooks.post("/hooks/alertmanager", json=firing)
+    incident = incident_of(harness, "alertmanager", firing["groupKey"])
+    await harness.until(incident, lambda s: len(s.alerts) == 2)
+
+    half = am_notification(
+        "LatencyHigh",
+        [am_alert("LatencyHigh", "l1", status="resolved"), am_alert("LatencyHigh", "l2")],
+    )
+    await hooks.post("/hooks/alertmanager", json=half)
+    resolved = am_notification(
+        "LatencyHigh",
+        [
+            am_alert("LatencyHigh", "l1", status="resolved"),
+            am_alert("LatencyHigh", "l2", status="resolved"),
+        ],
+    )
+    assert (await hooks.post("/hooks/alertmanager", json=resolved)).status_code == 202
+    state = await harness.until(incident, lambda s: s.status is Status.MONITORING)
+    assert state.phase is not Phase.CLOSED
+
+    assert (await hooks.post("/hooks/alertmanager", json=firing)).status_code == 202
+    state = await harness.until(incident, lambda s: s.reopened == 1)
+    assert state.status is Status.INVESTIGATING
+
+
+async def test_resolved_alerts_for_no_incident_open_nothing(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    body = am_notification("Ghost", [am_alert("Ghost", "g1", status="resolved")])
+    response = await hooks.post("/hooks/alertmanager", json=body)
+    assert response.status_code == 202
+    assert response.json()["incident"]["opened_or_updated"] is False
+    runs = [
+        w
+        async for w in harness.client.list_workflows(
+            f'WorkflowId = "{incident_workflow_id("alertmanager", body["groupKey"])}"'
+        )
+    ]
+    assert runs == []
+
+
+async def test_pagerduty_trigger_acknowledge_resolve(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    trigger = {
+        "routing_key": "R0UT1NG",
+        "event_action": "trigger",
+        "dedup_key": "disk-full-db-1",
+        "payload": {
+            "summary": "Disk 95% on db-1",
+            "source": "db-1",
+            "severity": "error",
+            "component": "postgres",
+        },
+    }
+    response = await hooks.post("/v2/enqueue", json=trigger)
+    assert response.status_code == 202
+    assert response.json() == {
+        "status": "success",
+        "message": "Event processed",
+        "dedup_key": "disk-full-db-1",
+    }
+    incident = incident_of(harness, "pagerduty", "disk-full-db-1")
+    state = await harness.until(incident, lambda s: s.firings == 1)
+    assert (state.severity, state.service, state.title) == (
+        Severity.P1,
+        "postgres",
+        "Disk 95% on db-1",
+    )
+
+    ack = {"routing_key": "R0UT1NG", "event_action": "acknowledge", "dedup_key": "disk-full-db-1"}
+    for _ in range(2):  # delivered twice: still one acknowledgement
+        assert (await hooks.post("/v2/enqueue", json=ack)).status_code == 202
+    state = await harness.until(incident, lambda s: s.acknowledged_at is not None)
+    assert state.phase is Phase.RESPONDING
+    assert [e.kind for e in state.timeline].count("acknowledged") == 1
+
+    resolve = {"routing_key": "R0UT1NG", "event_action": "resolve", "dedup_key": "disk-full-db-1"}
+    assert (await hooks.post("/v2/enqueue", json=resolve)).status_code == 202
+    await harness.until(incident, lambda s: s.status is Status.MONITORING)
+
+
+async def test_pagerduty_trigger_without_dedup_key_gets_one(hooks: httpx.AsyncClient) -> None:
+    event = {
+        "routing_key": "R",
+        "event_action": "trigger",
+        "payload": {"summary": "x", "source": "y", "severity": "info"},
+    }
+    response = await hooks.post("/v2/enqueue", json=event)
+    assert response.status_code == 202 and len(response.json()["dedup_key"]) == 32
+    bad = {"routing_key": "R", "event_action": "trigger"}
+    response = await hooks.post("/v2/enqueue", json=bad)
+    assert response.status_code == 400 and "payload is required" in response.text
+
+
+async def test_grafana_and_generic_hooks(harness: Harness, hooks: httpx.AsyncClient) -> None:
+    grafana = am_notification("CPUHigh", [am_alert("CPUHigh", "c1", severity="warning")])
+    grafana.update(version="1", orgId=1, title="[FIRING:1] CPUHigh", state="alerting")
+    grafana["alerts"][0].update(dashboardURL="http://grafana/d/1", valueString="[ A=97 ]")
+    assert (await hooks.post("/hooks/grafana", json=grafana)).status_code == 202
+    state = await harness.until(
+        incident_of(harness, "grafana", grafana["groupKey"]), lambda s: s.firings == 1
+    )
+    assert state.severity is Severity.P2
+
+    generic = {
+        "source": "deploy-bot",
+        "alerts": [
+            {
+                "dedup_key": "deploy-42",
+                "name": "CanaryFailing",
+                "severity": "SEV-2",
+                "service": "checkout",
+                "summary": "Canary error rate 12%",
+            },
+            {"dedup_key": "deploy-42", "name": "CanaryLatency", "severity": "warning"},
+        ],
+    }
+    response = await hooks.post("/hooks/generic", json=generic)
+    assert response.status_code == 202 and len(response.json()["incidents"]) == 1
+    state = await harness.until(
+        incident_of(harness, "deploy-bot", "deploy-42"), lambda s: len(s.alerts) == 2
+    )
+    assert (state.severity, state.service, state.title) == (
+        Severity.P1,
+        "checkout",
+        "Canary error rate 12%",
+    )
+
+
+async def _no_incident(harness: Harness, group: str) -> bool:
+    runs = [
+        w
+        async for w in harness.client.list_workflows(
+            f'WorkflowId = "{incident_workflow_id("alertmanager", group)}"'
+        )
+    ]
+    return runs == []
+
+
+async def test_bad_input_gets_a_clear_answer_and_starts_nothing(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    response = await hooks.post(
+        "/hooks/alertmanager",
+        content=b'{"version": "4", "alerts": [',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert "not valid JSON" in response.json()["error"]
+
+    body = am_notification("Broken", [am_alert("Broken", "b1")])
+    del body["alerts"][0]["fingerprint"]
+    body["alerts"][0]["startsAt"] = "yesterday"
+    response = await hooks.post("/hooks/alertmanager", json=body)
+    assert response.status_code == 422
+    fields = {p["field"] for p in response.json()["problems"]}
+    assert fields == {"alerts.0.fingerprint", "alerts.0.startsAt"}
+    assert "alerts.0.fingerprint: Field required" in response.json()["error"]
+
+    wrong_version = {**am_notification("Broken", [am_alert("Broken", "b1")]), "version": "3"}
+    response = await hooks.post("/hooks/alertmanager", json=wrong_version)
+    assert response.status_code == 422 and "version" in response.text
+
+    huge = am_notification("Huge", [am_alert("Huge", "h1", blob="x" * 2_000_000)])
+    response = await hooks.post("/hooks/alertmanager", json=huge)
+    assert response.status_code == 413
+
+    assert await _no_incident(harness, body["groupKey"])
+    assert await _no_incident(harness, huge["groupKey"])
+
+
+async def test_credentials(harness: Harness, hooks: httpx.AsyncClient) -> None:
+    body = am_notification("AuthCheck", [am_alert("AuthCheck", "a1")])
+    raw = json.dumps(body).encode()
+    base = str(hooks.base_url)
+    async with httpx.AsyncClient(base_url=base) as anonymous:
+        response = await anonymous.post("/hooks/alertmanager", content=raw)
+        assert response.status_code == 401 and "credentials required" in response.text
+        response = await anonymous.post(
+            "/hooks/alertmanager", content=raw, headers={"Authorization": "Bearer nope"}
+        )
+        assert response.status_code == 401 and "not recognised" in response.text
+        basic = base64.b64encode(b"alertmanager:wrong").decode()
+        response = await anonymous.post(
+            "/hooks/alertmanager", content=raw, headers={"Authorization": f"Basic {basic}"}
+        )
+        assert response.status_code == 401
+        assert await _no_incident(harness, body["groupKey"])
+        basic = base64.b64encode(b"alertmanager:pa55").decode()
+        response = await anonymous.post(
+            "/hooks/alertmanager",
+            content=raw,
+            headers={"Authorization": f"Basic {basic}", "Content-Type": "application/json"},
+        )
+        assert response.status_code == 202
+
+
+async def test_hmac_signature(harness: Harness) -> None:
+    settings = HookSettings(task_queue=harness.task_queue, hmac_secret="k3y")
+    body = json.dumps(am_notification("Signed", [am_alert("Signed", "s1")])).encode()
+    now = int(time.time())
+    async with (
+        running_hooks(settings, harness.client) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+
+        def headers(stamp: int, signature: str) -> dict[str, str]:
+            return {
+                "X-Warroom-Timestamp": str(stamp),
+                "X-Warroom-Signature": signature,
+                "Content-Type": "application/json",
+            }
+
+        ok = await http.post(
+            "/hooks/alertmanager", content=body, headers=headers(now, sign("k3y", now, body))
+        )
+        assert ok.status_code == 202
+        tampered = await http.post(
+            "/hooks/alertmanager", content=body + b" ", headers=headers(now, sign("k3y", now, body))
+        )
+        assert tampered.status_code == 401 and "does not match" in tampered.text
+        stale = now - 3600
+        old = await http.post(
+            "/hooks/alertmanager", content=body, headers=headers(stale, sign("k3y", stale, body))
+        )
+        assert old.status_code == 401 and "from now" in old.text
+
+
+async def test_temporal_down_is_a_503_so_the_sender_retries(harness: Harness) -> None:
+    unreachable = await Client.connect(
+        "127.0.0.1:9", lazy=True, data_converter=pydantic_data_converter
+    )
+    settings = HookSettings(task_queue=harness.task_queue)
+    body = am_notification("Down", [am_alert("Down", "d1")])
+    async with running_hooks(settings, unreachable) as url, httpx.AsyncClient(base_url=url) as http:
+        response = await http.post("/hooks/alertmanager", json=body)
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert "deliver again" in response.json()["error"]
+        assert (await http.get("/readyz")).status_code == 503
+        assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_service_endpoints(hooks: httpx.AsyncClient) -> None:
+    assert (await hooks.get("/readyz")).json() == {"status": "ready"}
+    spec = (await hooks.get("/openapi.json")).json()
+    assert {"/hooks/alertmanager", "/hooks/grafana", "/hooks/generic", "/v2/enqueue"} <= set(
+        spec["paths"]
+    )
+    await hooks.post(
+        "/hooks/alertmanager", content=b"{", headers={"Content-Type": "application/json"}
+    )
+    text = (await hooks.get("/metrics")).text
+    assert (
+        'warroom_hook_rejections_total{endpoint="/hooks/alertmanager",reason="malformed_json"} 1.0'
+        in text
+    )
+    assert "warroom_hook_request_seconds_bucket" in text
