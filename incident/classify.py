@@ -22,7 +22,10 @@ class Classification(Model):
 
 
 def alert_severity(alert: Alert, policy: Policy) -> Severity:
-    """The severity an alert's labels ask for, or the policy's default."""
+    """The severity a routing rule or the alert's labels give, or the policy's default."""
+    rule = policy.routing.rule_for(alert.labels)
+    if rule is not None and rule.severity is not None:
+        return rule.severity
     for label in policy.routing.severity_labels:
         value = alert.labels.get(label)
         if value is not None:
@@ -43,7 +46,8 @@ def classify(alerts: list[Alert], policy: Policy) -> Classification:
     """Classify an incident by its most severe firing alert (or its first alert)."""
     firing = [a for a in alerts if a.status is AlertStatus.FIRING] or alerts
     lead = min(firing, key=lambda a: alert_severity(a, policy).rank)
-    service = _first_label(lead, policy.routing.service_labels)
+    rule = policy.routing.rule_for(lead.labels)
+    service = (rule and rule.service) or _first_label(lead, policy.routing.service_labels)
     notes = lead.annotations
     title = (
         notes.get("summary")
@@ -54,8 +58,10 @@ def classify(alerts: list[Alert], policy: Policy) -> Classification:
         severity=alert_severity(lead, policy),
         title=title[:200],
         service=service,
-        org=_first_label(lead, policy.routing.org_labels),
+        org=(rule and rule.org) or _first_label(lead, policy.routing.org_labels),
         summary=notes.get("description", "")[:4000],
-        runbook_url=notes.get("runbook_url") or notes.get("runbook"),
+        runbook_url=notes.get("runbook_url")
+        or notes.get("runbook")
+        or (rule.runbook_url if rule else None),
         labels=dict(lead.labels),
     )

@@ -543,6 +543,20 @@ class Incident:
             reason=reason,
         )
 
+    def link_previous(self, human_id: str, closed_at: datetime, now: datetime) -> None:
+        """Link to the group's previous incident if it closed within the policy's window."""
+        window = self.policy.routing.link_closed_within
+        if now - closed_at > window:
+            return
+        self.state.follows = human_id
+        ago = format_duration(now - closed_at)
+        self._record(
+            now,
+            "linked",
+            SYSTEM,
+            f"Follows {human_id}, closed {ago} ago: the same alert group fired again",
+        )
+
     # --- probes -----------------------------------------------------------------
 
     def on_probe(self, result: ProbeResult, now: datetime) -> Effects:

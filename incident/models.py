@@ -328,6 +328,8 @@ class IncidentState(Model):
     closed_at: datetime | None = None
     reopened: int = 0
     root_cause: str | None = None
+    follows: str | None = None
+    """The incident of the same alert group that closed shortly before this one opened."""
 
     roles: dict[Role, str] = Field(default_factory=dict)
     flags: list[RaisedFlag] = Field(default_factory=list)
@@ -358,6 +360,13 @@ class CarriedIncident(Model):
 
     state: IncidentState
     policy: Policy
+
+
+class PreviousIncident(Model):
+    """The closed incident an alert group had before this one."""
+
+    human_id: str
+    closed_at: datetime
 
 
 class PendingTimer(Model):

@@ -129,14 +129,36 @@ class BusinessHours(_Strict):
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
 
 
+class RoutingRule(_Strict):
+    """Alerts whose labels all equal ``match`` get these values (the first matching rule wins)."""
+
+    match: dict[str, str] = Field(min_length=1)
+    severity: Severity | None = None
+    service: str | None = None
+    org: str | None = None
+    runbook_url: str | None = None
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        """Whether every label in ``match`` has that value."""
+        return all(labels.get(key) == value for key, value in self.match.items())
+
+
 class Routing(_Strict):
-    """How an alert's labels become severity, service and org."""
+    """How an alert's labels become severity, service, org and runbook."""
 
     severity_labels: list[str]
     severity_values: dict[str, Severity]
     default_severity: Severity
     service_labels: list[str]
     org_labels: list[str]
+    rules: list[RoutingRule] = Field(default_factory=list)
+    link_closed_within: Duration = timedelta(hours=24)
+    """A group that fires again this soon after its incident closed opens a new incident
+    linked to the old one."""
+
+    def rule_for(self, labels: dict[str, str]) -> RoutingRule | None:
+        """The first rule matching ``labels``."""
+        return next((rule for rule in self.rules if rule.matches(labels)), None)
 
 
 class Policy(_Strict):

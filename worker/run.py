@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.channels import Channel
+from activities.lineage import LineageActivities
 from activities.notify import NotifyActivities
 from activities.policy import PolicyActivities
 from activities.probe import ProbeActivities
@@ -79,10 +80,16 @@ def build_worker(
     notify = NotifyActivities(channels=channels, http=http, ui_url=ui_url)
     probe = ProbeActivities(http=http, prometheus_url=prometheus_url)
     policy_activities = PolicyActivities(policy)
+    lineage = LineageActivities(client)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[IncidentWorkflow],
-        activities=[notify.deliver, probe.check_slos, policy_activities.current],
+        activities=[
+            notify.deliver,
+            probe.check_slos,
+            policy_activities.current,
+            lineage.last_closed,
+        ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         PendingTimer,
         Phase,
         PostStatusUpdate,
+        PreviousIncident,
         ProbeResult,
         RaiseFlag,
         Reopen,
@@ -151,7 +152,27 @@ class IncidentWorkflow:
             now=workflow.now(),
         )
         self._dispatch(effects)
+        # Incidents opened before linking existed must replay without it.
+        if start.dedup_key is not None and workflow.patched("link-previous-incident"):
+            self._spawn(self._link_previous(info.workflow_id))
         return True
+
+    async def _link_previous(self, workflow_id: str) -> None:
+        """In the background, so looking back never delays the first page."""
+        try:
+            previous: PreviousIncident | None = await workflow.execute_activity(
+                "incidents.last_closed",
+                workflow_id,
+                result_type=PreviousIncident | None,  # type: ignore[arg-type]
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=PROBE_RETRY,
+                summary="look for an earlier incident of this alert group to link",
+            )
+        except ActivityError:
+            return  # a missing link loses nothing; the incident goes on
+        if previous is not None:
+            self._live.link_previous(previous.human_id, previous.closed_at, workflow.now())
+            self._wake = True
 
     @property
     def _live(self) -> Incident:

@@ -6,6 +6,7 @@ import base64
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,9 +16,9 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from incident.ids import incident_workflow_id
-from incident.models import Phase, Status
+from incident.models import Phase, Resolve, Status
 from incident.severity import Severity
-from starter.api import IncidentHandle
+from starter.api import IncidentHandle, decide
 from starter.hooks.auth import sign
 from starter.hooks.settings import HookSettings
 from tests.support.harness import Harness
@@ -386,3 +387,23 @@ async def test_service_endpoints(hooks: httpx.AsyncClient) -> None:
         in text
     )
     assert "warroom_hook_request_seconds_bucket" in text
+
+
+async def test_firing_after_close_opens_a_new_incident_linked_to_the_old(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    body = am_notification("DiskNoise", [am_alert("DiskNoise", "n1", severity="info")])
+    await hooks.post("/hooks/alertmanager", json=body)
+    first = incident_of(harness, "alertmanager", body["groupKey"])
+    old = await harness.until(first, lambda s: s.severity is Severity.P3)
+    await decide(first, Resolve(actor="bob", root_cause="log rotation stuck"))
+    await harness.advance(first, timedelta(minutes=61))
+    closed = await first.result()  # P3 closes on resolution
+    assert closed.phase is Phase.CLOSED
+
+    assert (await hooks.post("/hooks/alertmanager", json=body)).status_code == 202
+    second = incident_of(harness, "alertmanager", body["groupKey"])
+    new = await harness.until(second, lambda s: s.follows is not None)
+    assert new.human_id != old.human_id
+    assert new.follows == old.human_id
+    assert any(e.kind == "linked" and old.human_id in e.text for e in new.timeline)
