@@ -18,15 +18,19 @@ import sys
 from pathlib import Path
 
 import httpx
+from temporalio.client import Client
 
 from activities.channels import Channel
 from incident.policy import PolicyError, load_policy
-from starter.connection import DEFAULT_TASK_QUEUE, TemporalSettings, connect
-from starter.devserver import DevServer, StackError
+from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings, connect
+from starter.devserver import DevServer, StackError, port_in_use
+from starter.hooks.app import create_app
+from starter.hooks.server import serving
+from starter.hooks.settings import HookSettings
 from starter.receiver import HttpReceiver, Received
 from starter.sample import COMPRESSION, SAMPLE_TASK_QUEUE, run_sample
 from worker.run import build_worker, ensure_search_attributes
-from worker.settings import SettingsError, WorkerSettings
+from worker.settings import WorkerSettings
 
 
 def _say(line: str) -> None:
@@ -47,59 +51,72 @@ def _print_notice(request: Received) -> None:
 async def run(args: argparse.Namespace) -> None:
     """Run the stack until interrupted."""
     settings = WorkerSettings.from_env()
+    hook_settings = HookSettings.from_env()
     policy = load_policy(settings.policy_path)
     data_dir = Path(args.data_dir).resolve()
+    if port_in_use(hook_settings.host, hook_settings.port):
+        raise StackError(
+            f"port {hook_settings.port} (alert hooks) is already in use; "
+            f"set WARROOM_HOOKS_ADDR to another host:port"
+        )
     server = await DevServer.start(data_dir, port=args.port, ui_port=args.ui_port)
     try:
         client = await connect(TemporalSettings(address=server.address))
         await ensure_search_attributes(client)
-        async with HttpReceiver(on_receive=_print_notice, record=False) as console:
+        async with contextlib.AsyncExitStack() as stack:
+            console = await stack.enter_async_context(
+                HttpReceiver(on_receive=_print_notice, record=False)
+            )
+            http = await stack.enter_async_context(httpx.AsyncClient())
             channels = [
                 Channel.model_validate(
                     {"name": "console", "kind": "webhook", "url": f"{console.url}/notices"}
                 ),
                 *settings.channels,
             ]
-            async with httpx.AsyncClient() as http:
-                common = dict(
+            for task_queue, worker_policy in (
+                (DEFAULT_TASK_QUEUE, policy),
+                (SAMPLE_TASK_QUEUE, policy.compressed(COMPRESSION)),
+            ):
+                worker = build_worker(
+                    client,
+                    task_queue=task_queue,
+                    policy=worker_policy,
                     channels=channels,
                     http=http,
                     prometheus_url=settings.prometheus_url,
                     ui_url=server.ui_url,
                 )
-                main_worker = build_worker(
-                    client,
-                    task_queue=DEFAULT_TASK_QUEUE,
-                    policy=policy,
-                    **common,  # type: ignore[arg-type]
-                )
-                sample_worker = build_worker(
-                    client,
-                    task_queue=SAMPLE_TASK_QUEUE,
-                    policy=policy.compressed(COMPRESSION),
-                    **common,  # type: ignore[arg-type]
-                )
-                async with main_worker, sample_worker:
-                    _banner(server, data_dir, console.url, policy.version)
-                    stop = asyncio.Event()
-                    loop = asyncio.get_running_loop()
-                    for sig in (signal.SIGINT, signal.SIGTERM):
-                        loop.add_signal_handler(sig, stop.set)
-                    sample = None
-                    if not args.no_sample:
-                        sample = asyncio.create_task(run_sample(client, _say))
-                    await stop.wait()
-                    _say("stopping: worker, console channel, Temporal dev server")
-                    if sample is not None:
-                        sample.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, Exception):
-                            await sample
+                await stack.enter_async_context(worker)
+
+            async def temporal() -> Client:
+                return client
+
+            hooks_url = await stack.enter_async_context(
+                serving(create_app(hook_settings, temporal), hook_settings.host, hook_settings.port)
+            )
+            _banner(server, data_dir, console.url, hooks_url, policy.version)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            sample = None
+            if not args.no_sample:
+                sample = asyncio.create_task(run_sample(client, _say))
+            await stop.wait()
+            _say("stopping: hooks, workers, console channel, Temporal dev server")
+            if sample is not None:
+                sample.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await sample
     finally:
         server.stop()
         _say(f"stopped; incidents are kept in {data_dir}")
 
 
-def _banner(server: DevServer, data_dir: Path, console_url: str, version: str) -> None:
+def _banner(
+    server: DevServer, data_dir: Path, console_url: str, hooks_url: str, version: str
+) -> None:
     lines = {
         "Temporal Web UI": server.ui_url,
         "Incidents": f"{server.ui_url}/namespaces/default/workflows?query="
@@ -107,6 +124,8 @@ def _banner(server: DevServer, data_dir: Path, console_url: str, version: str) -
         "Temporal address": server.address,
         "Task queue": f"{DEFAULT_TASK_QUEUE} (sample incident: {SAMPLE_TASK_QUEUE}, "
         f"policy compressed x{COMPRESSION})",
+        "Alert hooks": f"{hooks_url}/hooks/alertmanager · /hooks/grafana · /hooks/generic"
+        f" · /v2/enqueue (docs: {hooks_url}/docs)",
         "Console channel": f"{console_url}/notices",
         "Policy": version,
         "Data": str(data_dir),

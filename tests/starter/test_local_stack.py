@@ -21,7 +21,9 @@ def _free_port() -> int:
         return port
 
 
-async def _start(data_dir: Path, port: int, ui_port: int) -> asyncio.subprocess.Process:
+async def _start(
+    data_dir: Path, port: int, ui_port: int, hooks_port: int = 0
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -33,7 +35,11 @@ async def _start(data_dir: Path, port: int, ui_port: int) -> asyncio.subprocess.
         str(port),
         "--ui-port",
         str(ui_port),
-        env={**os.environ, "WARROOM_CHANNELS": ""},
+        env={
+            **os.environ,
+            "WARROOM_CHANNELS": "",
+            "WARROOM_HOOKS_ADDR": f"127.0.0.1:{hooks_port or _free_port()}",
+        },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -51,15 +57,18 @@ async def _read_until(process: asyncio.subprocess.Process, marker: str) -> str:
 
 
 async def test_stack_starts_prints_where_things_are_and_stops(tmp_path: Path) -> None:
-    port, ui_port = _free_port(), _free_port()
-    process = await _start(tmp_path, port, ui_port)
+    port, ui_port, hooks_port = _free_port(), _free_port(), _free_port()
+    process = await _start(tmp_path, port, ui_port, hooks_port)
     try:
         banner = await _read_until(process, "Data")
         assert f"http://127.0.0.1:{ui_port}" in banner
         assert f"127.0.0.1:{port}" in banner and str(tmp_path) in banner
+        assert f"http://127.0.0.1:{hooks_port}/hooks/alertmanager" in banner
         async with httpx.AsyncClient() as http:
             page = await http.get(f"http://127.0.0.1:{ui_port}/")
+            ready = await http.get(f"http://127.0.0.1:{hooks_port}/readyz")
         assert page.status_code == 200
+        assert ready.json() == {"status": "ready"}
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
