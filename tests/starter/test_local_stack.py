@@ -1,4 +1,4 @@
-"""`python -m starter.local`: the embedded default starts, answers, and stops cleanly."""
+"""`warroom up`: the embedded default starts, answers, and stops cleanly."""
 
 from __future__ import annotations
 

@@ -1,0 +1,635 @@
+"""`warroom`: run the stack locally and steer incidents from the terminal.
+
+Exit codes: 0 done, 1 decision rejected (the incident's reason is printed),
+2 usage, 3 incident not found, 4 Temporal unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import sys
+import tomllib
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from incident.models import (
+    Acknowledge,
+    AddActionItem,
+    AddNote,
+    AssignRole,
+    ChangeSeverity,
+    Close,
+    Decision,
+    Declaration,
+    DeclareMitigated,
+    IncidentState,
+    Phase,
+    PostmortemStatus,
+    PostStatusUpdate,
+    RaiseFlag,
+    Reopen,
+    Resolve,
+    Role,
+    Status,
+    SubmitPostmortem,
+)
+from incident.policy import load_policy
+from incident.severity import Severity
+from starter.api import IncidentHandle, IncidentNotFound, decide, declare_incident, incident_handle
+from starter.cli import render
+from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings, connect
+from workflows.incident import IncidentWorkflow
+from workflows.search_attributes import BY_NAME
+
+EXIT_REJECTED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_UNREACHABLE = 1, 2, 3, 4
+CONFIG_FILE = (
+    Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "warroom" / "config.toml"
+)
+T = TypeVar("T")
+
+
+class Context:
+    """What every command needs: how to reach Temporal, who is acting, how to print."""
+
+    def __init__(
+        self, address: str | None, namespace: str | None, actor: str | None, as_json: bool
+    ) -> None:
+        config = _config()
+        env = dict(os.environ)
+        if address or config.get("address"):
+            env["TEMPORAL_ADDRESS"] = address or str(config["address"])
+        if namespace or config.get("namespace"):
+            env["TEMPORAL_NAMESPACE"] = namespace or str(config["namespace"])
+        self.settings = TemporalSettings.from_env(env)
+        self.task_queue = env.get("WARROOM_TASK_QUEUE") or DEFAULT_TASK_QUEUE
+        self.actor = actor or env.get("WARROOM_ACTOR") or config.get("actor") or _login()
+        self.as_json = as_json
+
+    async def client(self) -> Client:
+        try:
+            return await connect(self.settings)
+        except RuntimeError as err:
+            why = "connection refused" if "refused" in str(err) else _first_line(str(err))[:160]
+            fail(EXIT_UNREACHABLE, f"cannot reach Temporal at {self.settings.address} ({why})")
+
+    async def incident(self, ref: str) -> IncidentHandle:
+        client = await self.client()
+        try:
+            handle = await incident_handle(client, ref)
+            await handle.describe()
+        except IncidentNotFound as err:
+            fail(EXIT_NOT_FOUND, str(err))
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                fail(EXIT_NOT_FOUND, f"no incident {ref}")
+            raise
+        return handle
+
+    def out(self, data: Any, text: str) -> None:
+        if self.as_json:
+            click.echo(json.dumps(data, indent=2, default=str))
+        else:
+            click.echo(text)
+
+
+def _config() -> dict[str, Any]:
+    try:
+        return tomllib.loads(CONFIG_FILE.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        fail(EXIT_USAGE, f"{CONFIG_FILE}: {err}")
+
+
+def _login() -> str:
+    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else text
+
+
+def fail(code: int, message: str) -> NoReturn:
+    """Print one clear line to stderr and exit with ``code``."""
+    click.echo(click.style("warroom: ", fg="red", bold=True) + message, err=True)
+    sys.exit(code)
+
+
+def run_async(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
+    """Run an async command, turning Temporal errors into one line and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return asyncio.run(fn(*args, **kwargs))
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            message = getattr(cause, "message", None) or str(cause or err)
+            fail(EXIT_REJECTED, f"rejected: {message}")
+        except RPCError as err:
+            if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+                fail(EXIT_UNREACHABLE, f"Temporal unavailable: {_first_line(err.message)}")
+            if err.status is RPCStatusCode.NOT_FOUND:
+                fail(EXIT_NOT_FOUND, _first_line(err.message))
+            fail(EXIT_REJECTED, _first_line(err.message))
+        except SettingsError as err:
+            fail(EXIT_USAGE, str(err))
+
+    return wrapper
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--address", envvar="TEMPORAL_ADDRESS", help="Temporal frontend host:port.")
+@click.option("--namespace", envvar="TEMPORAL_NAMESPACE", help="Temporal namespace.")
+@click.option("--as", "actor", help="Who is acting (default: WARROOM_ACTOR, config, $USER).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.version_option(package_name="warroom")
+@click.pass_context
+def cli(
+    ctx: click.Context, address: str | None, namespace: str | None, actor: str | None, as_json: bool
+) -> None:
+    """Warroom: every production incident as one durable Temporal workflow.
+
+    Incidents are named by their human ID (INC-7K3QXD) or workflow ID.
+    """
+    ctx.obj = Context(address, namespace, actor, as_json)
+
+
+# --- the stack ----------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--data-dir",
+    default=lambda: os.environ.get("WARROOM_HOME", ".warroom"),
+    show_default=".warroom",
+    help="Where the SQLite file and logs live.",
+)
+@click.option("--port", default=7233, show_default=True, help="Temporal gRPC port.")
+@click.option("--ui-port", default=8233, show_default=True, help="Temporal Web UI port.")
+@click.option(
+    "--sample/--no-sample", default=False, show_default=True, help="Also play the sample incident."
+)
+def up(data_dir: str, port: int, ui_port: int, sample: bool) -> None:
+    """Run everything locally: Temporal dev server, worker, hooks, console channel.
+
+    Incidents survive a restart (they live in DATA_DIR); Ctrl-C stops it all.
+    """
+    from starter import local
+
+    args = ["--data-dir", data_dir, "--port", str(port), "--ui-port", str(ui_port)]
+    sys.exit(local.main(args if sample else [*args, "--no-sample"]))
+
+
+@cli.command()
+@pass_context
+@run_async
+async def demo(ctx: Context) -> None:
+    """Play a realistic incident through every phase against `warroom up` (about 3 minutes)."""
+    from starter.sample import run_sample
+
+    client = await ctx.client()
+    await run_sample(client, lambda line: click.echo(line))
+
+
+# --- views --------------------------------------------------------------------
+
+
+@cli.command("list")
+@click.option("--severity", type=click.Choice([s.value for s in Severity]), multiple=True)
+@click.option("--phase", "phases", type=click.Choice([p.value for p in Phase]), multiple=True)
+@click.option("--status", "statuses", type=click.Choice([s.value for s in Status]), multiple=True)
+@click.option("--service")
+@click.option("--commander")
+@click.option("--all", "include_closed", is_flag=True, help="Include closed incidents.")
+@click.option("--limit", default=50, show_default=True)
+@pass_context
+@run_async
+async def list_incidents(
+    ctx: Context,
+    severity: tuple[str, ...],
+    phases: tuple[str, ...],
+    statuses: tuple[str, ...],
+    service: str | None,
+    commander: str | None,
+    include_closed: bool,
+    limit: int,
+) -> None:
+    """List incidents (a visibility query underneath)."""
+    clauses = ['WorkflowType = "IncidentWorkflow"']
+    if not include_closed:
+        clauses.append('ExecutionStatus = "Running"')
+    for name, values in (
+        ("IncidentSeverity", severity),
+        ("IncidentPhase", phases),
+        ("IncidentStatus", statuses),
+    ):
+        if values:
+            clauses.append("(" + " OR ".join(f'{name} = "{v}"' for v in values) + ")")
+    for name, value in (("IncidentService", service), ("IncidentCommander", commander)):
+        if value:
+            clauses.append(f'{name} = "{_quote(value)}"')
+    query = " AND ".join(clauses)
+    client = await ctx.client()
+    rows = []
+    async for execution in client.list_workflows(query, limit=limit):
+        attrs = {
+            name: execution.typed_search_attributes.get(key) or "" for name, key in BY_NAME.items()
+        }
+        if not attrs["IncidentId"]:
+            continue  # still being declared
+        rows.append(
+            {
+                "id": attrs["IncidentId"],
+                "workflow_id": execution.id,
+                "severity": attrs["IncidentSeverity"],
+                "phase": attrs["IncidentPhase"],
+                "status": attrs["IncidentStatus"],
+                "service": attrs["IncidentService"],
+                "commander": attrs["IncidentCommander"],
+                "started": execution.start_time.isoformat(),
+            }
+        )
+    text = (
+        render.table(
+            ["ID", "SEV", "PHASE", "STATUS", "SERVICE", "COMMANDER", "AGE"],
+            [
+                [
+                    r["id"],
+                    render.severity(r["severity"]),
+                    render.phase(r["phase"]),
+                    r["status"],
+                    r["service"] or "-",
+                    r["commander"] or "-",
+                    render.age(_parse(r["started"])),
+                ]
+                for r in rows
+            ],
+        )
+        if rows
+        else "no incidents match"
+    )
+    ctx.out(rows, text)
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+@cli.command()
+@click.argument("incident")
+@pass_context
+@run_async
+async def show(ctx: Context, incident: str) -> None:
+    """Everything about an incident: state, roles, flags, pending timers, timeline."""
+    handle = await ctx.incident(incident)
+    state, timers = await _state_and_timers(handle)
+    ctx.out(
+        {
+            "state": state.model_dump(mode="json"),
+            "timers": [t.model_dump(mode="json") for t in timers],
+        },
+        render.incident(state, timers),
+    )
+
+
+async def _state_and_timers(handle: IncidentHandle) -> tuple[IncidentState, Any]:
+    try:
+        state = await handle.query(IncidentWorkflow.state)
+        timers = await handle.query(IncidentWorkflow.timers)
+    except Exception:
+        result = await handle.result()  # closed: its final state is its result
+        return result, []
+    return state, timers
+
+
+@cli.command()
+@click.argument("incident")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between looks.")
+@pass_context
+@run_async
+async def watch(ctx: Context, incident: str, interval: float) -> None:
+    """Follow an incident's timeline live until it changes phase."""
+    handle = await ctx.incident(incident)
+    state, _ = await _state_and_timers(handle)
+    start_phase, seen = state.phase, state.timeline_seq
+    click.echo(
+        f"watching {state.human_id} ({state.phase.value}/{state.status.value}); Ctrl-C stops"
+    )
+    for line in render.timeline(state.timeline[-10:]):
+        click.echo(line)
+    while True:
+        await asyncio.sleep(interval)
+        state, _ = await _state_and_timers(handle)
+        fresh = [e for e in state.timeline if e.seq > seen]
+        for line in render.timeline(fresh):
+            click.echo(line)
+        seen = state.timeline_seq
+        if state.phase is not start_phase:
+            click.echo(f"{state.human_id} is now {render.phase(state.phase.value)}")
+            return
+
+
+# --- decisions ------------------------------------------------------------------
+
+
+async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) -> None:
+    handle = await ctx.incident(incident)
+    receipt = await decide(handle, make(ctx.actor))
+    ctx.out(
+        receipt.model_dump(mode="json"),
+        f"{receipt.human_id} {render.phase(receipt.phase.value)}/{receipt.status.value}: "
+        f"{receipt.event.text}",
+    )
+
+
+def _decision(
+    name: str,
+    help_text: str,
+    *options: Callable[[Any], Any],
+    build: Callable[..., Callable[[str], Decision]],
+) -> None:
+    """Register a decision command: INCIDENT plus its options, and --reason."""
+
+    @pass_context
+    @run_async
+    async def command(ctx: Context, incident: str, reason: str | None, **values: Any) -> None:
+        await _decide(ctx, incident, build(reason=reason, **values))
+
+    # Click lists parameters in the reverse order of decoration: INCIDENT goes on last.
+    for option in reversed(options):
+        command = option(command)
+    command = click.option("--reason", help="Why; lands on the timeline.")(command)
+    command = click.argument("incident")(command)
+    cli.command(name, help=help_text)(command)
+
+
+_decision(
+    "ack",
+    "Acknowledge: stop paging the on-call rotation.",
+    build=lambda reason: lambda actor: Acknowledge(actor=actor, reason=reason),
+)
+_decision(
+    "assign",
+    "Give an incident role to a person.",
+    click.argument(
+        "role", type=click.Choice([r.value for r in Role] + ["commander", "tech", "comms"])
+    ),
+    click.argument("person"),
+    build=lambda reason, role, person: (
+        lambda actor: AssignRole(actor=actor, reason=reason, role=_role(role), person=person)
+    ),
+)
+_decision(
+    "severity",
+    "Re-grade the incident; every timer is re-planned. Needs --reason.",
+    click.argument("level"),
+    build=lambda reason, level: (
+        lambda actor: ChangeSeverity(actor=actor, reason=reason, severity=_severity(level))
+    ),
+)
+_decision(
+    "update",
+    "Post a status update (resets the communication cadence).",
+    click.argument("message"),
+    click.option("--status", "new_status", type=click.Choice(["investigating", "identified"])),
+    build=lambda reason, message, new_status: (
+        lambda actor: PostStatusUpdate(
+            actor=actor,
+            reason=reason,
+            message=message,
+            status=Status(new_status) if new_status else None,
+        )
+    ),
+)
+_decision(
+    "note",
+    "Add a note to the timeline.",
+    click.argument("text"),
+    build=lambda reason, text: lambda actor: AddNote(actor=actor, reason=reason, text=text),
+)
+_decision(
+    "flag",
+    "Raise an immediate-escalation flag (data_loss, security_breach, ...).",
+    click.argument("flag"),
+    build=lambda reason, flag: lambda actor: RaiseFlag(actor=actor, reason=reason, flag=flag),
+)
+_decision(
+    "mitigate",
+    "Impact contained: start watching recovery. Needs --reason.",
+    build=lambda reason: lambda actor: DeclareMitigated(actor=actor, reason=reason),
+)
+_decision(
+    "resolve",
+    "Declare resolution; resolves once the recovery criteria hold.",
+    click.option("--root-cause", required=True, help="What caused it."),
+    build=lambda reason, root_cause: (
+        lambda actor: Resolve(actor=actor, reason=reason, root_cause=root_cause)
+    ),
+)
+_decision(
+    "reopen",
+    "Send the incident back to responding. Needs --reason.",
+    build=lambda reason: lambda actor: Reopen(actor=actor, reason=reason),
+)
+_decision(
+    "action-item",
+    "Add a follow-up task; due date from the priority's SLA.",
+    click.argument("description"),
+    click.option("--owner", required=True),
+    click.option(
+        "--priority", type=click.Choice(["P1", "P2", "P3", "P4"]), default="P2", show_default=True
+    ),
+    build=lambda reason, description, owner, priority: (
+        lambda actor: AddActionItem(
+            actor=actor, reason=reason, description=description, owner=owner, priority=priority
+        )
+    ),
+)
+_decision(
+    "close",
+    "Close the incident (P0-P2 need a final postmortem).",
+    build=lambda reason: lambda actor: Close(actor=actor, reason=reason),
+)
+
+
+def _role(value: str) -> Role:
+    return {
+        "commander": Role.INCIDENT_COMMANDER,
+        "tech": Role.TECHNICAL_LEAD,
+        "comms": Role.COMMUNICATIONS_LEAD,
+    }.get(value) or Role(value)
+
+
+def _severity(value: str) -> Severity:
+    found = load_policy(os.environ.get("WARROOM_POLICY") or None).severity_named(value)
+    if found is None:
+        raise click.BadParameter(f"{value!r} is not a severity (P0..P4, SEV-1..3)")
+    return found
+
+
+@cli.group()
+def postmortem() -> None:
+    """Show or submit an incident's postmortem."""
+
+
+@postmortem.command("show")
+@click.argument("incident")
+@pass_context
+@run_async
+async def postmortem_show(ctx: Context, incident: str) -> None:
+    """The postmortem's state, deadlines and action items."""
+    handle = await ctx.incident(incident)
+    state, _ = await _state_and_timers(handle)
+    pm = state.postmortem
+    lines = [f"{state.human_id} postmortem: {pm.status.value if pm else 'not started'}"]
+    if pm:
+        lines += [f"  summary: {pm.summary or '-'}", f"  document: {pm.document_url or '-'}"]
+        if pm.scheduled_for:
+            lines.append(f"  meeting: {render.when(pm.scheduled_for)}")
+    lines += [
+        f"  action item #{i.id} {i.priority} {i.owner}: {i.description}" for i in state.action_items
+    ]
+    ctx.out(
+        {
+            "postmortem": pm.model_dump(mode="json") if pm else None,
+            "action_items": [i.model_dump(mode="json") for i in state.action_items],
+        },
+        "\n".join(lines),
+    )
+
+
+@postmortem.command("submit")
+@click.argument("incident")
+@click.option(
+    "--status", "pm_status", required=True, type=click.Choice([s.value for s in PostmortemStatus])
+)
+@click.option("--scheduled-for", type=click.DateTime(), help="Meeting time (local).")
+@click.option("--document-url")
+@click.option("--summary", default="")
+@click.option("--reason")
+@pass_context
+@run_async
+async def postmortem_submit(
+    ctx: Context,
+    incident: str,
+    pm_status: str,
+    scheduled_for: Any,
+    document_url: str | None,
+    summary: str,
+    reason: str | None,
+) -> None:
+    """Record the postmortem; a final one closes the incident."""
+    when = scheduled_for.astimezone() if scheduled_for else None
+    await _decide(
+        ctx,
+        incident,
+        lambda actor: SubmitPostmortem(
+            actor=actor,
+            reason=reason,
+            status=PostmortemStatus(pm_status),
+            scheduled_for=when,
+            document_url=document_url,
+            summary=summary,
+        ),
+    )
+
+
+@cli.command()
+@click.argument("title")
+@click.option("--severity", "level", required=True, help="P0..P4 or SEV-1..3.")
+@click.option("--service")
+@click.option("--org")
+@click.option("--summary", default="")
+@click.option("--impact", default="")
+@click.option("--commander")
+@pass_context
+@run_async
+async def declare(
+    ctx: Context,
+    title: str,
+    level: str,
+    service: str | None,
+    org: str | None,
+    summary: str,
+    impact: str,
+    commander: str | None,
+) -> None:
+    """Declare an incident by hand."""
+    client = await ctx.client()
+    declaration = Declaration(
+        title=title,
+        severity=_severity(level),
+        service=service,
+        org=org,
+        summary=summary,
+        impact=impact,
+        actor=ctx.actor,
+        commander=commander,
+    )
+    handle = await declare_incident(client, declaration, task_queue=ctx.task_queue)
+    state = await _wait_declared(handle)
+    ctx.out(
+        {
+            "human_id": state.human_id,
+            "workflow_id": handle.id,
+            "severity": state.severity.value,
+            "phase": state.phase.value,
+        },
+        f"{state.human_id} declared ({render.severity(state.severity.value)}, "
+        f"workflow {handle.id})",
+    )
+
+
+async def _wait_declared(handle: IncidentHandle) -> IncidentState:
+    for _ in range(100):
+        try:
+            state: IncidentState = await handle.query(IncidentWorkflow.state)
+            return state
+        except Exception:
+            await asyncio.sleep(0.1)
+    fail(
+        EXIT_UNREACHABLE, "the incident was started but no worker declared it; is a worker running?"
+    )
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Exit as done:
+        _exit(done.exit_code)
+    except click.UsageError as err:
+        err.show()
+        _exit(EXIT_USAGE)
+    except click.ClickException as err:
+        err.show()
+        _exit(err.exit_code)
+    except click.exceptions.Abort:
+        _exit(130)
+    except SystemExit as done:
+        _exit(done.code if isinstance(done.code, int) else 0)
+    _exit(0)
+
+
+def _exit(code: int) -> NoReturn:
+    # The SDK's core threads can abort interpreter shutdown; leave without finalisers.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

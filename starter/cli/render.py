@@ -1,0 +1,126 @@
+"""How the CLI shows incidents: aligned tables, colour on a terminal, plain when piped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import click
+
+from incident.durations import format_duration
+from incident.models import IncidentState, PendingTimer, Phase, TimelineEvent
+
+SEVERITY_COLOUR = {"P0": "red", "P1": "red", "P2": "yellow", "P3": "cyan", "P4": "white"}
+PHASE_COLOUR = {
+    Phase.TRIAGED.value: "red",
+    Phase.RESPONDING.value: "yellow",
+    Phase.RESOLVED.value: "green",
+    Phase.POST_INCIDENT.value: "blue",
+    Phase.CLOSED.value: "white",
+}
+
+
+def severity(value: str) -> str:
+    """A severity, coloured by urgency."""
+    return click.style(value, fg=SEVERITY_COLOUR.get(value, "white"), bold=value in ("P0", "P1"))
+
+
+def phase(value: str) -> str:
+    """A phase, coloured by how much it needs people."""
+    return click.style(value, fg=PHASE_COLOUR.get(value, "white"))
+
+
+def when(moment: datetime | None) -> str:
+    """``14:05 local (13:05 UTC)`` for today; the date too otherwise."""
+    if moment is None:
+        return "-"
+    local = moment.astimezone()
+    utc = moment.astimezone(UTC)
+    same_day = local.date() == datetime.now().astimezone().date()
+    fmt = "%H:%M" if same_day else "%Y-%m-%d %H:%M"
+    return f"{local.strftime(fmt)} local ({utc.strftime(fmt)} UTC)"
+
+
+def age(moment: datetime) -> str:
+    """How long ago, the way the runbooks write durations."""
+    return format_duration(datetime.now(UTC) - moment)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns aligned on their visible width (colour codes do not count)."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(click.unstyle(cell)))
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [c + " " * (widths[i] - len(click.unstyle(c))) for i, c in enumerate(cells)]
+        return "  ".join(padded).rstrip()
+
+    head = line([click.style(h, bold=True) for h in headers])
+    return "\n".join([head, *(line(row) for row in rows)])
+
+
+def incident(state: IncidentState, timers: list[PendingTimer]) -> str:
+    """Everything about one incident, for ``warroom show``."""
+    s = state
+    lines = [
+        f"{click.style(s.human_id, bold=True)}  {severity(s.severity.value)}  "
+        f"{phase(s.phase.value)}/{s.status.value}  {s.title}",
+        f"  service {s.service or '-'}   org {s.org or '-'}   policy {s.policy_version}",
+        f"  declared {when(s.declared_at)} by {s.declared_by}, open {age(s.declared_at)}"
+        if s.closed_at is None
+        else f"  declared {when(s.declared_at)}, closed {when(s.closed_at)}",
+    ]
+    if s.acknowledged_at:
+        lines.append(f"  acknowledged {when(s.acknowledged_at)} by {s.acknowledged_by}")
+    if s.follows:
+        lines.append(f"  follows {s.follows}")
+    if s.root_cause:
+        lines.append(f"  root cause: {s.root_cause}")
+    lines.append("")
+    lines.append(click.style("Roles", bold=True))
+    if s.roles:
+        lines += [f"  {role.title:<20} {person}" for role, person in s.roles.items()]
+    else:
+        lines.append("  none assigned")
+    if s.flags:
+        lines.append(click.style("Flags", bold=True))
+        lines += [f"  {click.style(f.label, fg='red')} ({f.actor}, {when(f.at)})" for f in s.flags]
+    if s.alerts:
+        lines.append(click.style("Alerts", bold=True))
+        lines += [
+            f"  {a.name:<32} {a.status.value:<9} fired {a.firings}x, last {when(a.last_seen)}"
+            for a in list(s.alerts.values())[:10]
+        ]
+        if len(s.alerts) > 10:
+            lines.append(f"  … and {len(s.alerts) - 10} more")
+    lines.append(click.style("Pending timers", bold=True))
+    if timers:
+        lines += [f"  {when(t.due):<34} {t.summary}" for t in timers]
+    else:
+        lines.append("  none")
+    if s.postmortem:
+        pm = s.postmortem
+        lines.append(click.style("Postmortem", bold=True))
+        lines.append(f"  {pm.status.value} ({pm.submitted_by}, {when(pm.submitted_at)})")
+    if s.action_items:
+        lines.append(click.style("Action items", bold=True))
+        lines += [
+            f"  #{i.id} {i.priority} {i.owner}: {i.description} (due {i.due:%Y-%m-%d})"
+            if i.due
+            else f"  #{i.id} {i.priority} {i.owner}: {i.description}"
+            for i in s.action_items
+        ]
+    lines.append(click.style("Timeline", bold=True))
+    lines += timeline(s.timeline[-30:])
+    return "\n".join(lines)
+
+
+def timeline(events: Sequence[TimelineEvent]) -> list[str]:
+    """One line per event: when (UTC), who, what, why."""
+    return [
+        f"  {e.at.astimezone(UTC):%H:%M:%S} UTC  {e.actor:<14} {e.text}"
+        + (click.style(f"  — {e.reason}", dim=True) if e.reason else "")
+        for e in events
+    ]
