@@ -18,7 +18,10 @@ import sys
 from pathlib import Path
 
 import httpx
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.channels import Channel
 from incident.policy import PolicyError, load_policy
@@ -96,6 +99,8 @@ async def run(args: argparse.Namespace) -> None:
                 serving(create_app(hook_settings, temporal), hook_settings.host, hook_settings.port)
             )
             _banner(server, data_dir, console.url, hooks_url, policy.version)
+            for line in await _health(client, http, hooks_url):
+                print(line, flush=True)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -134,6 +139,35 @@ def _banner(
     _say("Warroom is running. Ctrl-C stops it.")
     for key, value in lines.items():
         print(f"  {key.ljust(width)}  {value}", flush=True)
+
+
+async def _health(client: Client, http: httpx.AsyncClient, hooks_url: str) -> list[str]:
+    """One line per component, from asking each of them."""
+    checks: list[tuple[str, bool, str]] = []
+    try:
+        await client.workflow_service.get_system_info(GetSystemInfoRequest())
+        checks.append(("Temporal dev server", True, "answering"))
+    except RPCError as err:
+        checks.append(("Temporal dev server", False, err.message))
+    for task_queue in (DEFAULT_TASK_QUEUE, SAMPLE_TASK_QUEUE):
+        pollers = 0
+        for _ in range(50):  # a worker's first poll takes a moment to be seen
+            described = await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=client.namespace, task_queue=TaskQueue(name=task_queue)
+                )
+            )
+            pollers = len(described.pollers)
+            if pollers:
+                break
+            await asyncio.sleep(0.1)
+        checks.append((f"Worker ({task_queue})", pollers > 0, f"{pollers} poller(s)"))
+    try:
+        ready = (await http.get(f"{hooks_url}/readyz")).json().get("status") == "ready"
+        checks.append(("Alert hooks", ready, "ready" if ready else "not ready"))
+    except httpx.HTTPError as err:
+        checks.append(("Alert hooks", False, str(err)))
+    return [f"  {'✓' if good else '✗'} {name}: {detail}" for name, good, detail in checks]
 
 
 def main(argv: list[str] | None = None) -> int:

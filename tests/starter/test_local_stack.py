@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -87,3 +88,39 @@ async def test_a_taken_port_is_a_clear_error_and_starts_nothing(tmp_path: Path) 
     assert process.returncode == 1
     assert f"port {taken} (Temporal gRPC) is already in use" in output.decode()
     assert not (tmp_path / "temporal.db").exists()
+
+
+async def test_open_incidents_survive_a_restart(tmp_path: Path) -> None:
+    port, ui_port = _free_port(), _free_port()
+    warroom = str(Path(sys.executable).parent / "warroom")
+    env = {**os.environ, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}", "WARROOM_ACTOR": "alice"}
+
+    async def cli(*args: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            warroom, "--json", *args, env=env, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+        assert process.returncode == 0
+        return out.decode()
+
+    async def stop(process: asyncio.subprocess.Process) -> None:
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.communicate(), timeout=60)
+        assert process.returncode == 0
+
+    first = await _start(tmp_path, port, ui_port)
+    banner = await _read_until(first, "Alert hooks: ready")
+    assert "✓ Worker (warroom): 1 poller(s)" in banner
+    declared = json.loads(await cli("declare", "Search down", "--severity", "P1"))
+    await cli("ack", declared["workflow_id"])
+    await stop(first)
+
+    second = await _start(tmp_path, port, ui_port)
+    try:
+        await _read_until(second, "Alert hooks: ready")
+        shown = json.loads(await cli("show", declared["workflow_id"]))
+        assert shown["state"]["human_id"] == declared["human_id"]
+        assert shown["state"]["acknowledged_by"] == "alice"
+        assert any(t["key"] == "escalation:P1:2" for t in shown["timers"])  # still planned
+    finally:
+        await stop(second)
