@@ -31,6 +31,7 @@ from incident.models import (
     Declaration,
     DeclareMitigated,
     IncidentState,
+    NotificationRecord,
     PendingTimer,
     Phase,
     Postmortem,
@@ -46,7 +47,7 @@ from incident.models import (
     SubmitPostmortem,
     TimelineEvent,
 )
-from incident.notices import IncidentBrief, Notice, NoticeKind
+from incident.notices import DeliveryOutcome, IncidentBrief, Notice, NoticeKind
 from incident.policy import EscalationStep, LadderKind, Policy, SeverityRule
 
 MAX_TIMELINE = 500
@@ -54,6 +55,8 @@ MAX_TIMELINE = 500
 MAX_ALERTS = 1000
 """Distinct alerts tracked per incident; more are counted, not stored."""
 MAX_ACTION_ITEMS = 200
+MAX_UNRECORDED = 5000
+"""Events kept past MAX_TIMELINE while the store is unreachable, so none is lost."""
 
 SYSTEM = "warroom"
 INCIDENT_CHANNEL = "Incident channel"
@@ -713,6 +716,10 @@ class Incident:
         _, applier = self._handlers()[type(decision)]
         effects = Effects()
         event = applier(decision, now, effects)
+        event.decision = {
+            "type": type(decision).__name__,
+            **decision.model_dump(mode="json", exclude={"actor", "reason"}),
+        }
         return event, effects
 
     def _handlers(
@@ -1076,10 +1083,64 @@ class Incident:
         )
         s.timeline.append(event)
         if len(s.timeline) > MAX_TIMELINE:
+            # Keep what the store has not taken yet, up to a hard ceiling.
+            recorded = sum(1 for e in s.timeline if e.seq <= s.recorded_seq)
             drop = len(s.timeline) - MAX_TIMELINE
+            if len(s.timeline) - recorded < MAX_UNRECORDED:
+                drop = min(drop, recorded)
             del s.timeline[:drop]
             s.timeline_dropped += drop
         return event
+
+    def mark_recorded(self, seq: int, notifications: int) -> None:
+        """The store has every event up to ``seq`` and the first ``notifications`` outcomes."""
+        s = self.state
+        s.recorded_seq = max(s.recorded_seq, seq)
+        del s.unrecorded_notifications[:notifications]
+        if len(s.timeline) > MAX_TIMELINE:
+            drop = min(
+                len(s.timeline) - MAX_TIMELINE,
+                sum(1 for e in s.timeline if e.seq <= s.recorded_seq),
+            )
+            del s.timeline[:drop]
+            s.timeline_dropped += drop
+
+    def record_outcomes(
+        self,
+        notice: Notice,
+        outcomes: list[DeliveryOutcome],
+        now: datetime,
+        failure: str | None = None,
+    ) -> None:
+        """Keep each channel's outcome for the store (a failed delivery counts as one)."""
+        records = [
+            NotificationRecord(
+                key=notice.key,
+                kind=notice.kind.value,
+                audience=notice.audience,
+                channel=o.channel,
+                delivered=o.delivered,
+                status_code=o.status_code,
+                detail=o.detail,
+                at=now,
+            )
+            for o in outcomes
+        ]
+        if failure is not None:
+            records.append(
+                NotificationRecord(
+                    key=notice.key,
+                    kind=notice.kind.value,
+                    audience=notice.audience,
+                    channel="*",
+                    delivered=False,
+                    detail=failure[:500],
+                    at=now,
+                )
+            )
+        pending = self.state.unrecorded_notifications
+        pending.extend(records)
+        del pending[: max(0, len(pending) - MAX_UNRECORDED)]
 
     def record_delivery_problem(self, now: datetime, notice: Notice, problem: str) -> None:
         """Put a channel's refusal or a failed delivery on the timeline."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -233,6 +233,8 @@ class TimelineEvent(Model):
     actor: str
     text: str
     reason: str | None = None
+    decision: dict[str, Any] | None = None
+    """For a person's decision: its type and fields, as the audit trail keeps them."""
 
 
 class RaisedFlag(Model):
@@ -353,6 +355,22 @@ class IncidentState(Model):
     timeline: list[TimelineEvent] = Field(default_factory=list)
     timeline_seq: int = 0
     timeline_dropped: int = 0
+    recorded_seq: int = 0
+    """Timeline events up to this ``seq`` are in the store."""
+    unrecorded_notifications: list[NotificationRecord] = Field(default_factory=list)
+
+
+class NotificationRecord(Model):
+    """How one channel took one notice, for the store."""
+
+    key: str
+    kind: str
+    audience: str
+    channel: str
+    delivered: bool
+    status_code: int | None = None
+    detail: str = ""
+    at: datetime
 
 
 class CarriedIncident(Model):
@@ -389,3 +407,4 @@ class DecisionReceipt(Model):
 
 
 IncidentStart.model_rebuild()
+IncidentState.model_rebuild()

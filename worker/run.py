@@ -21,6 +21,7 @@ from activities.lineage import LineageActivities
 from activities.notify import NotifyActivities
 from activities.policy import PolicyActivities
 from activities.probe import ProbeActivities
+from activities.store import StoreActivities
 from incident.policy import Policy
 from workflows import search_attributes
 from workflows.incident import IncidentWorkflow
@@ -75,8 +76,12 @@ def build_worker(
     http: httpx.AsyncClient,
     prometheus_url: str | None,
     ui_url: str | None,
+    store: StoreActivities,
 ) -> Worker:
-    """A worker for the incident workflow with its activities wired to their dependencies."""
+    """A worker for the incident workflow with its activities wired to their dependencies.
+
+    ``store`` must be opened (connected, schema checked) before the worker runs.
+    """
     notify = NotifyActivities(channels=channels, http=http, ui_url=ui_url)
     probe = ProbeActivities(http=http, prometheus_url=prometheus_url)
     policy_activities = PolicyActivities(policy)
@@ -90,6 +95,7 @@ def build_worker(
             probe.check_slos,
             policy_activities.current,
             lineage.last_closed,
+            store.record,
         ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )

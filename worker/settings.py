@@ -38,6 +38,8 @@ class WorkerSettings(BaseModel):
     ui_url: str | None = DEFAULT_UI_URL
     metrics_addr: str | None = None
     """``host:port`` to serve the SDK's Prometheus metrics on; None is off."""
+    database_url: str | None = Field(default=None, repr=False)
+    """Postgres for the incident record (``DATABASE_URL``); the worker needs one."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WorkerSettings:
@@ -60,6 +62,7 @@ class WorkerSettings(BaseModel):
             prometheus_url=_url(env, "WARROOM_PROMETHEUS_URL"),
             ui_url=_url(env, "WARROOM_UI_URL") or DEFAULT_UI_URL,
             metrics_addr=_address(env, "WARROOM_METRICS_ADDR"),
+            database_url=_get(env, "DATABASE_URL") or None,
         )
 
 

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from incident.notices import DeliveryReport, Notice
     from incident.policy import Policy
+    from incident.records import RecordBatch, pending_batch
     from workflows.search_attributes import BY_NAME
 
 FIRST_ALERT_WAIT = timedelta(hours=1)
@@ -62,6 +63,12 @@ NOTIFY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=2),
 )
 PROBE_RETRY = RetryPolicy(maximum_attempts=3)
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
+"""Postgres down means the record waits: retried until it comes back, never dropped."""
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -79,12 +86,17 @@ class IncidentWorkflow:
         self._handled = 0
         self._published: dict[str, str] = {}
         self._details = ""
+        self._recording = False
+        self._records_paused = False
+        self._record_task: asyncio.Task[None] | None = None
 
     # --- the run ------------------------------------------------------------
 
     @workflow.run
     async def run(self, start: IncidentStart) -> IncidentState:
         """Run the incident until it closes; returns its final state."""
+        # Incidents that began before the store existed must replay without it.
+        self._recording = workflow.patched("record-to-store")
         if self._incident is None:
             opened = await self._open(start)
             if not opened:
@@ -111,7 +123,14 @@ class IncidentWorkflow:
             self._fire_due()
         self._publish()
         await workflow.wait_condition(lambda: not self._tasks and workflow.all_handlers_finished())
-        if incident.state.phase is not Phase.CLOSED:
+        if incident.state.phase is Phase.CLOSED:
+            await self._flush_records()
+        else:
+            # The next run writes again whatever this one had in flight: writes are idempotent.
+            self._records_paused = True
+            if self._record_task is not None:
+                self._record_task.cancel()
+                await workflow.wait_condition(lambda: self._record_task is None)
             workflow.continue_as_new(
                 IncidentStart(
                     source=incident.state.source,
@@ -212,6 +231,45 @@ class IncidentWorkflow:
         if details != self._details:
             workflow.set_current_details(details)
             self._details = details
+        self._record_soon()
+
+    # --- the record in Postgres ---------------------------------------------------
+
+    def _record_soon(self) -> None:
+        """Start the next write to the store, one at a time, if anything is new."""
+        if not self._recording or self._record_task is not None or self._records_paused:
+            return
+        incident = self._live
+        batch = pending_batch(
+            incident.state, workflow.info().workflow_id, incident.postmortem_deadlines()
+        )
+        if batch is not None:
+            self._record_task = asyncio.get_running_loop().create_task(self._record(batch))
+
+    async def _record(self, batch: RecordBatch) -> None:
+        try:
+            recorded: int = await workflow.execute_activity(
+                "store.record",
+                batch,
+                result_type=int,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=STORE_RETRY,
+                summary=f"record {len(batch.events)} timeline event(s) in Postgres",
+            )
+            self._live.mark_recorded(recorded, len(batch.notifications))
+        except (ActivityError, asyncio.CancelledError):
+            pass  # cancelled to continue as new; the next run writes it again
+        # Chain the next write directly: waking the main loop would restart its timer.
+        self._record_task = None
+        self._record_soon()
+
+    async def _flush_records(self) -> None:
+        """Before closing, wait until the store has the whole incident."""
+        while True:
+            self._record_soon()
+            if self._record_task is None:
+                return
+            await workflow.wait_condition(lambda: self._record_task is None)
 
     # --- side effects ---------------------------------------------------------
 
@@ -242,8 +300,11 @@ class IncidentWorkflow:
         except ActivityError as err:
             cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
             self._live.record_delivery_problem(workflow.now(), notice, f"not delivered: {cause}")
-            self._wake = True
+            self._live.record_outcomes(notice, [], workflow.now(), failure=cause)
+            self._wake = True  # the timeline changed: refresh the Web UI
             return
+        self._live.record_outcomes(notice, report.outcomes, workflow.now())
+        self._record_soon()
         for outcome in report.rejected:
             self._live.record_delivery_problem(
                 workflow.now(),

@@ -255,11 +255,13 @@ def test_reopen_needs_a_reason_and_a_calm_incident() -> None:
         incident.apply(Reopen(actor="bob", reason="worse"), minutes(1))
 
 
-def test_timeline_is_bounded() -> None:
+def test_timeline_is_bounded_once_the_store_has_it() -> None:
     incident = declare(Severity.P3)
     for i in range(800):
         incident.apply(AddNote(actor="bot", text=f"note {i}"), minutes(1))
     state = incident.state
+    assert len(state.timeline) == 802  # the store has none of it yet: nothing is dropped
+    incident.mark_recorded(state.timeline_seq, 0)
     assert len(state.timeline) == 500
     assert state.timeline[-1].text == "note 799"
     assert state.timeline_seq == state.timeline_dropped + 500

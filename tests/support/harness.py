@@ -50,6 +50,7 @@ class Harness:
     client: Client
     task_queue: str
     receiver: HttpReceiver
+    database_url: str
 
     async def declare(
         self, severity: Severity = Severity.P0, title: str = "Agent runs failing", **extra: Any

@@ -9,6 +9,7 @@ import httpx
 from temporalio.worker import Worker
 
 from activities.channels import Channel
+from activities.store import StoreActivities
 from incident.policy import Policy
 from tests.support.harness import Harness
 from worker.run import build_worker
@@ -33,6 +34,8 @@ async def running_worker(
         )
         for name in channel_names
     ]
+    store = StoreActivities(harness.database_url)
+    await store.open()
     async with httpx.AsyncClient() as http:
         worker = build_worker(
             harness.client,
@@ -42,6 +45,8 @@ async def running_worker(
             http=http,
             prometheus_url=prometheus_url,
             ui_url="http://localhost:8233",
+            store=store,
         )
         async with worker:
             yield worker
+    await store.close()

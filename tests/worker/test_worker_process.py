@@ -35,7 +35,7 @@ async def _spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
 
 
 async def test_worker_process_pages_and_stops_on_sigterm(
-    env: WorkflowEnvironment, receiver: HttpReceiver
+    env: WorkflowEnvironment, receiver: HttpReceiver, database_url: str
 ) -> None:
     task_queue = f"warroom-proc-{uuid.uuid4().hex[:8]}"
     config = env.client.service_client.config
@@ -45,6 +45,7 @@ async def test_worker_process_pages_and_stops_on_sigterm(
             "TEMPORAL_ADDRESS": config.target_host,
             "WARROOM_TASK_QUEUE": task_queue,
             "WARROOM_CHANNELS": json.dumps(channels),
+            "DATABASE_URL": database_url,
         }
     )
     try:

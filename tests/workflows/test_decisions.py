@@ -33,6 +33,7 @@ async def _update_events(handle: object) -> int:
 
 async def test_rejected_decision_says_why_and_leaves_no_trace(harness: Harness) -> None:
     incident = await harness.declare(Severity.P0)
+    await harness.settle(incident)  # the first pages and records are out
     before = await harness.state(incident)
     updates_before = await _update_events(incident)
 

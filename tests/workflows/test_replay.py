@@ -2,8 +2,9 @@
 
 Histories of the main lifecycle paths live in ``tests/histories/``. A change
 to ``IncidentWorkflow`` that would break incidents already running fails
-here. After an intended, compatible change, re-record them with
-``WARROOM_RECORD_HISTORIES=1 pytest tests/workflows/test_replay.py``.
+here. After an intended change guarded by ``workflow.patched``, keep the
+old recordings under a new name (``<scenario>.before-<change>.json``) and
+re-record with ``WARROOM_RECORD_HISTORIES=1 pytest tests/workflows/test_replay.py``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,106 @@
+"""What the store keeps of an incident, cut from its state for one write."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from incident.models import (
+    ActionItem,
+    IncidentState,
+    Model,
+    NotificationRecord,
+    Postmortem,
+    TimelineEvent,
+)
+
+MAX_EVENTS_PER_WRITE = 200
+
+
+class IncidentRow(Model):
+    """The incident's row: where it stands and when each milestone happened."""
+
+    human_id: str
+    workflow_id: str
+    title: str
+    severity: str
+    phase: str
+    status: str
+    service: str | None
+    org: str | None
+    source: str
+    dedup_key: str | None
+    roles: dict[str, str]
+    flags: list[dict[str, Any]]
+    policy_version: str
+    root_cause: str | None
+    follows: str | None
+    declared_at: datetime
+    acknowledged_at: datetime | None
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    postmortem_schedule_by: datetime | None
+    postmortem_complete_by: datetime | None
+    last_seq: int
+
+
+class RecordBatch(Model):
+    """One idempotent write: the row as of ``row.last_seq`` and everything new since."""
+
+    row: IncidentRow
+    events: list[TimelineEvent] = Field(default_factory=list)
+    notifications: list[NotificationRecord] = Field(default_factory=list)
+    postmortem: Postmortem | None = None
+    action_items: list[ActionItem] = Field(default_factory=list)
+
+    @property
+    def last_seq(self) -> int:
+        """The highest timeline ``seq`` this write covers."""
+        return self.events[-1].seq if self.events else self.row.last_seq
+
+
+def pending_batch(
+    state: IncidentState,
+    workflow_id: str,
+    deadlines: tuple[datetime | None, datetime | None],
+) -> RecordBatch | None:
+    """The next write the store needs, or None when it is up to date."""
+    events = [e for e in state.timeline if e.seq > state.recorded_seq][:MAX_EVENTS_PER_WRITE]
+    if not events and not state.unrecorded_notifications:
+        return None
+    last_seq = events[-1].seq if events else state.recorded_seq
+    row = IncidentRow(
+        human_id=state.human_id,
+        workflow_id=workflow_id,
+        title=state.title,
+        severity=state.severity.value,
+        phase=state.phase.value,
+        status=state.status.value,
+        service=state.service,
+        org=state.org,
+        source=state.source,
+        dedup_key=state.dedup_key,
+        roles={role.value: person for role, person in state.roles.items()},
+        flags=[flag.model_dump(mode="json") for flag in state.flags],
+        policy_version=state.policy_version,
+        root_cause=state.root_cause,
+        follows=state.follows,
+        declared_at=state.declared_at,
+        acknowledged_at=state.acknowledged_at,
+        mitigated_at=state.mitigated_at,
+        resolved_at=state.resolved_at,
+        closed_at=state.closed_at,
+        postmortem_schedule_by=deadlines[0],
+        postmortem_complete_by=deadlines[1],
+        last_seq=last_seq,
+    )
+    return RecordBatch(
+        row=row,
+        events=events,
+        notifications=list(state.unrecorded_notifications[:MAX_EVENTS_PER_WRITE]),
+        postmortem=state.postmortem,
+        action_items=list(state.action_items),
+    )
