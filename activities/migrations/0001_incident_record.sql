@@ -74,9 +74,13 @@ CREATE TABLE postmortems (
     document_url          text,
     summary               text NOT NULL DEFAULT '',
     contributing_factors  jsonb NOT NULL DEFAULT '[]',
-    lessons               jsonb NOT NULL DEFAULT '[]',
-    draft                 text,
-    draft_rendered_at     timestamptz
+    lessons               jsonb NOT NULL DEFAULT '[]'
+);
+
+CREATE TABLE postmortem_drafts (
+    human_id     text PRIMARY KEY REFERENCES incidents (human_id),
+    draft        text NOT NULL,
+    rendered_at  timestamptz NOT NULL
 );
 
 CREATE TABLE action_items (

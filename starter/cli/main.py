@@ -17,10 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+import asyncpg
 import click
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from incident.durations import parse_duration
 from incident.models import (
     Acknowledge,
     AddActionItem,
@@ -47,6 +49,9 @@ from incident.severity import Severity
 from starter.api import IncidentHandle, IncidentNotFound, decide, declare_incident, incident_handle
 from starter.cli import render
 from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings, connect
+from starter.postgres import upgrade as upgrade_database
+from starter.records import REPORT_HEADERS, NoRecord, postmortem_draft
+from starter.records import report as records_report
 from workflows.incident import IncidentWorkflow
 from workflows.search_attributes import BY_NAME
 
@@ -93,6 +98,17 @@ class Context:
                 fail(EXIT_NOT_FOUND, f"no incident {ref}")
             raise
         return handle
+
+    def database_url(self) -> str:
+        """DATABASE_URL, the config file's ``database_url``, or the one `warroom up` wrote."""
+        config = _config()
+        found = os.environ.get("DATABASE_URL") or config.get("database_url")
+        if found:
+            return str(found)
+        written = Path(os.environ.get("WARROOM_HOME", ".warroom")) / "database_url"
+        if written.exists():
+            return written.read_text().strip()
+        fail(EXIT_USAGE, "no database: set DATABASE_URL (or run `warroom up` in this directory)")
 
     def out(self, data: Any, text: str) -> None:
         if self.as_json:
@@ -143,6 +159,8 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
             fail(EXIT_REJECTED, _first_line(err.message))
         except SettingsError as err:
             fail(EXIT_USAGE, str(err))
+        except (OSError, asyncpg.PostgresError) as err:
+            fail(EXIT_UNREACHABLE, f"cannot use the database: {_first_line(str(err))}")
 
     return wrapper
 
@@ -494,25 +512,12 @@ def postmortem() -> None:
 @pass_context
 @run_async
 async def postmortem_show(ctx: Context, incident: str) -> None:
-    """The postmortem's state, deadlines and action items."""
-    handle = await ctx.incident(incident)
-    state, _ = await _state_and_timers(handle)
-    pm = state.postmortem
-    lines = [f"{state.human_id} postmortem: {pm.status.value if pm else 'not started'}"]
-    if pm:
-        lines += [f"  summary: {pm.summary or '-'}", f"  document: {pm.document_url or '-'}"]
-        if pm.scheduled_for:
-            lines.append(f"  meeting: {render.when(pm.scheduled_for)}")
-    lines += [
-        f"  action item #{i.id} {i.priority} {i.owner}: {i.description}" for i in state.action_items
-    ]
-    ctx.out(
-        {
-            "postmortem": pm.model_dump(mode="json") if pm else None,
-            "action_items": [i.model_dump(mode="json") for i in state.action_items],
-        },
-        "\n".join(lines),
-    )
+    """The postmortem draft, rendered from the stored timeline (and saved)."""
+    try:
+        draft = await postmortem_draft(ctx.database_url(), incident)
+    except NoRecord as err:
+        fail(EXIT_NOT_FOUND, str(err))
+    ctx.out({"draft": draft}, draft)
 
 
 @postmortem.command("submit")
@@ -549,6 +554,46 @@ async def postmortem_submit(
             summary=summary,
         ),
     )
+
+
+@cli.command()
+@click.option("--since", default="30d", show_default=True, help="How far back (e.g. 7d, 2w).")
+@click.option(
+    "--by", type=click.Choice(["severity", "service"]), default="severity", show_default=True
+)
+@pass_context
+@run_async
+async def report(ctx: Context, since: str, by: str) -> None:
+    """MTTA, MTTR, time in each phase, breaches, overdue postmortems and action items."""
+    try:
+        window = parse_duration(since)
+    except ValueError as err:
+        fail(EXIT_USAGE, f"--since: {err}")
+    now = datetime.now().astimezone()
+    try:
+        rows = await records_report(ctx.database_url(), since=now - window, until=now, by=by)  # type: ignore[arg-type]
+    except OSError as err:
+        fail(EXIT_UNREACHABLE, f"cannot reach the database: {err}")
+    text = (
+        render.table(REPORT_HEADERS, [r.cells() for r in rows])
+        if rows
+        else (f"no incidents declared in the last {since}")
+    )
+    ctx.out([r.as_json() for r in rows], text)
+
+
+@cli.group()
+def db() -> None:
+    """The incident record's database."""
+
+
+@db.command("upgrade")
+@pass_context
+@run_async
+async def db_upgrade(ctx: Context) -> None:
+    """Apply the schema migrations this Warroom ships."""
+    applied = await upgrade_database(ctx.database_url())
+    ctx.out(applied, "\n".join(f"applied {name}" for name in applied) or "already up to date")
 
 
 @cli.command()

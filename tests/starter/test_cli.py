@@ -20,7 +20,11 @@ WARROOM = str(Path(sys.executable).parent / "warroom")
 
 
 async def warroom(
-    env: WorkflowEnvironment, *args: str, task_queue: str = "warroom", address: str | None = None
+    env: WorkflowEnvironment,
+    *args: str,
+    task_queue: str = "warroom",
+    address: str | None = None,
+    database_url: str = "",
 ) -> tuple[int, str, str]:
     """Run the CLI; returns (exit code, stdout, stderr)."""
     process = await asyncio.create_subprocess_exec(
@@ -32,6 +36,7 @@ async def warroom(
             "WARROOM_TASK_QUEUE": task_queue,
             "WARROOM_ACTOR": "cli-tester",
             "NO_COLOR": "1",
+            "DATABASE_URL": database_url,
         },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -42,7 +47,9 @@ async def warroom(
 
 
 async def ok(harness: Harness, *args: str) -> str:
-    code, out, err = await warroom(harness.env, *args, task_queue=harness.task_queue)
+    code, out, err = await warroom(
+        harness.env, *args, task_queue=harness.task_queue, database_url=harness.database_url
+    )
     assert code == 0, f"warroom {' '.join(args)} → {code}: {err}"
     return out
 
