@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from incident.classify import Classification, alert_severity, classify
+from incident.containment import ActionKind, ActionState, Autonomy, ContainmentAction
 from incident.durations import format_duration
 from incident.models import (
     Acknowledge,
@@ -24,13 +25,17 @@ from incident.models import (
     AlertBatch,
     AlertRecord,
     AlertStatus,
+    ApproveContainment,
     AssignRole,
     ChangeSeverity,
     Close,
     Decision,
     Declaration,
     DeclareMitigated,
+    DenyContainment,
+    EnterDegradedMode,
     IncidentState,
+    LiftDegradedMode,
     NotificationRecord,
     PendingTimer,
     Phase,
@@ -38,8 +43,10 @@ from incident.models import (
     PostmortemStatus,
     PostStatusUpdate,
     ProbeResult,
+    ProposeContainment,
     RaisedFlag,
     RaiseFlag,
+    RecordCause,
     Reopen,
     Resolve,
     Role,
@@ -48,7 +55,7 @@ from incident.models import (
     TimelineEvent,
 )
 from incident.notices import DeliveryOutcome, IncidentBrief, Notice, NoticeKind
-from incident.policy import EscalationStep, LadderKind, Policy, SeverityRule
+from incident.policy import EscalationStep, LadderKind, PlaybookStep, Policy, SeverityRule
 
 MAX_TIMELINE = 500
 """Timeline events kept in the workflow; older ones are counted (the store keeps all)."""
@@ -74,6 +81,8 @@ class Effects:
 
     notices: list[Notice] = field(default_factory=list)
     run_probe: bool = False
+    run_actions: list[int] = field(default_factory=list)
+    undo_actions: list[int] = field(default_factory=list)
 
 
 def _utc(moment: datetime) -> str:
@@ -371,6 +380,21 @@ class Incident:
                         summary="check recovery: quiet window passed and SLO probes in bounds",
                     )
                 )
+        for action in s.containment:
+            if (
+                action.state is ActionState.AWAITING_APPROVAL
+                and action.approval_due
+                and not action.approval_escalated
+            ):
+                timers.append(
+                    PendingTimer(
+                        key=f"approval:{action.id}",
+                        kind="approval_due",
+                        due=action.approval_due,
+                        summary=f"escalate to {self.policy.containment.approval_escalates_to}: "
+                        f"{action.title} still awaiting approval",
+                    )
+                )
         if s.phase is Phase.POST_INCIDENT:
             schedule_by, complete_by = self.postmortem_deadlines()
             if schedule_by and s.postmortem is None and "postmortem_schedule" not in fired:
@@ -481,6 +505,13 @@ class Incident:
                 )
             )
             effects.notices += self._post_update(now, SYSTEM, message, automatic=True)
+        elif timer.kind == "approval_due":
+            action = self.action(int(timer.key.split(":")[1]))
+            assert action is not None
+            action.approval_escalated = True
+            target = self.policy.containment.approval_escalates_to
+            reason = f"{action.title} awaiting approval since {_utc(action.proposed_at)}"
+            effects.notices.append(self._escalate(now, timer.key, target, None, reason))
         elif timer.kind == "recovery_check":
             s.probe_due = None
             effects.run_probe = True
@@ -575,6 +606,7 @@ class Incident:
         quiet_since = s.monitoring_since or now
         if result.healthy and now >= quiet_since + self.policy.recovery.quiet_window:
             s.recovered_at = now
+            effects.undo_actions += self.compensate_all()
             self._record(
                 now,
                 "recovered",
@@ -741,6 +773,12 @@ class Incident:
             SubmitPostmortem: (self._check_postmortem, self._apply_postmortem),
             AddActionItem: (self._check_action_item, self._apply_action_item),
             Close: (self._check_close, self._apply_close),
+            ProposeContainment: (self._check_propose, self._apply_propose),
+            ApproveContainment: (self._check_approve, self._apply_approve),
+            DenyContainment: (self._check_deny, self._apply_deny),
+            EnterDegradedMode: (self._check_degrade, self._apply_degrade),
+            LiftDegradedMode: (self._check_lift, self._apply_lift),
+            RecordCause: (self._check_cause, self._apply_cause),
         }
 
     def _open_only(self, what: str) -> str | None:
@@ -1070,6 +1108,269 @@ class Incident:
 
     def _apply_close(self, d: Close, now: datetime, fx: Effects) -> TimelineEvent:
         return self._close(now, d.actor, d.reason)
+
+    # --- containment ------------------------------------------------------------
+
+    def action(self, action_id: int) -> ContainmentAction | None:
+        """The containment action with that number."""
+        return next((a for a in self.state.containment if a.id == action_id), None)
+
+    def _propose(
+        self,
+        now: datetime,
+        actor: str,
+        kind: ActionKind,
+        target: str,
+        params: dict[str, str],
+        reason: str | None,
+        fx: Effects,
+        group: str | None = None,
+        autonomy: Autonomy | None = None,
+    ) -> ContainmentAction:
+        s = self.state
+        rule = self.policy.containment
+        mode = autonomy or rule.autonomy_for(
+            kind, org=s.org, deployment=target if "deployment" in kind.value else None
+        )
+        state = {
+            Autonomy.RECOMMEND: ActionState.RECOMMENDED,
+            Autonomy.APPROVE: ActionState.AWAITING_APPROVAL,
+            Autonomy.AUTO: ActionState.RUNNING,
+        }[mode]
+        action = ContainmentAction(
+            id=len(s.containment) + 1,
+            kind=kind,
+            target=target,
+            params=params,
+            group=group,
+            autonomy=mode,
+            state=state,
+            proposed_by=actor,
+            proposed_at=now,
+            reason=reason,
+            approval_due=now + rule.approval_within if mode is Autonomy.APPROVE else None,
+        )
+        s.containment.append(action)
+        what = {
+            Autonomy.RECOMMEND: "recommended (carry it out by hand)",
+            Autonomy.APPROVE: f"awaiting approval by {' or '.join(self._approver_titles())}",
+            Autonomy.AUTO: "running",
+        }[mode]
+        self._record(
+            now, "containment_proposed", actor, f"Containment {action.title}: {what}", reason
+        )
+        if mode is Autonomy.AUTO:
+            fx.run_actions.append(action.id)
+        return action
+
+    def _approver_titles(self) -> list[str]:
+        return [Role(r).title.lower() for r in self.policy.containment.approvers]
+
+    def _check_propose(self, d: ProposeContainment) -> str | None:
+        return self._open_only("propose containment")
+
+    def _apply_propose(self, d: ProposeContainment, now: datetime, fx: Effects) -> TimelineEvent:
+        self._propose(now, d.actor, d.kind, d.target, d.params, d.reason, fx)
+        return self.state.timeline[-1]
+
+    def _awaiting(self, action_id: int) -> tuple[ContainmentAction | None, str | None]:
+        action = self.action(action_id)
+        if action is None:
+            return None, f"no containment action #{action_id}"
+        if action.state is not ActionState.AWAITING_APPROVAL:
+            return (
+                None,
+                f"{action.title} is {action.state.value.replace('_', ' ')}, not awaiting approval",
+            )
+        return action, None
+
+    def _check_approve(self, d: ApproveContainment) -> str | None:
+        _, problem = self._awaiting(d.action_id)
+        if problem:
+            return problem
+        holders = {self.state.roles.get(Role(r)) for r in self.policy.containment.approvers}
+        if d.actor not in holders:
+            return (
+                f"{d.actor} cannot approve containment: only the "
+                f"{' or '.join(self._approver_titles())} can"
+            )
+        return None
+
+    def _apply_approve(self, d: ApproveContainment, now: datetime, fx: Effects) -> TimelineEvent:
+        action = self.action(d.action_id)
+        assert action is not None
+        group = [
+            a
+            for a in self.state.containment
+            if a.group and a.group == action.group and a.state is ActionState.AWAITING_APPROVAL
+        ]
+        for item in group or [action]:
+            item.state, item.decided_by, item.decided_at = ActionState.RUNNING, d.actor, now
+            fx.run_actions.append(item.id)
+        titles = ", ".join(a.title for a in group or [action])
+        return self._record(now, "containment_approved", d.actor, f"Approved {titles}", d.reason)
+
+    def _check_deny(self, d: DenyContainment) -> str | None:
+        _, problem = self._awaiting(d.action_id)
+        if problem:
+            return problem
+        if not d.reason:
+            return "a denial needs a reason"
+        return self._check_approve(ApproveContainment(actor=d.actor, action_id=d.action_id))
+
+    def _apply_deny(self, d: DenyContainment, now: datetime, fx: Effects) -> TimelineEvent:
+        action = self.action(d.action_id)
+        assert action is not None
+        group = [
+            a
+            for a in self.state.containment
+            if a.group and a.group == action.group and a.state is ActionState.AWAITING_APPROVAL
+        ]
+        for item in group or [action]:
+            item.state, item.decided_by, item.decided_at = ActionState.DENIED, d.actor, now
+        titles = ", ".join(a.title for a in group or [action])
+        return self._record(now, "containment_denied", d.actor, f"Denied {titles}", d.reason)
+
+    def _degraded(self, org: str) -> list[ContainmentAction]:
+        return [
+            a
+            for a in self.state.containment
+            if a.group == f"degraded:{org}"
+            and a.state
+            in (ActionState.AWAITING_APPROVAL, ActionState.RUNNING, ActionState.IN_FORCE)
+        ]
+
+    def _check_degrade(self, d: EnterDegradedMode) -> str | None:
+        if self._degraded(d.org):
+            return f"org {d.org} is already in degraded mode"
+        return self._open_only("enter degraded mode")
+
+    def _apply_degrade(self, d: EnterDegradedMode, now: datetime, fx: Effects) -> TimelineEvent:
+        rule = self.policy.containment
+        event = self._record(
+            now,
+            "degraded_mode",
+            d.actor,
+            f"Degraded mode for org {d.org}: " + ", ".join(k.label for k in rule.degraded_mode),
+            d.reason,
+        )
+        for kind in rule.degraded_mode:
+            # Degraded mode acts on the whole org: L1 for every deployment of it.
+            self._propose(
+                now,
+                d.actor,
+                kind,
+                d.org,
+                {"scope": "org"},
+                d.reason,
+                fx,
+                group=f"degraded:{d.org}",
+                autonomy=rule.degraded_mode_autonomy,
+            )
+        return event
+
+    def _check_lift(self, d: LiftDegradedMode) -> str | None:
+        if not self._degraded(d.org):
+            return f"org {d.org} is not in degraded mode"
+        return None
+
+    def _apply_lift(self, d: LiftDegradedMode, now: datetime, fx: Effects) -> TimelineEvent:
+        for action in self._degraded(d.org):
+            if action.state is ActionState.AWAITING_APPROVAL:
+                action.state = ActionState.DENIED
+                action.detail = "withdrawn: degraded mode lifted"
+        fx.undo_actions += self._compensate([a for a in self._degraded(d.org)])
+        return self._record(
+            now, "degraded_mode_lifted", d.actor, f"Degraded mode lifted for org {d.org}", d.reason
+        )
+
+    def _check_cause(self, d: RecordCause) -> str | None:
+        causes = self.policy.containment.causes
+        if d.cause not in causes:
+            return f"unknown cause {d.cause!r}; known causes: {', '.join(sorted(causes))}"
+        return self._open_only("record a cause")
+
+    def _apply_cause(self, d: RecordCause, now: datetime, fx: Effects) -> TimelineEvent:
+        rule = self.policy.containment.causes[d.cause]
+        self.state.cause = d.cause
+        if self.state.status is Status.INVESTIGATING:
+            self.state.status = Status.IDENTIFIED
+        event = self._record(now, "cause", d.actor, f"{rule.label}. {rule.advice}", d.reason)
+        self._propose_steps(now, d.actor, rule.actions, f"decision tree: {rule.label}", fx)
+        return event
+
+    def _propose_steps(
+        self, now: datetime, actor: str, steps: list[PlaybookStep], why: str, fx: Effects
+    ) -> None:
+        for step in steps:
+            target = self.state.labels.get(step.target_label)
+            if target is None:
+                self._record(
+                    now,
+                    "containment_skipped",
+                    actor,
+                    f"{why} suggests {step.kind.label}, but the alert has no "
+                    f"'{step.target_label}' label to aim it at",
+                )
+                continue
+            if any(a.kind is step.kind and a.target == target for a in self.state.containment):
+                continue
+            self._propose(now, actor, step.kind, target, {}, why, fx)
+
+    def propose_playbooks(self, now: datetime) -> Effects:
+        """Propose the playbook actions that match the incident's alert labels."""
+        fx = Effects()
+        for playbook in self.policy.containment.playbooks:
+            if all(self.state.labels.get(k) == v for k, v in playbook.match.items()):
+                self._propose_steps(
+                    now, "playbook", playbook.actions, f"playbook: {playbook.name}", fx
+                )
+        return fx
+
+    def on_action_result(
+        self, action_id: int, *, undo: bool, ok: bool, detail: str, now: datetime
+    ) -> Effects:
+        """Take the control plane's answer for an action or its undo."""
+        fx = Effects()
+        action = self.action(action_id)
+        if action is None:
+            return fx
+        action.detail = detail
+        if undo:
+            action.state = ActionState.COMPENSATED
+            self._record(
+                now,
+                "containment_compensated",
+                SYSTEM,
+                f"Undone {action.title}: {action.kind.undo_label} ({detail})",
+            )
+            return fx
+        if not ok:
+            action.state = ActionState.FAILED
+            self._record(now, "containment_failed", SYSTEM, f"{action.title} failed: {detail}")
+            return fx
+        action.state = ActionState.IN_FORCE
+        self._record(now, "containment_done", SYSTEM, f"{action.title} done: {detail}")
+        if self._should_compensate():
+            fx.undo_actions += self._compensate([action])
+        return fx
+
+    def _should_compensate(self) -> bool:
+        s = self.state
+        return s.recovered_at is not None or s.phase is Phase.CLOSED
+
+    def _compensate(self, actions: list[ContainmentAction]) -> list[int]:
+        """Mark reversible actions in force for undoing, newest first; returns their ids."""
+        undo = []
+        for action in sorted(actions, key=lambda a: a.id, reverse=True):
+            if action.kind.reversible and action.state is ActionState.IN_FORCE:
+                action.state = ActionState.COMPENSATING
+                undo.append(action.id)
+        return undo
+
+    def compensate_all(self) -> list[int]:
+        """Undo every reversible action still in force (recovery held, or the incident closes)."""
+        return self._compensate(list(self.state.containment))
 
     # --- records ------------------------------------------------------------------
 

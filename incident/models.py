@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from incident.containment import ActionKind, ContainmentAction
 from incident.policy import Policy
 from incident.severity import Severity
 
@@ -221,6 +222,44 @@ class Close(Decision):
     """Close the incident for good."""
 
 
+class ProposeContainment(Decision):
+    """Propose a containment action; the policy's autonomy decides whether it runs."""
+
+    kind: ActionKind
+    target: Name
+    params: dict[str, str] = Field(default_factory=dict)
+
+
+class ApproveContainment(Decision):
+    """Approve an action awaiting approval (incident commander or technical lead)."""
+
+    action_id: int
+
+
+class DenyContainment(Decision):
+    """Deny an action awaiting approval; a reason is required."""
+
+    action_id: int
+
+
+class EnterDegradedMode(Decision):
+    """The runbook's degraded mode for an org: L1, denylist, paused triggers — as one."""
+
+    org: Name
+
+
+class LiftDegradedMode(Decision):
+    """Undo degraded mode for an org, as one."""
+
+    org: Name
+
+
+class RecordCause(Decision):
+    """What caused the incident; proposes the decision tree's actions."""
+
+    cause: Name
+
+
 # --- state ------------------------------------------------------------------
 
 
@@ -351,6 +390,8 @@ class IncidentState(Model):
 
     postmortem: Postmortem | None = None
     action_items: list[ActionItem] = Field(default_factory=list)
+    cause: str | None = None
+    containment: list[ContainmentAction] = Field(default_factory=list)
 
     timeline: list[TimelineEvent] = Field(default_factory=list)
     timeline_seq: int = 0

@@ -16,6 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from incident.containment import ActionKind, Autonomy
 from incident.durations import Duration
 from incident.severity import Severity
 
@@ -161,6 +162,68 @@ class Routing(_Strict):
         return next((rule for rule in self.rules if rule.matches(labels)), None)
 
 
+class PlaybookStep(_Strict):
+    """An action a playbook proposes, aimed at the target an alert label names."""
+
+    kind: ActionKind
+    target_label: str
+
+
+class Playbook(_Strict):
+    """The runbook's containment playbook for alerts whose labels match."""
+
+    name: str
+    match: dict[str, str] = Field(min_length=1)
+    actions: list[PlaybookStep]
+
+
+class CauseRule(_Strict):
+    """The decision tree by cause: what to do, and what to advise people to do."""
+
+    label: str
+    actions: list[PlaybookStep] = Field(default_factory=list)
+    advice: str
+
+
+class ContainmentRule(_Strict):
+    """Who may approve, how fast, and how much autonomy each action gets."""
+
+    approval_within: Duration
+    approval_escalates_to: str
+    approvers: list[str]
+    autonomy: dict[ActionKind, Autonomy]
+    org_autonomy: dict[str, dict[ActionKind, Autonomy]] = Field(default_factory=dict)
+    deployment_autonomy: dict[str, dict[ActionKind, Autonomy]] = Field(default_factory=dict)
+    degraded_mode: list[ActionKind]
+    degraded_mode_autonomy: Autonomy
+    playbooks: list[Playbook]
+    causes: dict[str, CauseRule]
+
+    @classmethod
+    def recommend_only(cls) -> ContainmentRule:
+        """For policies written before containment existed: propose, never act."""
+        return cls(
+            approval_within=timedelta(minutes=15),
+            approval_escalates_to="Engineering Manager",
+            approvers=["incident_commander", "technical_lead"],
+            autonomy=dict.fromkeys(ActionKind, Autonomy.RECOMMEND),
+            degraded_mode=[],
+            degraded_mode_autonomy=Autonomy.RECOMMEND,
+            playbooks=[],
+            causes={},
+        )
+
+    def autonomy_for(
+        self, kind: ActionKind, *, org: str | None, deployment: str | None
+    ) -> Autonomy:
+        """The most specific setting: per deployment, then per org, then per action."""
+        if deployment and kind in self.deployment_autonomy.get(deployment, {}):
+            return self.deployment_autonomy[deployment][kind]
+        if org and kind in self.org_autonomy.get(org, {}):
+            return self.org_autonomy[org][kind]
+        return self.autonomy.get(kind, Autonomy.APPROVE)
+
+
 class Policy(_Strict):
     """The whole response policy."""
 
@@ -172,6 +235,8 @@ class Policy(_Strict):
     escalation_triggers: dict[str, EscalationTrigger]
     routing: Routing
     business_hours: BusinessHours
+    containment: ContainmentRule = Field(default_factory=ContainmentRule.recommend_only)
+    """Incidents recorded before containment existed replay with recommend-only."""
 
     @model_validator(mode="after")
     def _complete(self) -> Policy:

@@ -27,6 +27,7 @@ from activities.channels import Channel
 from activities.store import StoreActivities
 from incident.policy import PolicyError, load_policy
 from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings, connect
+from starter.controlplane import create_control_plane
 from starter.devserver import DevServer, StackError, port_in_use
 from starter.hooks.app import create_app
 from starter.hooks.server import serving
@@ -87,6 +88,11 @@ async def run(args: argparse.Namespace) -> None:
                 ),
                 *settings.channels,
             ]
+            control_plane_url = settings.control_plane_url
+            if control_plane_url is None:  # the reference control plane, for the demo
+                control_plane_url = await stack.enter_async_context(
+                    serving(create_control_plane(database_url), "127.0.0.1", 0)
+                )
             for task_queue, worker_policy in (
                 (DEFAULT_TASK_QUEUE, policy),
                 (SAMPLE_TASK_QUEUE, policy.compressed(COMPRESSION)),
@@ -100,6 +106,8 @@ async def run(args: argparse.Namespace) -> None:
                     prometheus_url=settings.prometheus_url,
                     ui_url=server.ui_url,
                     store=store,
+                    control_plane_url=control_plane_url,
+                    control_plane_token=settings.control_plane_token,
                 )
                 await stack.enter_async_context(worker)
 
@@ -109,7 +117,15 @@ async def run(args: argparse.Namespace) -> None:
             hooks_url = await stack.enter_async_context(
                 serving(create_app(hook_settings, temporal), hook_settings.host, hook_settings.port)
             )
-            _banner(server, data_dir, console.url, hooks_url, database_url, policy.version)
+            _banner(
+                server,
+                data_dir,
+                console.url,
+                hooks_url,
+                database_url,
+                control_plane_url,
+                policy.version,
+            )
             for line in await _health(client, http, hooks_url):
                 print(line, flush=True)
             stop = asyncio.Event()
@@ -137,6 +153,7 @@ def _banner(
     console_url: str,
     hooks_url: str,
     database_url: str,
+    control_plane_url: str,
     version: str,
 ) -> None:
     lines = {
@@ -150,6 +167,7 @@ def _banner(
         f" · /v2/enqueue (docs: {hooks_url}/docs)",
         "Console channel": f"{console_url}/notices",
         "Postgres": database_url,
+        "Control plane": f"{control_plane_url} (reference; WARROOM_CONTROL_PLANE_URL for yours)",
         "Policy": version,
         "Data": str(data_dir),
     }

@@ -53,6 +53,8 @@ async def main(settings: WorkerSettings) -> None:
             prometheus_url=settings.prometheus_url,
             ui_url=settings.ui_url,
             store=store,
+            control_plane_url=settings.control_plane_url,
+            control_plane_token=settings.control_plane_token,
         )
         async with worker:
             log.info(

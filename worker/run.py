@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.channels import Channel
+from activities.contain import ContainmentActivities
 from activities.lineage import LineageActivities
 from activities.notify import NotifyActivities
 from activities.policy import PolicyActivities
@@ -77,6 +78,8 @@ def build_worker(
     prometheus_url: str | None,
     ui_url: str | None,
     store: StoreActivities,
+    control_plane_url: str | None = None,
+    control_plane_token: str | None = None,
 ) -> Worker:
     """A worker for the incident workflow with its activities wired to their dependencies.
 
@@ -86,6 +89,9 @@ def build_worker(
     probe = ProbeActivities(http=http, prometheus_url=prometheus_url)
     policy_activities = PolicyActivities(policy)
     lineage = LineageActivities(client)
+    contain = ContainmentActivities(
+        http=http, base_url=control_plane_url, token=control_plane_token
+    )
     return Worker(
         client,
         task_queue=task_queue,
@@ -96,6 +102,7 @@ def build_worker(
             policy_activities.current,
             lineage.last_closed,
             store.record,
+            contain.execute,
         ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )

@@ -38,6 +38,9 @@ class WorkerSettings(BaseModel):
     ui_url: str | None = DEFAULT_UI_URL
     metrics_addr: str | None = None
     """``host:port`` to serve the SDK's Prometheus metrics on; None is off."""
+    control_plane_url: str | None = None
+    """The control plane containment actions call (``WARROOM_CONTROL_PLANE_URL``)."""
+    control_plane_token: str | None = Field(default=None, repr=False)
     database_url: str | None = Field(default=None, repr=False)
     """Postgres for the incident record (``DATABASE_URL``); the worker needs one."""
 
@@ -62,6 +65,8 @@ class WorkerSettings(BaseModel):
             prometheus_url=_url(env, "WARROOM_PROMETHEUS_URL"),
             ui_url=_url(env, "WARROOM_UI_URL") or DEFAULT_UI_URL,
             metrics_addr=_address(env, "WARROOM_METRICS_ADDR"),
+            control_plane_url=_url(env, "WARROOM_CONTROL_PLANE_URL"),
+            control_plane_token=_get(env, "WARROOM_CONTROL_PLANE_TOKEN") or None,
             database_url=_get(env, "DATABASE_URL") or None,
         )
 

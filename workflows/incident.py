@@ -19,6 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from incident.containment import ContainmentCall, ContainmentResult
     from incident.ids import human_id
     from incident.lifecycle import DecisionRejected, Effects, Incident
     from incident.models import (
@@ -26,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         AddActionItem,
         AddNote,
         AlertBatch,
+        ApproveContainment,
         AssignRole,
         CarriedIncident,
         ChangeSeverity,
@@ -33,14 +35,19 @@ with workflow.unsafe.imports_passed_through():
         Decision,
         DecisionReceipt,
         DeclareMitigated,
+        DenyContainment,
+        EnterDegradedMode,
         IncidentStart,
         IncidentState,
+        LiftDegradedMode,
         PendingTimer,
         Phase,
         PostStatusUpdate,
         PreviousIncident,
         ProbeResult,
+        ProposeContainment,
         RaiseFlag,
+        RecordCause,
         Reopen,
         Resolve,
         SubmitPostmortem,
@@ -63,6 +70,18 @@ NOTIFY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=2),
 )
 PROBE_RETRY = RetryPolicy(maximum_attempts=3)
+CONTAIN_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["ControlPlaneRejected", "ControlPlaneMissing"],
+)
+UNDO_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+)
+"""Compensation retries every failure, a refusal included: it stays visible, never dropped."""
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -124,6 +143,9 @@ class IncidentWorkflow:
         self._publish()
         await workflow.wait_condition(lambda: not self._tasks and workflow.all_handlers_finished())
         if incident.state.phase is Phase.CLOSED:
+            # Nothing stays in force after close: undo what recovery did not.
+            self._dispatch(Effects(undo_actions=incident.compensate_all()))
+            await workflow.wait_condition(lambda: not self._tasks)
             await self._flush_records()
         else:
             # The next run writes again whatever this one had in flight: writes are idempotent.
@@ -171,6 +193,9 @@ class IncidentWorkflow:
             now=workflow.now(),
         )
         self._dispatch(effects)
+        # Incidents opened before containment existed must replay without it.
+        if start.declaration is None and workflow.patched("containment-playbooks"):
+            self._dispatch(self._incident.propose_playbooks(workflow.now()))
         # Incidents opened before linking existed must replay without it.
         if start.dedup_key is not None and workflow.patched("link-previous-incident"):
             self._spawn(self._link_previous(info.workflow_id))
@@ -278,6 +303,10 @@ class IncidentWorkflow:
             self._spawn(self._deliver(notice))
         if effects.run_probe:
             self._spawn(self._probe())
+        for action_id in effects.run_actions:
+            self._spawn(self._contain(action_id, undo=False))
+        for action_id in effects.undo_actions:
+            self._spawn(self._contain(action_id, undo=True))
         self._wake = True
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -312,6 +341,46 @@ class IncidentWorkflow:
                 f"{outcome.channel} refused it ({outcome.status_code}): {outcome.detail}",
             )
             self._wake = True
+
+    async def _contain(self, action_id: int, *, undo: bool) -> None:
+        incident = self._live
+        action = incident.action(action_id)
+        assert action is not None
+        call = ContainmentCall(
+            incident=incident.state.human_id,
+            action_id=action.id,
+            kind=action.kind,
+            target=action.target,
+            params=action.params,
+            undo=undo,
+        )
+        what = action.kind.undo_label if undo else action.kind.label
+        try:
+            result: ContainmentResult = await workflow.execute_activity(
+                "contain.execute",
+                call,
+                result_type=ContainmentResult,
+                start_to_close_timeout=timedelta(seconds=15),
+                # An undo is never dropped: it retries until the control plane takes it.
+                schedule_to_close_timeout=None if undo else timedelta(minutes=30),
+                retry_policy=UNDO_RETRY if undo else CONTAIN_RETRY,
+                summary=f"{what} {action.target} (#{action.id}, key {call.idempotency_key})",
+            )
+        except ActivityError as err:
+            cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
+            self._dispatch(
+                incident.on_action_result(
+                    action_id, undo=undo, ok=False, detail=cause, now=workflow.now()
+                )
+            )
+            return
+        if result.previous and not undo:
+            action.params["previous"] = result.previous
+        self._dispatch(
+            incident.on_action_result(
+                action_id, undo=undo, ok=True, detail=result.detail, now=workflow.now()
+            )
+        )
 
     async def _probe(self) -> None:
         incident = self._live
@@ -463,6 +532,60 @@ class IncidentWorkflow:
 
     @close.validator
     def _check_close(self, decision: Close) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def propose_containment(self, decision: ProposeContainment) -> DecisionReceipt:
+        """Propose a containment action; its autonomy decides whether it runs."""
+        return self._decide(decision)
+
+    @propose_containment.validator
+    def _check_propose_containment(self, decision: ProposeContainment) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def approve_containment(self, decision: ApproveContainment) -> DecisionReceipt:
+        """Approve an action awaiting approval (incident commander or technical lead)."""
+        return self._decide(decision)
+
+    @approve_containment.validator
+    def _check_approve_containment(self, decision: ApproveContainment) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def deny_containment(self, decision: DenyContainment) -> DecisionReceipt:
+        """Deny an action awaiting approval, with a reason."""
+        return self._decide(decision)
+
+    @deny_containment.validator
+    def _check_deny_containment(self, decision: DenyContainment) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def enter_degraded_mode(self, decision: EnterDegradedMode) -> DecisionReceipt:
+        """Degraded mode for an org: L1, emergency denylist, paused triggers, as one."""
+        return self._decide(decision)
+
+    @enter_degraded_mode.validator
+    def _check_enter_degraded_mode(self, decision: EnterDegradedMode) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def lift_degraded_mode(self, decision: LiftDegradedMode) -> DecisionReceipt:
+        """Lift degraded mode for an org, as one."""
+        return self._decide(decision)
+
+    @lift_degraded_mode.validator
+    def _check_lift_degraded_mode(self, decision: LiftDegradedMode) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def record_cause(self, decision: RecordCause) -> DecisionReceipt:
+        """Record the cause; proposes the decision tree's actions."""
+        return self._decide(decision)
+
+    @record_cause.validator
+    def _check_record_cause(self, decision: RecordCause) -> None:
         self._check(decision)
 
     # --- views ------------------------------------------------------------------

@@ -22,6 +22,7 @@ async def running_worker(
     *,
     prometheus_url: str | None = None,
     channel_names: tuple[str, ...] = ("hook",),
+    control_plane_url: str | None = None,
 ) -> AsyncIterator[Worker]:
     """Run a worker for ``harness``'s task queue until the block ends (a restart is two blocks).
 
@@ -46,6 +47,7 @@ async def running_worker(
             prometheus_url=prometheus_url,
             ui_url="http://localhost:8233",
             store=store,
+            control_plane_url=control_plane_url,
         )
         async with worker:
             yield worker

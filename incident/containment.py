@@ -1,0 +1,122 @@
+"""Containment: the runbook's actions, how much autonomy each gets, and how each is undone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    """Containment data refuses unknown fields, like every domain model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ActionKind(StrEnum):
+    """A containment action from the operations runbook."""
+
+    ROLLBACK_DEPLOYMENT = "rollback_deployment"
+    DISABLE_TRIGGER = "disable_trigger"
+    ACTIVATE_DENYLIST = "activate_denylist"
+    PAUSE_SCHEDULED_TRIGGERS = "pause_scheduled_triggers"
+    LOWER_AUTONOMY = "lower_autonomy"
+    FREEZE_PROMOTION = "freeze_promotion"
+
+    @property
+    def reversible(self) -> bool:
+        """Whether recovery undoes it. A rollback stays: rolling forward is a new deploy."""
+        return self is not ActionKind.ROLLBACK_DEPLOYMENT
+
+    @property
+    def label(self) -> str:
+        """``rollback deployment`` rather than ``rollback_deployment``."""
+        return self.value.replace("_", " ")
+
+    @property
+    def undo_label(self) -> str:
+        """What compensating it does, in words."""
+        return {
+            ActionKind.DISABLE_TRIGGER: "re-enable trigger",
+            ActionKind.ACTIVATE_DENYLIST: "lift denylist",
+            ActionKind.PAUSE_SCHEDULED_TRIGGERS: "resume scheduled triggers",
+            ActionKind.LOWER_AUTONOMY: "restore autonomy tier",
+            ActionKind.FREEZE_PROMOTION: "unfreeze promotion",
+        }.get(self, "nothing to undo")
+
+
+class Autonomy(StrEnum):
+    """How an action may run."""
+
+    RECOMMEND = "recommend"
+    """Proposed only; a person carries it out outside Warroom."""
+    APPROVE = "approve"
+    """Runs once the incident commander or technical lead approves it."""
+    AUTO = "auto"
+    """Runs at once."""
+
+
+class ActionState(StrEnum):
+    """Where a containment action is."""
+
+    RECOMMENDED = "recommended"
+    AWAITING_APPROVAL = "awaiting_approval"
+    DENIED = "denied"
+    RUNNING = "running"
+    IN_FORCE = "in_force"
+    FAILED = "failed"
+    COMPENSATING = "compensating"
+    COMPENSATED = "compensated"
+
+
+class ContainmentAction(Model):
+    """One containment action on one target, with its approval and its undo."""
+
+    id: int
+    kind: ActionKind
+    target: str
+    params: dict[str, str] = Field(default_factory=dict)
+    group: str | None = None
+    """Actions taken together (degraded mode) are approved and lifted together."""
+    autonomy: Autonomy
+    state: ActionState
+    proposed_by: str
+    proposed_at: datetime
+    reason: str | None = None
+    approval_due: datetime | None = None
+    approval_escalated: bool = False
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    detail: str = ""
+    compensation_attempts: int = 0
+
+    @property
+    def title(self) -> str:
+        """``#2 rollback deployment agents-api``."""
+        return f"#{self.id} {self.kind.label} {self.target}"
+
+
+class ContainmentCall(Model):
+    """What the containment activity sends to the control plane."""
+
+    incident: str
+    action_id: int
+    kind: ActionKind
+    target: str
+    params: dict[str, str] = Field(default_factory=dict)
+    undo: bool = False
+
+    @property
+    def idempotency_key(self) -> str:
+        """Fixed by incident and action: a retried or replayed call never acts twice."""
+        return f"{self.incident}:{self.action_id}:{'undo' if self.undo else 'do'}:{self.kind}"
+
+
+class ContainmentResult(Model):
+    """The control plane's answer."""
+
+    status_code: int
+    detail: str
+    previous: str | None = None
+    """What the action replaced (the autonomy tier before L1), for its undo."""

@@ -1,0 +1,298 @@
+"""Containment as a saga: gated by autonomy and approval, done once, undone on recovery."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
+from incident.containment import ActionKind, ActionState
+from incident.models import (
+    Acknowledge,
+    Alert,
+    ApproveContainment,
+    AssignRole,
+    Close,
+    DenyContainment,
+    EnterDegradedMode,
+    LiftDegradedMode,
+    Phase,
+    PostmortemStatus,
+    ProposeContainment,
+    RecordCause,
+    Resolve,
+    Role,
+    SubmitPostmortem,
+)
+from incident.policy import Policy
+from incident.severity import Severity
+from starter.api import IncidentHandle, decide
+from starter.controlplane import create_control_plane
+from starter.hooks.server import serving
+from tests.support.harness import Harness, eventually
+from tests.support.workers import running_worker
+
+MIN = timedelta(minutes=1)
+
+
+@dataclass
+class ControlPlane:
+    """The reference control plane, with this test's own deployment, trigger and org."""
+
+    url: str
+    database_url: str
+    deployment: str
+    trigger: str
+    org: str
+
+    async def state(self) -> dict[str, Any]:
+        async with httpx.AsyncClient() as http:
+            data: dict[str, Any] = (await http.get(f"{self.url}/api/v1/state")).json()
+            return data
+
+    async def deployment_row(self) -> dict[str, Any]:
+        return next(d for d in (await self.state())["deployments"] if d["id"] == self.deployment)
+
+    async def trigger_enabled(self) -> bool:
+        trig = next(t for t in (await self.state())["triggers"] if t["id"] == self.trigger)
+        return bool(trig["is_enabled"])
+
+    async def org_row(self) -> dict[str, Any]:
+        return next(o for o in (await self.state())["orgs"] if o["id"] == self.org)
+
+    async def effects(self, incident: str) -> list[tuple[str, str]]:
+        return [
+            (e["action"], e["target"])
+            for e in (await self.state())["effects"]
+            if e["key"].startswith(f"{incident}:")
+        ]
+
+
+@pytest.fixture
+async def control_plane(database_url: str) -> AsyncIterator[ControlPlane]:
+    suffix = uuid.uuid4().hex[:6]
+    async with serving(create_control_plane(database_url), "127.0.0.1", 0) as url:
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"{url}/healthz")).status_code == 200  # schema in place
+        plane = ControlPlane(
+            url, database_url, f"agents-{suffix}", f"digest-{suffix}", f"org-{suffix}"
+        )
+        conn = await asyncpg.connect(database_url)
+        await conn.execute(
+            "INSERT INTO cp_deployments (id, version, stable_version) VALUES ($1, 'v42', 'v41')",
+            plane.deployment,
+        )
+        await conn.execute(
+            "INSERT INTO cp_triggers (id, org) VALUES ($1, $2)", plane.trigger, plane.org
+        )
+        await conn.execute("INSERT INTO cp_orgs (id) VALUES ($1)", plane.org)
+        await conn.close()
+        yield plane
+
+
+@pytest.fixture
+async def contained(
+    bare_harness: Harness, policy: Policy, control_plane: ControlPlane
+) -> AsyncIterator[Harness]:
+    async with running_worker(bare_harness, policy, control_plane_url=control_plane.url):
+        yield bare_harness
+
+
+async def _with_commander(harness: Harness, severity: Severity = Severity.P1) -> IncidentHandle:
+    incident = await harness.declare(severity)
+    await decide(incident, Acknowledge(actor="dana"))
+    await decide(incident, AssignRole(actor="dana", role=Role.INCIDENT_COMMANDER, person="dana"))
+    return incident
+
+
+async def test_rollback_waits_for_approval_and_runs_once(
+    contained: Harness, control_plane: ControlPlane
+) -> None:
+    harness, plane = contained, control_plane
+    incident = await _with_commander(harness)
+    await decide(
+        incident,
+        ProposeContainment(
+            actor="erin",
+            kind=ActionKind.ROLLBACK_DEPLOYMENT,
+            target=plane.deployment,
+            reason="v42 is bad",
+        ),
+    )
+    state = await harness.state(incident)
+    assert state.containment[0].state is ActionState.AWAITING_APPROVAL
+    assert (await plane.deployment_row())["version"] == "v42"  # nothing happened yet
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await decide(incident, ApproveContainment(actor="erin", action_id=1))
+    assert "only the incident commander or technical lead can" in str(refused.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await decide(incident, DenyContainment(actor="dana", action_id=1))
+    assert "a denial needs a reason" in str(refused.value.cause)
+
+    await decide(incident, ApproveContainment(actor="dana", action_id=1, reason="go"))
+    state = await harness.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
+    assert "rolled back v42 → v41" in state.containment[0].detail
+    assert (await plane.deployment_row())["version"] == "v41"
+    assert await plane.effects(state.human_id) == [("rollback", plane.deployment)]
+
+
+async def test_approval_deadline_escalates_and_keeps_waiting(
+    contained: Harness, control_plane: ControlPlane
+) -> None:
+    harness = contained
+    incident = await _with_commander(harness)
+    await decide(
+        incident,
+        ProposeContainment(
+            actor="erin", kind=ActionKind.DISABLE_TRIGGER, target=control_plane.trigger
+        ),
+    )
+    await harness.advance(incident, 14 * MIN)
+    assert "Engineering Manager" not in harness.paged()
+    await harness.advance(incident, 2 * MIN)
+    await eventually(lambda: "Engineering Manager" in harness.paged())
+    state = await harness.state(incident)
+    assert state.containment[0].state is ActionState.AWAITING_APPROVAL
+    assert state.containment[0].approval_escalated
+
+
+async def test_disabled_trigger_is_re_enabled_on_recovery_but_rollback_stays(
+    contained: Harness, control_plane: ControlPlane
+) -> None:
+    harness, plane = contained, control_plane
+    incident = await _with_commander(harness)
+    for kind, target in (
+        (ActionKind.ROLLBACK_DEPLOYMENT, plane.deployment),
+        (ActionKind.DISABLE_TRIGGER, plane.trigger),
+    ):
+        await decide(incident, ProposeContainment(actor="dana", kind=kind, target=target))
+    await decide(incident, ApproveContainment(actor="dana", action_id=1))
+    await decide(incident, ApproveContainment(actor="dana", action_id=2))
+    await harness.until(
+        incident, lambda s: all(a.state is ActionState.IN_FORCE for a in s.containment)
+    )
+    assert not await plane.trigger_enabled()
+
+    await decide(incident, Resolve(actor="dana", root_cause="v42 retry storm"))
+    await harness.advance(incident, 61 * MIN)
+    state = await harness.until(
+        incident, lambda s: s.containment[1].state is ActionState.COMPENSATED
+    )
+    assert state.containment[0].state is ActionState.IN_FORCE  # a rollback is not undone
+    assert await plane.trigger_enabled()
+    assert (await plane.deployment_row())["version"] == "v41"
+    assert await plane.effects(state.human_id) == [
+        ("rollback", plane.deployment),
+        ("trigger", plane.trigger),
+        ("trigger", plane.trigger),
+    ]
+
+
+async def test_degraded_mode_is_one_decision_and_lifted_as_one(
+    contained: Harness, control_plane: ControlPlane
+) -> None:
+    harness, plane = contained, control_plane
+    incident = await _with_commander(harness)
+    await decide(incident, EnterDegradedMode(actor="dana", org=plane.org, reason="policy bypass"))
+    await decide(incident, ApproveContainment(actor="dana", action_id=1))  # approves all three
+    state = await harness.until(
+        incident,
+        lambda s: (
+            len(s.containment) == 3 and all(a.state is ActionState.IN_FORCE for a in s.containment)
+        ),
+    )
+    assert {a.kind for a in state.containment} == {
+        ActionKind.LOWER_AUTONOMY,
+        ActionKind.ACTIVATE_DENYLIST,
+        ActionKind.PAUSE_SCHEDULED_TRIGGERS,
+    }
+    org = await plane.org_row()
+    assert org["denylist_active"] and org["scheduled_paused"] and org["autonomy_tier"] == "L1"
+
+    await decide(incident, LiftDegradedMode(actor="dana", org=plane.org))
+    await harness.until(
+        incident, lambda s: all(a.state is ActionState.COMPENSATED for a in s.containment)
+    )
+    org = await plane.org_row()
+    assert not org["denylist_active"] and not org["scheduled_paused"]
+    assert org["autonomy_tier"] == "L3"  # the tier it had before, restored
+
+
+async def test_closing_undoes_what_is_still_in_force(
+    contained: Harness, control_plane: ControlPlane
+) -> None:
+    harness, plane = contained, control_plane
+    incident = await harness.declare(Severity.P3)  # P3 closes on resolution
+    await decide(incident, AssignRole(actor="dana", role=Role.TECHNICAL_LEAD, person="dana"))
+    await decide(
+        incident,
+        ProposeContainment(actor="dana", kind=ActionKind.FREEZE_PROMOTION, target=plane.deployment),
+    )  # auto by policy
+    await harness.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
+    assert (await plane.deployment_row())["promotion_frozen"]
+    # Mitigated, then resolved before the quiet window ends: close comes with resolution.
+    await decide(incident, Resolve(actor="dana", root_cause="flaky eval"))
+    await harness.advance(incident, 61 * MIN)
+    final = await incident.result()
+    assert final.phase is Phase.CLOSED
+    assert final.containment[0].state is ActionState.COMPENSATED
+    assert not (await plane.deployment_row())["promotion_frozen"]
+
+
+async def test_a_refused_action_says_why(contained: Harness) -> None:
+    incident = await _with_commander(contained)
+    await decide(
+        incident,
+        ProposeContainment(
+            actor="dana", kind=ActionKind.LOWER_AUTONOMY, target="no-such-deployment"
+        ),
+    )
+    state = await contained.until(incident, lambda s: s.containment[0].state is ActionState.FAILED)
+    assert "refused (404)" in state.containment[0].detail
+    assert any(e.kind == "containment_failed" for e in state.timeline)
+
+
+async def test_playbook_and_decision_tree_propose_actions(
+    contained: Harness, control_plane: ControlPlane
+) -> None:
+    harness, plane = contained, control_plane
+    alert = Alert(
+        fingerprint="f",
+        name="DroviAgentRunSuccessRateLow",
+        labels={
+            "alertname": "DroviAgentRunSuccessRateLow",
+            "deployment": plane.deployment,
+            "trigger": plane.trigger,
+            "org": plane.org,
+        },
+    )
+    incident = await harness.fire(f"pb-{uuid.uuid4().hex[:6]}", alert)
+    state = await harness.until(incident, lambda s: len(s.containment) == 2)
+    assert [(a.kind, a.target, a.state) for a in state.containment] == [
+        (ActionKind.ROLLBACK_DEPLOYMENT, plane.deployment, ActionState.AWAITING_APPROVAL),
+        (ActionKind.DISABLE_TRIGGER, plane.trigger, ActionState.AWAITING_APPROVAL),
+    ]
+    await decide(incident, RecordCause(actor="dana", cause="recent_deployment"))
+    state = await harness.state(incident)
+    assert len(state.containment) == 2  # the rollback was already proposed
+    assert state.status.value == "identified"
+    assert "Roll back, then verify recovery" in state.timeline[-1].text
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await decide(incident, RecordCause(actor="dana", cause="aliens"))
+    assert "unknown cause 'aliens'" in str(refused.value.cause)
+
+
+async def test_p0_close_requires_postmortem_even_with_containment(contained: Harness) -> None:
+    incident = await _with_commander(contained, Severity.P0)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await decide(incident, Close(actor="dana"))
+    with pytest.raises(WorkflowUpdateFailedError):
+        await decide(incident, SubmitPostmortem(actor="dana", status=PostmortemStatus.FINAL))
