@@ -276,6 +276,12 @@ class Incident:
             lines.append("- Flags: " + ", ".join(f.label for f in s.flags))
         if s.last_probe is not None:
             lines.append(f"- Last SLO probe: {s.last_probe.summary}")
+        if s.containment:
+            lines += ["", "**Containment:**"]
+            lines += [
+                f"- {a.title}: {a.state.value.replace('_', ' ')} ({a.autonomy.value})"
+                for a in s.containment
+            ]
         waiting = self.waiting_for()
         if waiting:
             lines += ["", f"**Waiting for:** {waiting}"]
@@ -287,6 +293,13 @@ class Incident:
     def waiting_for(self) -> str:
         """What the incident needs from people right now, in one line."""
         s = self.state
+        pending = [a for a in s.containment if a.state is ActionState.AWAITING_APPROVAL]
+        if pending:
+            first = pending[0]
+            approvers = " or ".join(self._approver_titles())
+            due = f" (due {_utc(first.approval_due)})" if first.approval_due else ""
+            more = f" and {len(pending) - 1} more" if len(pending) > 1 else ""
+            return f"approval of {first.title}{more} by the {approvers}{due}"
         if s.phase is Phase.TRIAGED:
             return f"acknowledgement (due {_utc(self.ack_due())})"
         if s.phase.is_open and s.status is Status.MONITORING:

@@ -22,22 +22,29 @@ import click
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from incident.containment import ActionKind
 from incident.durations import parse_duration
 from incident.models import (
     Acknowledge,
     AddActionItem,
     AddNote,
+    ApproveContainment,
     AssignRole,
     ChangeSeverity,
     Close,
     Decision,
     Declaration,
     DeclareMitigated,
+    DenyContainment,
+    EnterDegradedMode,
     IncidentState,
+    LiftDegradedMode,
     Phase,
     PostmortemStatus,
     PostStatusUpdate,
+    ProposeContainment,
     RaiseFlag,
+    RecordCause,
     Reopen,
     Resolve,
     Role,
@@ -479,6 +486,56 @@ _decision(
             actor=actor, reason=reason, description=description, owner=owner, priority=priority
         )
     ),
+)
+_decision(
+    "contain",
+    "Propose a containment action; the policy's autonomy decides whether it runs.",
+    click.argument("kind", metavar="KIND", type=click.Choice([k.value for k in ActionKind])),
+    click.argument("target"),
+    click.option("--version", "to_version", help="Rollback: the version to go back to."),
+    build=lambda reason, kind, target, to_version: (
+        lambda actor: ProposeContainment(
+            actor=actor,
+            reason=reason,
+            kind=ActionKind(kind),
+            target=target,
+            params={"version": to_version} if to_version else {},
+        )
+    ),
+)
+_decision(
+    "approve",
+    "Approve a containment action (incident commander or technical lead).",
+    click.argument("action_id", type=int),
+    build=lambda reason, action_id: (
+        lambda actor: ApproveContainment(actor=actor, reason=reason, action_id=action_id)
+    ),
+)
+_decision(
+    "deny",
+    "Deny a containment action. Needs --reason.",
+    click.argument("action_id", type=int),
+    build=lambda reason, action_id: (
+        lambda actor: DenyContainment(actor=actor, reason=reason, action_id=action_id)
+    ),
+)
+_decision(
+    "degrade",
+    "Degraded mode for an org: L1, emergency denylist, paused triggers, as one.",
+    click.argument("org"),
+    build=lambda reason, org: lambda actor: EnterDegradedMode(actor=actor, reason=reason, org=org),
+)
+_decision(
+    "lift",
+    "Lift degraded mode for an org, as one.",
+    click.argument("org"),
+    build=lambda reason, org: lambda actor: LiftDegradedMode(actor=actor, reason=reason, org=org),
+)
+_decision(
+    "cause",
+    "Record the cause (recent_deployment, infrastructure, code_bug, external_dependency).",
+    click.argument("cause"),
+    build=lambda reason, cause: lambda actor: RecordCause(actor=actor, reason=reason, cause=cause),
 )
 _decision(
     "close",

@@ -95,6 +95,18 @@ def incident(state: IncidentState, timers: list[PendingTimer]) -> str:
         ]
         if len(s.alerts) > 10:
             lines.append(f"  … and {len(s.alerts) - 10} more")
+    if s.containment:
+        lines.append(click.style("Containment", bold=True))
+        for action in s.containment:
+            where = action.state.value.replace("_", " ")
+            if action.state.value == "awaiting_approval":
+                where = click.style(
+                    f"AWAITING APPROVAL (due {when(action.approval_due)})", fg="red", bold=True
+                )
+            lines.append(
+                f"  {action.title:<40} {action.autonomy.value:<9} {where}"
+                + (f"  {action.detail}" if action.detail else "")
+            )
     lines.append(click.style("Pending timers", bold=True))
     if timers:
         lines += [f"  {when(t.due):<34} {t.summary}" for t in timers]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from incident.severity import Severity
 from starter.api import IncidentHandle, decide
 from starter.controlplane import create_control_plane
 from starter.hooks.server import serving
+from tests.starter.test_cli import ok, warroom
 from tests.support.harness import Harness, eventually
 from tests.support.workers import running_worker
 
@@ -296,3 +298,30 @@ async def test_p0_close_requires_postmortem_even_with_containment(contained: Har
         await decide(incident, Close(actor="dana"))
     with pytest.raises(WorkflowUpdateFailedError):
         await decide(incident, SubmitPostmortem(actor="dana", status=PostmortemStatus.FINAL))
+
+
+async def test_cli_shows_the_pending_approval_and_approves_it(
+    contained: Harness, control_plane: ControlPlane
+) -> None:
+    harness = contained
+    incident = await _with_commander(harness)
+    await ok(
+        harness,
+        "--as",
+        "dana",
+        "contain",
+        incident.id,
+        "rollback_deployment",
+        control_plane.deployment,
+        "--reason",
+        "v42 fails 38% of runs",
+    )
+    assert "AWAITING APPROVAL" in await ok(harness, "show", incident.id)
+    code, _, err = await warroom(
+        harness.env, "--as", "erin", "approve", incident.id, "1", task_queue=harness.task_queue
+    )
+    assert code == 1 and "only the incident commander or technical lead can" in err
+    await ok(harness, "--as", "dana", "approve", incident.id, "1")
+    await harness.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
+    shown = json.loads(await ok(harness, "--json", "show", incident.id))
+    assert shown["state"]["containment"][0]["decided_by"] == "dana"
