@@ -887,7 +887,8 @@ class Incident:
     ) -> list[Notice]:
         s = self.state
         s.last_status_update_at = now
-        s.last_status_update = message
+        if not automatic:  # the latest word from a person, which automatic updates repeat
+            s.last_status_update = message
         label = "Automatic status update" if automatic else "Status update"
         event = self._record(now, "status_update", actor, f"{label} ({s.status.value}): {message}")
         notices = [

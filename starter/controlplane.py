@@ -16,7 +16,8 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -93,8 +94,15 @@ def create_control_plane(
 ) -> FastAPI:
     """The app. ``respond_after`` delays answers to paths containing a key (tests use it to
     lose a response after the effect is committed)."""
-    app = FastAPI(title="Warroom reference control plane", version="1")
     pool: dict[str, asyncpg.Pool] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if "pool" in pool:  # close before the database goes away
+            await pool.pop("pool").close()
+
+    app = FastAPI(title="Warroom reference control plane", version="1", lifespan=lifespan)
     delays = respond_after or {}
 
     async def db() -> asyncpg.Pool:

@@ -2,7 +2,9 @@
 
 It runs on a worker whose policy is compressed 60 times (a minute of policy
 is a second of wall time), so the whole lifecycle — paging, acknowledgement,
-escalation, a status update, mitigation, resolution, the monitoring window,
+escalation, a status update, a rollback awaiting approval (approve it with the
+CLI, or the sample's commander does after a while), a disabled trigger,
+mitigation, resolution, the monitoring window that re-enables the trigger,
 the postmortem and close — passes in about three minutes.
 """
 
@@ -14,15 +16,19 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 
+from incident.containment import ActionKind, ActionState
 from incident.models import (
     Acknowledge,
     AddActionItem,
+    ApproveContainment,
     AssignRole,
     Decision,
     Declaration,
     DeclareMitigated,
+    IncidentState,
     PostmortemStatus,
     PostStatusUpdate,
+    ProposeContainment,
     Resolve,
     Role,
     Status,
@@ -34,54 +40,13 @@ from workflows.incident import IncidentWorkflow
 
 SAMPLE_TASK_QUEUE = "warroom-sample"
 COMPRESSION = 60
-
-
-def _script(now: Callable[[], datetime]) -> list[tuple[float, Decision]]:
-    """(seconds after declaration, decision) — the response team's moves."""
-    return [
-        (20, Acknowledge(actor="sam.oncall", reason="paged; looking")),
-        (22, AssignRole(actor="sam.oncall", role=Role.INCIDENT_COMMANDER, person="sam.oncall")),
-        (24, AssignRole(actor="sam.oncall", role=Role.COMMUNICATIONS_LEAD, person="cleo.comms")),
-        (
-            28,
-            PostStatusUpdate(
-                actor="cleo.comms",
-                message="Success rate at 62% since the 14:02 deploy of agents v42.",
-                status=Status.IDENTIFIED,
-            ),
-        ),
-        (40, DeclareMitigated(actor="sam.oncall", reason="rolled agents back to v41")),
-        (50, Resolve(actor="sam.oncall", root_cause="v42 shipped a broken retry policy")),
-        (
-            125,
-            SubmitPostmortem(
-                actor="sam.oncall",
-                status=PostmortemStatus.SCHEDULED,
-                scheduled_for=now() + timedelta(days=1),
-            ),
-        ),
-        (
-            130,
-            AddActionItem(
-                actor="sam.oncall",
-                description="Canary deploys must gate on run success rate",
-                owner="devops",
-                priority="P1",
-            ),
-        ),
-        (
-            150,
-            SubmitPostmortem(
-                actor="sam.oncall",
-                status=PostmortemStatus.FINAL,
-                summary="A retry-policy regression in v42 failed 38% of agent runs for 40 minutes.",
-            ),
-        ),
-    ]
+COMMANDER = "sam.oncall"
+APPROVAL_GRACE = 45.0
+"""Seconds the sample leaves for a person to approve the rollback with the CLI."""
 
 
 async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHandle:
-    """Declare the sample incident and play the script against it; returns its handle."""
+    """Declare the sample incident and play the response team against it."""
     handle = await declare_incident(
         client,
         Declaration(
@@ -95,25 +60,109 @@ async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHand
         ),
         task_queue=SAMPLE_TASK_QUEUE,
     )
-    say(f"sample incident declared: workflow {handle.id}")
-    started = asyncio.get_running_loop().time()
-    for at, decision in _script(lambda: datetime.now(UTC)):
-        delay = at - (asyncio.get_running_loop().time() - started)
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await _until_ready(handle, decision)
+    human = (await _state_when(handle, lambda s: True)).human_id
+    say(f"sample incident {human} declared (workflow {handle.id}); nobody acknowledges yet…")
+
+    async def step(decision: Decision) -> None:
         receipt = await decide(handle, decision)
-        say(
-            f"{receipt.human_id} {receipt.phase.value}/{receipt.status.value}: {receipt.event.text}"
+        say(f"{human} {receipt.phase.value}/{receipt.status.value}: {receipt.event.text}")
+
+    await asyncio.sleep(20)  # past the P1 acknowledgement deadline: on-call is paged again
+    await step(Acknowledge(actor=COMMANDER, reason="paged; looking"))
+    await step(AssignRole(actor=COMMANDER, role=Role.INCIDENT_COMMANDER, person=COMMANDER))
+    await step(AssignRole(actor=COMMANDER, role=Role.COMMUNICATIONS_LEAD, person="cleo.comms"))
+    await step(
+        PostStatusUpdate(
+            actor="cleo.comms",
+            status=Status.IDENTIFIED,
+            message="Success rate at 62% since the deploy of agents v42.",
         )
+    )
+    await step(
+        ProposeContainment(
+            actor="devon.devops",
+            kind=ActionKind.ROLLBACK_DEPLOYMENT,
+            target="agents-api",
+            reason="v42 is the suspect",
+        )
+    )
+    await step(
+        ProposeContainment(
+            actor="devon.devops",
+            kind=ActionKind.DISABLE_TRIGGER,
+            target="nightly-digest",
+            reason="noisy trigger adds pressure",
+        )
+    )
+    say(
+        f"the rollback awaits approval: `warroom --as {COMMANDER} approve {human} 1` "
+        f"(the sample's commander approves it in {APPROVAL_GRACE:.0f} s otherwise)"
+    )
+    try:
+        await _state_when(
+            handle,
+            lambda s: s.containment[0].state is not ActionState.AWAITING_APPROVAL,
+            within=APPROVAL_GRACE,
+        )
+    except TimeoutError:
+        await step(ApproveContainment(actor=COMMANDER, action_id=1, reason="sample approves"))
+    await step(ApproveContainment(actor=COMMANDER, action_id=2))
+    state = await _state_when(
+        handle, lambda s: all(a.state is ActionState.IN_FORCE for a in s.containment)
+    )
+    for action in state.containment:
+        say(f"{human} {action.title}: {action.detail}")
+    await step(DeclareMitigated(actor=COMMANDER, reason="rolled agents-api back to v41"))
+    await step(Resolve(actor=COMMANDER, root_cause="v42 shipped a broken retry policy"))
+    say(f"{human} is monitoring recovery for 60 s (60 min of policy) …")
+    state = await _state_when(handle, lambda s: s.resolved_at is not None, within=300)
+    trigger = state.containment[1]
+    say(f"{human} resolved; {trigger.title}: {trigger.state.value} ({trigger.detail})")
+    await step(
+        SubmitPostmortem(
+            actor=COMMANDER,
+            status=PostmortemStatus.SCHEDULED,
+            scheduled_for=datetime.now(UTC) + timedelta(days=1),
+        )
+    )
+    await step(
+        AddActionItem(
+            actor=COMMANDER,
+            description="Canary deploys gate on success rate",
+            owner="devops",
+            priority="P1",
+        )
+    )
+    await step(
+        SubmitPostmortem(
+            actor=COMMANDER,
+            status=PostmortemStatus.FINAL,
+            summary="A retry-policy regression in v42 failed 38% of agent runs for 40 minutes.",
+            contributing_factors=[
+                "No canary gate on run success rate",
+                "Retry storm amplified load",
+            ],
+            lessons=["Rollback worked within minutes once approved"],
+        )
+    )
     result = await handle.result()
-    say(f"{result.human_id} closed after {result.timeline_seq} timeline events")
+    say(
+        f"{result.human_id} closed after {result.timeline_seq} timeline events; "
+        f"try `warroom show {human}`, `warroom postmortem show {human}`, `warroom report`"
+    )
     return handle
 
 
-async def _until_ready(handle: IncidentHandle, decision: Decision) -> None:
-    """Postmortem decisions wait for the monitoring window to end (resolution)."""
-    if not isinstance(decision, SubmitPostmortem | AddActionItem):
-        return
-    while (await handle.query(IncidentWorkflow.state)).resolved_at is None:
-        await asyncio.sleep(1)
+async def _state_when(
+    handle: IncidentHandle, check: Callable[[IncidentState], bool], within: float = 120.0
+) -> IncidentState:
+    """Poll the incident until ``check`` holds; TimeoutError after ``within`` seconds."""
+    async with asyncio.timeout(within):
+        while True:
+            try:
+                state: IncidentState = await handle.query(IncidentWorkflow.state)
+                if check(state):
+                    return state
+            except Exception:  # not declared yet
+                pass
+            await asyncio.sleep(0.5)

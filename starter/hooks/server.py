@@ -13,7 +13,7 @@ from fastapi import FastAPI
 @asynccontextmanager
 async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
     """Serve ``app`` until the block ends; yields its base URL. Port 0 picks a free one."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
