@@ -1211,18 +1211,26 @@ class Incident:
         return None
 
     def _apply_approve(self, d: ApproveContainment, now: datetime, fx: Effects) -> TimelineEvent:
-        action = self.action(d.action_id)
+        decided = self._decide_awaiting(d.action_id, ActionState.RUNNING, d.actor, now)
+        fx.run_actions += [a.id for a in decided]
+        titles = ", ".join(a.title for a in decided)
+        return self._record(now, "containment_approved", d.actor, f"Approved {titles}", d.reason)
+
+    def _decide_awaiting(
+        self, action_id: int, outcome: ActionState, actor: str, now: datetime
+    ) -> list[ContainmentAction]:
+        """Approve or deny an action and every action awaiting approval in its group."""
+        action = self.action(action_id)
         assert action is not None
-        group = [
+        decided = [
             a
             for a in self.state.containment
-            if a.group and a.group == action.group and a.state is ActionState.AWAITING_APPROVAL
+            if a is action
+            or (a.group and a.group == action.group and a.state is ActionState.AWAITING_APPROVAL)
         ]
-        for item in group or [action]:
-            item.state, item.decided_by, item.decided_at = ActionState.RUNNING, d.actor, now
-            fx.run_actions.append(item.id)
-        titles = ", ".join(a.title for a in group or [action])
-        return self._record(now, "containment_approved", d.actor, f"Approved {titles}", d.reason)
+        for item in decided:
+            item.state, item.decided_by, item.decided_at = outcome, actor, now
+        return decided
 
     def _check_deny(self, d: DenyContainment) -> str | None:
         _, problem = self._awaiting(d.action_id)
@@ -1233,16 +1241,8 @@ class Incident:
         return self._check_approve(ApproveContainment(actor=d.actor, action_id=d.action_id))
 
     def _apply_deny(self, d: DenyContainment, now: datetime, fx: Effects) -> TimelineEvent:
-        action = self.action(d.action_id)
-        assert action is not None
-        group = [
-            a
-            for a in self.state.containment
-            if a.group and a.group == action.group and a.state is ActionState.AWAITING_APPROVAL
-        ]
-        for item in group or [action]:
-            item.state, item.decided_by, item.decided_at = ActionState.DENIED, d.actor, now
-        titles = ", ".join(a.title for a in group or [action])
+        decided = self._decide_awaiting(d.action_id, ActionState.DENIED, d.actor, now)
+        titles = ", ".join(a.title for a in decided)
         return self._record(now, "containment_denied", d.actor, f"Denied {titles}", d.reason)
 
     def _degraded(self, org: str) -> list[ContainmentAction]:
