@@ -1382,6 +1382,12 @@ class Incident:
                 undo.append(action.id)
         return undo
 
+    def note_cancelled(self, now: datetime) -> None:
+        """The workflow was cancelled: say so; containment still in force will be undone."""
+        in_force = [a.title for a in self.state.containment if a.state is ActionState.IN_FORCE]
+        undo = f"; undoing {', '.join(in_force)}" if in_force else ""
+        self._record(now, "cancelled", SYSTEM, f"Incident workflow cancelled{undo}")
+
     def compensate_all(self) -> list[int]:
         """Undo every reversible action still in force (recovery held, or the incident closes)."""
         return self._compensate(list(self.state.containment))

@@ -123,23 +123,15 @@ class IncidentWorkflow:
                     "no firing alert arrived; nothing to declare", non_retryable=True
                 )
         incident = self._live
-        while incident.state.phase is not Phase.CLOSED and not self._should_continue_as_new():
-            self._publish()
-            timers = incident.pending()
-            self._wake = False
-            if not timers:
-                await workflow.wait_condition(lambda: self._wake)
-                continue
-            delay = timers[0].due - workflow.now()
-            if delay > timedelta(0):
-                try:
-                    await workflow.wait_condition(
-                        lambda: self._wake, timeout=delay, timeout_summary=timers[0].summary
-                    )
-                    continue
-                except TimeoutError:
-                    pass
-            self._fire_due()
+        try:
+            await self._respond()
+        except asyncio.CancelledError:
+            # Cancelled by an operator: nothing stays in force behind a dead incident.
+            incident.note_cancelled(workflow.now())
+            self._dispatch(Effects(undo_actions=incident.compensate_all()))
+            await workflow.wait_condition(lambda: not self._tasks)
+            await self._flush_records()
+            raise
         self._publish()
         await workflow.wait_condition(lambda: not self._tasks and workflow.all_handlers_finished())
         if incident.state.phase is Phase.CLOSED:
@@ -161,6 +153,27 @@ class IncidentWorkflow:
                 )
             )
         return incident.state
+
+    async def _respond(self) -> None:
+        """Wait on the soonest timer, re-planning whenever something changes, until close."""
+        incident = self._live
+        while incident.state.phase is not Phase.CLOSED and not self._should_continue_as_new():
+            self._publish()
+            timers = incident.pending()
+            self._wake = False
+            if not timers:
+                await workflow.wait_condition(lambda: self._wake)
+                continue
+            delay = timers[0].due - workflow.now()
+            if delay > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._wake, timeout=delay, timeout_summary=timers[0].summary
+                    )
+                    continue
+                except TimeoutError:
+                    pass
+            self._fire_due()
 
     async def _open(self, start: IncidentStart) -> bool:
         # A regular activity, not a local one: time read after a local activity

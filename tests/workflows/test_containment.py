@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 
 from incident.containment import ActionKind, ActionState
 from incident.models import (
@@ -325,3 +325,22 @@ async def test_cli_shows_the_pending_approval_and_approves_it(
     await harness.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
     shown = json.loads(await ok(harness, "--json", "show", incident.id))
     assert shown["state"]["containment"][0]["decided_by"] == "dana"
+
+
+async def test_cancelling_the_incident_undoes_what_is_in_force(
+    contained: Harness, control_plane: ControlPlane
+) -> None:
+    harness, plane = contained, control_plane
+    incident = await _with_commander(harness)
+    await decide(
+        incident,
+        ProposeContainment(actor="dana", kind=ActionKind.DISABLE_TRIGGER, target=plane.trigger),
+    )
+    await decide(incident, ApproveContainment(actor="dana", action_id=1))
+    state = await harness.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
+    assert not await plane.trigger_enabled()
+    await incident.cancel()
+    with pytest.raises(WorkflowFailureError):
+        await incident.result()
+    assert await plane.trigger_enabled()
+    assert await plane.effects(state.human_id) == [("trigger", plane.trigger)] * 2
