@@ -67,6 +67,8 @@ _UPDATES: dict[type[Decision], Any] = {
 }
 
 
+NOT_READY_RETRIES = 6
+"""Decisions re-sent when the workflow could not take an update yet (nothing was accepted)."""
 SIGNAL_LIMIT_RETRIES = 20
 """Deliveries retried while an incident's run is full and about to continue as new."""
 
@@ -179,7 +181,24 @@ async def incident_handle(client: Client, ref: str) -> IncidentHandle:
 
 
 async def decide(handle: IncidentHandle, decision: Decision) -> DecisionReceipt:
-    """Send a decision; raises WorkflowUpdateFailedError with the reason if it is rejected."""
+    """Send a decision; raises WorkflowUpdateFailedError with the reason if it is rejected.
+
+    When the server could not hand the update to the workflow at all (a busy
+    worker's workflow task failed or timed out), nothing was accepted, so the
+    decision is sent again, a few times, before giving up.
+    """
     update = _UPDATES[type(decision)]
-    receipt: DecisionReceipt = await handle.execute_update(update, decision)
-    return receipt
+    delay = 0.2
+    for attempt in range(NOT_READY_RETRIES + 1):
+        try:
+            receipt: DecisionReceipt = await handle.execute_update(update, decision)
+            return receipt
+        except RPCError as err:
+            not_ready = err.status is RPCStatusCode.FAILED_PRECONDITION and (
+                "workflow task failure" in err.message
+            )
+            if not not_ready or attempt == NOT_READY_RETRIES:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 3.0)
+    raise AssertionError("unreachable")
