@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
@@ -102,6 +103,20 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
         return JSONResponse(
             {"error": f"invalid payload: {summary}", "problems": problems}, status_code=422
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and request.method == "POST":
+            # The body could not even be read as text: malformed input, like bad JSON.
+            metrics.rejections.labels(request.url.path, "malformed_json").inc()
+            return JSONResponse(
+                {
+                    "error": "invalid payload: the body is not UTF-8 JSON",
+                    "problems": [{"field": "(body)", "message": str(exc.detail)}],
+                },
+                status_code=422,
+            )
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
 
     @app.post("/hooks/alertmanager", status_code=202, tags=["alerts"])
     async def alertmanager(notification: AlertmanagerNotification) -> dict[str, Any]:
