@@ -8,6 +8,7 @@ import os
 import sys
 
 import uvicorn
+from fastapi import FastAPI
 from temporalio.client import Client
 
 from starter.connection import SettingsError, connect
@@ -46,9 +47,25 @@ def main() -> int:
             settings.host,
             settings.port,
         )
-    app = create_app(settings, lazy_client(settings))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    processes = int(os.environ.get("WARROOM_HOOKS_PROCESSES") or "1")
+    if processes > 1:  # the hooks hold no state: more processes, more requests per second
+        uvicorn.run(
+            "starter.hooks.__main__:app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=processes,
+            log_level="warning",
+        )
+    else:
+        uvicorn.run(app_from_env(), host=settings.host, port=settings.port, log_level="warning")
     return 0
+
+
+def app_from_env() -> FastAPI:
+    """The app as configured by the environment (one per uvicorn process)."""
+    settings = HookSettings.from_env()
+    return create_app(settings, lazy_client(settings))
 
 
 if __name__ == "__main__":

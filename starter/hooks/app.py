@@ -17,6 +17,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
@@ -102,6 +104,29 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
         return JSONResponse(
             {"error": f"invalid payload: {summary}", "problems": problems}, status_code=422
+        )
+
+    @app.exception_handler(ValidationError)
+    async def _unusable(request: Request, exc: ValidationError) -> JSONResponse:
+        # The payload parsed, but a value cannot become an alert or a decision.
+        problems = [_problem(error) for error in exc.errors()]
+        metrics.rejections.labels(request.url.path, "schema").inc()
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+        return JSONResponse(
+            {"error": f"invalid payload: {summary}", "problems": problems}, status_code=422
+        )
+
+    @app.exception_handler(UnicodeEncodeError)
+    @app.exception_handler(PydanticSerializationError)
+    async def _not_unicode(request: Request, exc: Exception) -> JSONResponse:
+        # JSON may carry lone surrogates ("\ud8d8"); they are not text and cannot be stored.
+        metrics.rejections.labels(request.url.path, "schema").inc()
+        return JSONResponse(
+            {
+                "error": "invalid payload: a string is not valid Unicode (lone surrogate)",
+                "problems": [{"field": "(body)", "message": str(exc)[:200]}],
+            },
+            status_code=422,
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -407,3 +407,22 @@ async def test_firing_after_close_opens_a_new_incident_linked_to_the_old(
     assert new.human_id != old.human_id
     assert new.follows == old.human_id
     assert any(e.kind == "linked" and old.human_id in e.text for e in new.timeline)
+
+
+async def test_values_that_cannot_become_text_are_a_422(hooks: httpx.AsyncClient) -> None:
+    # Found by fuzzing: JSON may carry lone surrogates, which no store can hold.
+    ack = (
+        '{"routing_key": "r", "event_action": "acknowledge", "dedup_key": "k",'
+        ' "client": "\\ud8d8\\ud868"}'
+    )
+    response = await hooks.post(
+        "/v2/enqueue", content=ack.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422 and "invalid payload" in response.json()["error"]
+    body = json.dumps(am_notification("Odd", [am_alert("Odd", "o1")])).replace(
+        '"Odd on agents"', '"\\ud800"'
+    )
+    response = await hooks.post(
+        "/hooks/alertmanager", content=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
