@@ -22,16 +22,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
-import socket
 import statistics
-import sys
-import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,21 +32,10 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.worker import Worker
 
 from bench.bare import BareIncident
+from bench.stack import bench_stack, finish, pct, pool, save
 from incident.ids import incident_workflow_id
 from starter.api import IncidentHandle
-from starter.connection import TemporalSettings, connect
-from starter.devserver import DevServer
-from starter.postgres import EmbeddedPostgres, upgrade
 from workflows.incident import IncidentWorkflow
-
-RESULTS = Path(__file__).parent / "results" / "ingest.json"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def notification(group: str, size: int) -> dict[str, Any]:
@@ -89,85 +71,32 @@ def notification(group: str, size: int) -> dict[str, Any]:
     }
 
 
-async def _pool(items: list[Any], concurrency: int, work: Any) -> list[float]:
-    """Run ``work(item)`` over items with a fixed concurrency; returns each latency (s)."""
-    latencies: list[float] = []
-    queue = list(reversed(items))
-
-    async def runner() -> None:
-        while queue:
-            item = queue.pop()
-            started = time.perf_counter()
-            await work(item)
-            latencies.append(time.perf_counter() - started)
-
-    await asyncio.gather(*(runner() for _ in range(concurrency)))
-    return latencies
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 async def run(
     alerts: int, group_size: int, concurrency: int, hook_processes: int
 ) -> dict[str, Any]:
     """Run the whole benchmark; returns the figures."""
     groups = [f"Storm{uuid.uuid4().hex[:8]}x{i}" for i in range(alerts // group_size)]
     bodies = [notification(g, group_size) for g in groups]
-    tmp = Path(tempfile.mkdtemp(prefix="warroom-bench-"))
-    server = await DevServer.start(tmp / "temporal", port=_free_port(), ui_port=_free_port())
-    postgres = EmbeddedPostgres(tmp / "postgres")
-    processes: list[asyncio.subprocess.Process] = []
-    try:
-        database_url = postgres.start()
-        await upgrade(database_url)
-        client = await connect(TemporalSettings(address=server.address))
-        task_queue = f"bench-{uuid.uuid4().hex[:6]}"
-        hooks_port = _free_port()
+    async with bench_stack() as stack:
         # The worker and the hook service run as their own processes, as in production;
         # this process only sends HTTP and drives the baseline.
-        env = {
-            **os.environ,
-            "TEMPORAL_ADDRESS": server.address,
-            "DATABASE_URL": database_url,
-            "WARROOM_TASK_QUEUE": task_queue,
-            "WARROOM_HOOKS_ADDR": f"127.0.0.1:{hooks_port}",
-            "WARROOM_HOOKS_PROCESSES": str(hook_processes),
-        }
-        for module in ("worker", "starter.hooks"):
-            processes.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    module,
-                    env=env,
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.DEVNULL,
-                )
-            )
-        url = f"http://127.0.0.1:{hooks_port}"
+        await stack.spawn("worker")
+        url = await stack.hooks(hook_processes)
         async with httpx.AsyncClient(timeout=60) as http:
-            while True:
-                try:
-                    if (await http.get(f"{url}/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-            bare_worker = Worker(client, task_queue=f"{task_queue}-bare", workflows=[BareIncident])
+            bare_worker = Worker(
+                stack.client, task_queue=f"{stack.task_queue}-bare", workflows=[BareIncident]
+            )
             async with bare_worker:
-                figures = await _measure(
-                    client, http, url, bodies, groups, group_size, concurrency, task_queue
+                return await _measure(
+                    stack.client,
+                    http,
+                    url,
+                    bodies,
+                    groups,
+                    group_size,
+                    concurrency,
+                    stack.task_queue,
                 )
-    finally:
-        for process in processes:
-            process.terminate()
-            await process.wait()
-        postgres.stop()
-        server.stop()
-    return figures
 
 
 async def _measure(
@@ -189,11 +118,11 @@ async def _measure(
             raise RuntimeError(f"hook answered {response.status_code}: {response.text[:200]}")
 
     started = time.perf_counter()
-    new_latency = await _pool(encoded, concurrency, post)
+    new_latency = await pool(encoded, concurrency, post)
     new_seconds = time.perf_counter() - started
     drained = await _drain(client, task_queue, len(bodies))
     started = time.perf_counter()
-    dup_latency = await _pool(encoded, concurrency, post)
+    dup_latency = await pool(encoded, concurrency, post)
     dup_seconds = time.perf_counter() - started
     lost, doubled = await _count_check(client, groups, group_size, task_queue)
 
@@ -212,10 +141,10 @@ async def _measure(
         await client.get_workflow_handle(workflow_id).signal(BareIncident.fire, 1)
 
     started = time.perf_counter()
-    await _pool(bare_ids, concurrency, bare_start)
+    await pool(bare_ids, concurrency, bare_start)
     bare_start_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    await _pool(bare_ids, concurrency, bare_signal)
+    await pool(bare_ids, concurrency, bare_signal)
     bare_signal_seconds = time.perf_counter() - started
 
     n = len(bodies)
@@ -229,16 +158,16 @@ async def _measure(
             "seconds": new_seconds,
             "alerts_per_s": total_alerts / new_seconds,
             "incidents_per_s": n / new_seconds,
-            "p50_ms": _pct(new_latency, 0.5),
-            "p99_ms": _pct(new_latency, 0.99),
+            "p50_ms": pct(new_latency, 0.5) * 1000,
+            "p99_ms": pct(new_latency, 0.99) * 1000,
             "mean_ms": statistics.mean(new_latency) * 1000,
         },
         "duplicates": {
             "seconds": dup_seconds,
             "alerts_per_s": total_alerts / dup_seconds,
             "notifications_per_s": n / dup_seconds,
-            "p50_ms": _pct(dup_latency, 0.5),
-            "p99_ms": _pct(dup_latency, 0.99),
+            "p50_ms": pct(dup_latency, 0.5) * 1000,
+            "p99_ms": pct(dup_latency, 0.99) * 1000,
         },
         "bare": {
             "signal_with_start_per_s": n / bare_start_seconds,
@@ -340,17 +269,9 @@ def main() -> None:
     args = parser.parse_args()
     figures = asyncio.run(run(args.alerts, args.group_size, args.concurrency, args.hook_processes))
     figures["hook_processes"] = args.hook_processes
-    figures["machine"] = {
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "python": sys.version.split()[0],
-    }
-    figures["date"] = datetime.now(UTC).isoformat(timespec="seconds")
     print(report(figures), flush=True)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    sys.stdout.flush()
-    os._exit(0)  # the SDK's core threads can abort interpreter shutdown
+    save("ingest", figures)
+    finish()
 
 
 if __name__ == "__main__":
