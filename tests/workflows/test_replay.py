@@ -1,6 +1,12 @@
 """Determinism guard: saved incident histories must replay on the current workflow code.
 
-Histories of the main lifecycle paths live in ``tests/histories/``. A change
+Histories of every lifecycle path live in ``tests/histories/``: a P0 from
+declaration to close, an alert-opened incident regraded and reopened by a
+recurring alert, the containment saga (missed approval deadline, rollback,
+trigger undone on recovery), degraded mode with a denial then cancellation,
+a P3 reopened by a person and closed at resolution, a new incident linked to
+the one closed before it, and a flapping incident's run that continued as new.
+Each scenario also runs on every test run and its fresh history is replayed. A change
 to ``IncidentWorkflow`` that would break incidents already running fails
 here. After an intended change guarded by ``workflow.patched``, keep the
 old recordings under a new name (``<scenario>.before-<change>.json``) and
@@ -9,6 +15,7 @@ re-record with ``WARROOM_RECORD_HISTORIES=1 pytest tests/workflows/test_replay.p
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -19,26 +26,35 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from incident.containment import ActionKind, ActionState
 from incident.models import (
     Acknowledge,
     AddActionItem,
     AddNote,
     Alert,
+    AlertBatch,
     AlertStatus,
+    ApproveContainment,
     AssignRole,
     ChangeSeverity,
     DeclareMitigated,
+    DenyContainment,
+    EnterDegradedMode,
     PostmortemStatus,
     PostStatusUpdate,
+    ProposeContainment,
     RaiseFlag,
+    RecordCause,
+    Reopen,
     Resolve,
     Role,
     SubmitPostmortem,
 )
 from incident.severity import Severity
-from starter.api import IncidentHandle, decide
-from tests.support.harness import Harness
-from workflows.incident import IncidentWorkflow
+from starter.api import IncidentHandle, decide, send_alerts
+from tests.support.harness import Harness, eventually
+from tests.workflows.conftest import ControlPlane
+from workflows.incident import CONTINUE_AS_NEW_AFTER, IncidentWorkflow
 
 HISTORIES = Path(__file__).parents[1] / "histories"
 MIN = timedelta(minutes=1)
@@ -85,9 +101,121 @@ async def alert_reopen_and_regrade(h: Harness) -> IncidentHandle:
     return incident
 
 
-SCENARIOS: dict[str, Callable[[Harness], Awaitable[IncidentHandle]]] = {
-    "p0_full_lifecycle": p0_full_lifecycle,
-    "alert_reopen_and_regrade": alert_reopen_and_regrade,
+async def _commanded(h: Harness, severity: Severity) -> IncidentHandle:
+    incident = await h.declare(severity, title="Agent runs failing")
+    await decide(incident, Acknowledge(actor="dana"))
+    await decide(incident, AssignRole(actor="dana", role=Role.INCIDENT_COMMANDER, person="dana"))
+    return incident
+
+
+async def containment_saga(h: Harness, plane: ControlPlane) -> IncidentHandle:
+    """Approval deadline missed, rollback and trigger disable done, trigger undone on recovery."""
+    incident = await _commanded(h, Severity.P1)
+    await decide(incident, RecordCause(actor="dana", cause="recent_deployment"))
+    for kind, target in (
+        (ActionKind.ROLLBACK_DEPLOYMENT, plane.deployment),
+        (ActionKind.DISABLE_TRIGGER, plane.trigger),
+    ):
+        await decide(incident, ProposeContainment(actor="dana", kind=kind, target=target))
+    await h.advance(incident, 16 * MIN)  # the approval deadline escalates
+    for action_id in (1, 2):
+        await decide(incident, ApproveContainment(actor="dana", action_id=action_id))
+    await h.until(incident, lambda s: all(a.state is ActionState.IN_FORCE for a in s.containment))
+    await decide(incident, Resolve(actor="dana", root_cause="v42 retry storm"))
+    await h.advance(incident, 61 * MIN)
+    await h.until(incident, lambda s: s.containment[-1].state is ActionState.COMPENSATED)
+    await decide(incident, SubmitPostmortem(actor="dana", status=PostmortemStatus.FINAL))
+    await incident.result()
+    return incident
+
+
+async def degraded_denied_and_cancelled(h: Harness, plane: ControlPlane) -> IncidentHandle:
+    """Degraded mode in force, a proposal denied, then the incident cancelled: all undone."""
+    incident = await _commanded(h, Severity.P1)
+    await decide(
+        incident,
+        ProposeContainment(
+            actor="dana", kind=ActionKind.ROLLBACK_DEPLOYMENT, target=plane.deployment
+        ),
+    )
+    await decide(incident, DenyContainment(actor="dana", action_id=1, reason="not the deploy"))
+    await decide(incident, EnterDegradedMode(actor="dana", org=plane.org, reason="bypass"))
+    await decide(incident, ApproveContainment(actor="dana", action_id=2))
+    await h.until(incident, lambda s: s.containment[-1].state is ActionState.IN_FORCE)
+    await incident.cancel()
+    await h.until(
+        incident,
+        lambda s: all(
+            a.state in (ActionState.DENIED, ActionState.COMPENSATED) for a in s.containment
+        ),
+    )
+    await eventually(lambda: _closed(incident))
+    return incident
+
+
+async def p3_reopened_then_closed(h: Harness, plane: ControlPlane) -> IncidentHandle:
+    """An auto containment, a person reopening during monitoring, close at resolution."""
+    incident = await h.declare(Severity.P3, title="Eval flaky")
+    await decide(incident, AssignRole(actor="dana", role=Role.TECHNICAL_LEAD, person="dana"))
+    await decide(
+        incident,
+        ProposeContainment(actor="dana", kind=ActionKind.FREEZE_PROMOTION, target=plane.deployment),
+    )
+    await h.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
+    await decide(incident, DeclareMitigated(actor="dana", reason="promotion frozen"))
+    await decide(incident, Reopen(actor="dana", reason="errors are back"))
+    await decide(incident, Resolve(actor="dana", root_cause="flaky eval"))
+    await h.advance(incident, 61 * MIN)
+    await incident.result()
+    return incident
+
+
+async def linked_after_close(h: Harness, plane: ControlPlane) -> IncidentHandle:
+    """An alert firing again after its incident closed opens a new one that follows it."""
+    noise = ALERT.model_copy(update={"labels": {"severity": "info", "service": "disk"}})
+    first = await h.fire("replay-linked", noise)
+    await decide(first, Resolve(actor="bob", root_cause="log rotation stuck"))
+    await h.advance(first, 61 * MIN)
+    await first.result()
+    second = await h.fire("replay-linked", noise)
+    await h.until(second, lambda s: s.follows is not None)
+    await h.settle(second)
+    return second
+
+
+async def continued_as_new(h: Harness, plane: ControlPlane) -> IncidentHandle:
+    """A flapping alert: the first run hands its state to the next (the history saved)."""
+    incident = await h.fire("replay-flapping", ALERT)
+    first_run = (await incident.describe()).run_id
+    batch = AlertBatch(source="alertmanager", alerts=[ALERT])
+
+    async def firings(count: int) -> None:
+        for _ in range(count):
+            await send_alerts(h.client, batch, dedup_key="replay-flapping", task_queue=h.task_queue)
+
+    await asyncio.gather(*(firings(CONTINUE_AS_NEW_AFTER // 8 + 1) for _ in range(8)))
+    await eventually(lambda: _new_run(incident, first_run), within=30)
+    return h.client.get_workflow_handle_for(IncidentWorkflow.run, incident.id, run_id=first_run)
+
+
+async def _closed(handle: IncidentHandle) -> bool:
+    return (await handle.describe()).close_time is not None
+
+
+async def _new_run(handle: IncidentHandle, first_run: str) -> bool:
+    return (await handle.describe()).run_id != first_run
+
+
+Scenario = Callable[[Harness, ControlPlane], Awaitable[IncidentHandle]]
+
+SCENARIOS: dict[str, Scenario] = {
+    "p0_full_lifecycle": lambda h, _: p0_full_lifecycle(h),
+    "alert_reopen_and_regrade": lambda h, _: alert_reopen_and_regrade(h),
+    "containment_saga": containment_saga,
+    "degraded_denied_and_cancelled": degraded_denied_and_cancelled,
+    "p3_reopened_then_closed": p3_reopened_then_closed,
+    "linked_after_close": linked_after_close,
+    "continued_as_new": continued_as_new,
 }
 
 
@@ -96,9 +224,11 @@ def _replayer() -> Replayer:
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-async def test_scenario_history_replays(harness: Harness, name: str) -> None:
+async def test_scenario_history_replays(
+    contained: Harness, control_plane: ControlPlane, name: str
+) -> None:
     """Run the scenario now and replay its history: catches non-determinism in new code."""
-    incident = await SCENARIOS[name](harness)
+    incident = await SCENARIOS[name](contained, control_plane)
     history = await incident.fetch_history()
     await _replayer().replay_workflow(history)
     if os.environ.get("WARROOM_RECORD_HISTORIES"):
