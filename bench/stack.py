@@ -86,15 +86,18 @@ async def pool(
 
 def machine() -> dict[str, Any]:
     """The machine the figures come from."""
-    memory = 0
+    memory, processor = 0, platform.processor() or platform.machine()
     try:
         with open("/proc/meminfo") as meminfo:
             memory = int(meminfo.readline().split()[1]) * 1024
+        with open("/proc/cpuinfo") as cpuinfo:
+            models = (line.split(":", 1)[1] for line in cpuinfo if line.startswith("model name"))
+            processor = next(models, processor).strip()
     except OSError:
         pass
     return {
         "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": processor,
         "cpus": os.cpu_count(),
         "memory_gib": round(memory / 2**30, 1),
         "python": sys.version.split()[0],
