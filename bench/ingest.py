@@ -10,7 +10,8 @@ Postgres, and the Warroom worker and hook service as their own processes
      new group (a new incident), POSTed to /hooks/alertmanager;
   B. duplicates: the same notifications again (each lands on its incident);
   baseline: on the same server and client, bare signal-with-start of a
-     minimal workflow (new IDs) and bare signals to those workflows.
+     minimal workflow (new IDs) and bare signals to those workflows, on a bare
+     worker process (``python -m bench.bare``).
 
 It prints alerts/s, incidents/s, webhook p50/p99 and the ratios to the
 baseline, checks that no incident was lost or doubled, and writes the
@@ -29,7 +30,6 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client, WorkflowQueryFailedError
-from temporalio.worker import Worker
 
 from bench.bare import BareIncident
 from bench.stack import bench_stack, finish, pct, pool, save
@@ -81,22 +81,13 @@ async def run(
         # The worker and the hook service run as their own processes, as in production;
         # this process only sends HTTP and drives the baseline.
         await stack.spawn("worker")
+        await stack.spawn("bench.bare", {"WARROOM_TASK_QUEUE": f"{stack.task_queue}-bare"})
         url = await stack.hooks(hook_processes)
+        await stack.polled(stack.task_queue, f"{stack.task_queue}-bare")
         async with httpx.AsyncClient(timeout=60) as http:
-            bare_worker = Worker(
-                stack.client, task_queue=f"{stack.task_queue}-bare", workflows=[BareIncident]
+            return await _measure(
+                stack.client, http, url, bodies, groups, group_size, concurrency, stack.task_queue
             )
-            async with bare_worker:
-                return await _measure(
-                    stack.client,
-                    http,
-                    url,
-                    bodies,
-                    groups,
-                    group_size,
-                    concurrency,
-                    stack.task_queue,
-                )
 
 
 async def _measure(

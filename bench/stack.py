@@ -30,6 +30,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from starter.connection import TemporalSettings, connect
@@ -117,11 +120,12 @@ def save(name: str, figures: dict[str, Any]) -> Path:
     return path
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of process ``pid`` (Linux ``/proc``)."""
+def rss_bytes(pid: int, peak: bool = False) -> int:
+    """Resident memory of process ``pid`` now, or its high-water mark (Linux ``/proc``)."""
+    field = "VmHWM:" if peak else "VmRSS:"
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1]) * 1024
     return 0
 
@@ -185,6 +189,25 @@ class BenchStack:
                     pass
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"the hook service did not become ready; see {self.workdir}")
+
+    async def polled(self, *task_queues: str) -> None:
+        """Wait until a worker polls each task queue for workflow and for activity tasks."""
+        for name in task_queues:
+            for kind in (
+                TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+                TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+            ):
+                request = DescribeTaskQueueRequest(
+                    namespace=self.client.namespace,
+                    task_queue=TaskQueue(name=name),
+                    task_queue_type=kind,
+                )
+                for _ in range(300):
+                    if (await self.client.workflow_service.describe_task_queue(request)).pollers:
+                        break
+                    await asyncio.sleep(0.1)
+                else:
+                    raise RuntimeError(f"no worker polls {name}; see {self.workdir}")
 
     async def stop(self, process: asyncio.subprocess.Process) -> None:
         """Stop one spawned process (SIGTERM, then wait)."""
