@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PART = re.compile(r"(\d+)\s*([smhdw])")
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 
 
 def parse_duration(value: Any) -> timedelta:
-    """Parse ``90s``, ``15m``, ``1h30m``, ``2w`` (or a timedelta/number of seconds)."""
+    """Parse ``90s``, ``15m``, ``1h30m``, ``2w``, ``7.5s`` (or a timedelta/number of seconds)."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -26,26 +27,32 @@ def parse_duration(value: Any) -> timedelta:
 
         return TypeAdapter(timedelta).validate_python(value)
     pos = 0
-    total = 0
+    total = timedelta(0)
     for match in _PART.finditer(text):
         if match.start() != pos:
             break
-        total += int(match.group(1)) * _UNITS[match.group(2)]
+        micros = Decimal(match.group(1)) * _UNITS[match.group(2)] * 1_000_000
+        total += timedelta(microseconds=int(micros))
         pos = match.end()
     if pos != len(text) or not text:
         raise ValueError(
             f"{value!r} is not a duration; use a number and a unit s, m, h, d or w, e.g. '15m'"
         )
-    return timedelta(seconds=total)
+    return total
 
 
 def _parts(delta: timedelta) -> list[str]:
-    seconds = int(delta.total_seconds())
+    micros = delta // timedelta(microseconds=1)
+    seconds, fraction = divmod(micros, 1_000_000)
     parts = []
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
+    if fraction:  # only a compressed (demonstration) policy has parts of a second
+        parts.append(f"{seconds}.{fraction:06d}".rstrip("0") + "s")
+    elif seconds:
+        parts.append(f"{seconds}s")
     return parts or ["0m"]
 
 

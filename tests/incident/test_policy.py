@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from incident.policy import LadderKind, PolicyError, load_policy
+from incident.durations import parse_duration
+from incident.policy import LadderKind, Policy, PolicyError, load_policy
 from incident.severity import Severity
 
 
@@ -139,3 +140,15 @@ def test_unreadable_and_unparsable_files(tmp_path: Path) -> None:
     broken.write_text("version: [unclosed\n")
     with pytest.raises(PolicyError, match="not valid YAML"):
         load_policy(broken)
+
+
+@pytest.mark.parametrize("factor", [60, 120, 7])
+def test_a_compressed_policy_keeps_fractions_of_a_second(factor: int) -> None:
+    # The worker hands the policy to each incident as JSON: x120 makes the P0 ack
+    # deadline 2.5 s, which must not arrive as 2 s.
+    policy = load_policy().compressed(factor)
+    assert Policy.model_validate_json(policy.model_dump_json()) == policy
+    p0 = load_policy().rule(Severity.P0)
+    assert policy.rule(Severity.P0).response_time == p0.response_time / factor
+    assert parse_duration("7.5s") == timedelta(seconds=7.5)
+    assert parse_duration("1m 0.25s") == timedelta(seconds=60.25)

@@ -352,16 +352,6 @@ async def _listed(client: Client, task_queue: str) -> set[str]:
     return {w.id async for w in client.list_workflows(f"TaskQueue = '{task_queue}'")}
 
 
-def as_the_workflow_sees_it(policy: Policy) -> Policy:
-    """The policy as incidents hold it: it reaches them as JSON, through an activity.
-
-    Durations cross that boundary in whole seconds, so a compressed policy's
-    fractions (x120: 7.5 s) arrive truncated (7 s); the ladder is checked
-    against what the incident really follows.
-    """
-    return Policy.model_validate_json(policy.model_dump_json())
-
-
 async def check_incidents(
     client: Client,
     handles: list[IncidentHandle],
@@ -376,7 +366,6 @@ async def check_incidents(
     within: float = 60.0,
 ) -> list[IncidentState]:
     """Assert every invariant above for ``handles``; returns their final, recorded states."""
-    policy = as_the_workflow_sees_it(policy)
     started = {h.id for h in handles}
     assert len(started) == len(handles), "the scenario started the same incident twice"
 
