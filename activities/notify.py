@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -14,13 +15,20 @@ from temporalio.exceptions import ApplicationError
 
 from activities.channels import Channel
 from incident.durations import format_duration
-from incident.notices import DeliveryOutcome, DeliveryReport, Notice
+from incident.notices import (
+    DELIVERY_HEARTBEAT_TIMEOUT,
+    DeliveryOutcome,
+    DeliveryReport,
+    Notice,
+)
 
 log = logging.getLogger("warroom.notify")
 
 TRANSIENT_4XX = {408, 425, 429}
 """Client errors that mean 'try again later', not 'this request is wrong'."""
 TIMEOUT = httpx.Timeout(10.0)
+HEARTBEAT_EVERY = DELIVERY_HEARTBEAT_TIMEOUT.total_seconds() / 5
+"""Seconds between heartbeats while a delivery runs, so a dead worker is noticed soon."""
 
 
 def _utc(moment: datetime | None) -> str:
@@ -69,7 +77,8 @@ class NotifyActivities:
         A channel that took it (2xx) or refused it for good (4xx) is settled and
         remembered in the heartbeat, so a retry never sends it twice. Any
         transient failure (5xx, timeout, connection error) raises, and Temporal
-        retries with backoff.
+        retries with backoff. It heartbeats all along, however slow a channel is,
+        so if its worker dies Temporal retries within the heartbeat timeout.
         """
         info = activity.info()
         link = (
@@ -84,16 +93,29 @@ class NotifyActivities:
                 outcome = DeliveryOutcome.model_validate(item)
                 settled[outcome.channel] = outcome
         text = self.render(notice, link)
-        transient: list[str] = []
-        for channel in self._channels:
-            if not channel.wants(notice.incident.severity) or channel.name in settled:
-                continue
-            posted = await self._post(channel, notice, text, link, idempotency_key)
-            if posted is None:
-                transient.append(channel.name)
-                continue
-            settled[channel.name] = posted
+
+        def beat() -> None:
             activity.heartbeat([o.model_dump(mode="json") for o in settled.values()])
+
+        async def keep_alive() -> None:
+            while True:
+                await asyncio.sleep(HEARTBEAT_EVERY)
+                beat()
+
+        transient: list[str] = []
+        alive = asyncio.create_task(keep_alive())
+        try:
+            for channel in self._channels:
+                if not channel.wants(notice.incident.severity) or channel.name in settled:
+                    continue
+                posted = await self._post(channel, notice, text, link, idempotency_key)
+                if posted is None:
+                    transient.append(channel.name)
+                    continue
+                settled[channel.name] = posted
+                beat()
+        finally:
+            alive.cancel()
         if transient:
             raise ApplicationError(
                 f"channels not reachable yet: {', '.join(transient)}", type="ChannelUnavailable"

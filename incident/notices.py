@@ -10,6 +10,10 @@ from pydantic import Field
 from incident.models import Model, Phase, Status
 from incident.severity import Severity
 
+DELIVERY_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+"""How soon Temporal retries a delivery whose worker died: the delivery heartbeats
+well within it, however slow a channel is to answer."""
+
 
 class NoticeKind(StrEnum):
     """The runbooks' message types; each has a template of the same name."""

@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitPostmortem,
         TimelineEvent,
     )
-    from incident.notices import DeliveryReport, Notice
+    from incident.notices import DELIVERY_HEARTBEAT_TIMEOUT, DeliveryReport, Notice
     from incident.policy import Policy
     from incident.records import RecordBatch, pending_batch
     from workflows.search_attributes import BY_NAME
@@ -336,6 +336,7 @@ class IncidentWorkflow:
                 result_type=DeliveryReport,
                 start_to_close_timeout=timedelta(seconds=60),
                 schedule_to_close_timeout=timedelta(hours=1),
+                heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
                 retry_policy=NOTIFY_RETRY,
                 summary=summary,
             )

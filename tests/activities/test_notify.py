@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities import notify as notify_module
 from activities.channels import Channel
 from activities.notify import NotifyActivities
 from incident.models import Phase, Status
@@ -165,3 +167,30 @@ async def test_min_severity_filters_channels() -> None:
         )
         report = await ActivityEnvironment().run(notify.deliver, p2)
     assert report.outcomes == [] and receiver.received == []
+
+
+async def test_a_slow_channel_does_not_stop_the_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    # If the worker dies mid-delivery, Temporal retries once heartbeats stop, not after
+    # the whole start-to-close timeout: a P0 page is late by seconds, not a minute.
+    monkeypatch.setattr(notify_module, "HEARTBEAT_EVERY", 0.1)
+
+    async def answer_slowly(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(1.0)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer_slowly, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    slow = Channel.model_validate(
+        {"name": "slow", "kind": "webhook", "url": f"http://127.0.0.1:{port}/hook"}
+    )
+    async with server:
+        env = ActivityEnvironment()
+        beats: list[object] = []
+        env.on_heartbeat = lambda *details: beats.append(details[0])
+        report = await env.run(activities(slow).deliver, notice(NoticeKind.ESCALATION))
+    assert [o.delivered for o in report.outcomes] == [True]
+    assert len(beats) >= 5  # every 0.1 s through the 1 s the channel took to answer
+    assert beats[0] == [] and beats[-1] == [report.outcomes[0].model_dump(mode="json")]
