@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -53,7 +53,12 @@ with workflow.unsafe.imports_passed_through():
         SubmitPostmortem,
         TimelineEvent,
     )
-    from incident.notices import DELIVERY_HEARTBEAT_TIMEOUT, DeliveryReport, Notice
+    from incident.notices import (
+        DELIVERY_HEARTBEAT_TIMEOUT,
+        DeliveryReport,
+        Notice,
+        NoticeKind,
+    )
     from incident.policy import Policy
     from incident.records import RecordBatch, pending_batch
     from workflows.search_attributes import BY_NAME
@@ -63,6 +68,12 @@ FIRST_ALERT_WAIT = timedelta(hours=1)
 CONTINUE_AS_NEW_AFTER = 1000
 """Signals and updates handled by one run before it continues as new (server limit 10,000)."""
 MAX_FIRES_PER_WAKE = 100
+
+URGENT = Priority(priority_key=1)
+"""Pages, declarations and the policy load before them: ahead of everything else queued."""
+CONTAINING = Priority(priority_key=2)
+"""Containment actions: ahead of routine notices and record-keeping (default 3)."""
+URGENT_NOTICES = {NoticeKind.ESCALATION, NoticeKind.DECLARATION}
 
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -182,6 +193,7 @@ class IncidentWorkflow:
             "policy.current",
             result_type=Policy,
             start_to_close_timeout=timedelta(seconds=10),
+            priority=URGENT,  # the first page waits on it
             summary="load the response policy in force on the workers",
         )
         if start.declaration is None:
@@ -338,6 +350,8 @@ class IncidentWorkflow:
                 schedule_to_close_timeout=timedelta(hours=1),
                 heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
                 retry_policy=NOTIFY_RETRY,
+                # Under load a page must not wait behind status reminders and records.
+                priority=URGENT if notice.kind in URGENT_NOTICES else Priority.default,
                 summary=summary,
             )
         except ActivityError as err:
@@ -378,6 +392,7 @@ class IncidentWorkflow:
                 # An undo is never dropped: it retries until the control plane takes it.
                 schedule_to_close_timeout=None if undo else timedelta(minutes=30),
                 retry_policy=UNDO_RETRY if undo else CONTAIN_RETRY,
+                priority=CONTAINING,
                 summary=f"{what} {action.target} (#{action.id}, key {call.idempotency_key})",
             )
         except ActivityError as err:

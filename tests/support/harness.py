@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,3 +136,31 @@ class Harness:
     def paged(self) -> list[str]:
         """Who escalation notices went to, in order."""
         return [b["audience"] for b in self.notices("escalation")]
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """One activity the incident scheduled, as its history shows it."""
+
+    activity: str
+    priority: int
+    """The task-queue priority key (1 first; 0 means the default, 3)."""
+    input: Any
+
+
+async def scheduled(handle: IncidentHandle) -> list[Scheduled]:
+    """Every activity ``handle``'s current run scheduled, in order."""
+    history = await handle.fetch_history()
+    found = []
+    for event in history.events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            attributes = event.activity_task_scheduled_event_attributes
+            payloads = attributes.input.payloads
+            found.append(
+                Scheduled(
+                    activity=attributes.activity_type.name,
+                    priority=attributes.priority.priority_key,
+                    input=json.loads(payloads[0].data) if payloads else None,
+                )
+            )
+    return found

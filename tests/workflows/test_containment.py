@@ -30,7 +30,7 @@ from incident.models import (
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide
 from tests.starter.test_cli import ok, warroom
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness, eventually, scheduled
 from tests.workflows.conftest import ControlPlane
 
 MIN = timedelta(minutes=1)
@@ -73,6 +73,9 @@ async def test_rollback_waits_for_approval_and_runs_once(
     assert "rolled back v42 → v41" in state.containment[0].detail
     assert (await plane.deployment_row())["version"] == "v41"
     assert await plane.effects(state.human_id) == [("rollback", plane.deployment)]
+    # Stopping the bleeding goes ahead of routine notices and records (priority 3).
+    calls = [s for s in await scheduled(incident) if s.activity == "contain.execute"]
+    assert [c.priority for c in calls] == [2]
 
 
 async def test_approval_deadline_escalates_and_keeps_waiting(

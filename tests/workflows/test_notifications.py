@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from incident.models import Acknowledge
+from incident.models import Acknowledge, PostStatusUpdate
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import decide
 from starter.receiver import Received
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness, eventually, scheduled
 from tests.support.workers import running_worker
 
 
@@ -81,3 +81,21 @@ async def test_a_flaky_channel_is_retried_and_nobody_gets_a_notice_twice(
     assert steady and set(steady.values()) == {1}
     flaky_delivered = {k for (p, k) in by_channel if p == "/flaky"}
     assert flaky_delivered == set(steady)
+
+
+async def test_pages_and_declarations_go_ahead_of_routine_notices(harness: Harness) -> None:
+    # Under load (an alert storm, a hundred incidents' reminders) the task queue backs up;
+    # Temporal hands out higher-priority tasks first, so a page never waits behind them.
+    incident = await harness.declare(Severity.P0)
+    await decide(incident, PostStatusUpdate(actor="dana", message="rolling back v42"))
+    await harness.settle(incident)
+    notices = {
+        s.input["kind"]: s.priority
+        for s in await scheduled(incident)
+        if s.activity == "notify.deliver"
+    }
+    assert notices["escalation"] == notices["declaration"] == 1
+    assert notices["status_update"] == 0  # the default, 3
+    others = {s.activity: s.priority for s in await scheduled(incident)}
+    assert others["policy.current"] == 1  # the first page waits on it
+    assert others["store.record"] == 0
