@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
@@ -19,7 +21,7 @@ from incident.severity import Severity
 from starter.api import declare_incident
 from starter.receiver import HttpReceiver
 from tests.support.harness import eventually
-from worker.run import ensure_search_attributes
+from worker.run import compile_workflow_modules, ensure_search_attributes
 from workflows import search_attributes
 
 
@@ -96,3 +98,14 @@ async def test_worker_registers_missing_search_attributes(env: WorkflowEnvironme
     added = await eventually(lambda: ensure_search_attributes(client))
     assert added == sorted(key.name for key in search_attributes.ALL)
     assert await ensure_search_attributes(client) == []
+
+
+def test_the_workflow_modules_get_bytecode_even_when_python_writes_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sandbox re-imports the workflow modules for every incident a worker loads;
+    # with bytecode on disk that is a read, not a compile of the source.
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    (tmp_path / "incident.py").write_text("VALUE = 1\n")
+    compile_workflow_modules(tmp_path)
+    assert Path(importlib.util.cache_from_source(str(tmp_path / "incident.py"))).is_file()
