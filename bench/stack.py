@@ -218,7 +218,11 @@ class BenchStack:
 
 @asynccontextmanager
 async def bench_stack() -> AsyncIterator[BenchStack]:
-    """A fresh dev server (SQLite file, WAL) and embedded Postgres, gone afterwards."""
+    """A fresh dev server (SQLite file, WAL) and embedded Postgres, gone afterwards.
+
+    With ``WARROOM_BENCH_KEEP=1`` the working directory (server and Postgres
+    data, every spawned process's log) is kept and its path printed.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="warroom-bench-"))
     server = await DevServer.start(workdir / "temporal", port=free_port(), ui_port=free_port())
     postgres = EmbeddedPostgres(workdir / "postgres")
@@ -242,7 +246,10 @@ async def bench_stack() -> AsyncIterator[BenchStack]:
                 await stack.stop(process)
         postgres.stop()
         server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("WARROOM_BENCH_KEEP"):
+            print(f"kept {workdir}", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def finish(code: int = 0) -> None:

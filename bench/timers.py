@@ -74,6 +74,7 @@ class Ladders:
         self.lag: dict[str, list[list[float]]] = {s: [[] for _ in offsets] for s in SIDES}
         self.fire: dict[str, list[float]] = {s: [] for s in SIDES}
         self.seen: set[tuple[str, str, int]] = set()
+        self.resent: dict[str, int] = {s: 0 for s in SIDES}
         self.warroom_notices = 0
 
     def receive(self, request: Received) -> None:
@@ -92,7 +93,8 @@ class Ladders:
             declared = datetime.fromisoformat(body["incident"]["declared_at"]).timestamp()
             due, at = declared + self.offsets[step], datetime.fromisoformat(body["at"]).timestamp()
         if (side, incident, step) in self.seen:
-            return  # a redelivery
+            self.resent[side] += 1  # a retry after the sink had it (a channel sees it twice)
+            return
         self.seen.add((side, incident, step))
         self.lag[side][step].append(arrived - due)
         if self.offsets[step] > 0:
@@ -111,6 +113,7 @@ class Ladders:
             "fired_late": summary_ms(self.fire[side]),
             "steps": [{"offset_s": offset, **summary_ms(lags)} for offset, lags in steps],
             "missing": incidents * len(self.offsets) - self.count(side),
+            "resent": self.resent[side],
         }
 
 
@@ -199,7 +202,8 @@ def report_one(figures: dict[str, Any]) -> str:
         lines.append(
             f"  {label:14s} lag p50 {t['p50_ms']:7.1f} ms  p99 {t['p99_ms']:7.1f} ms  "
             f"max {t['max_ms']:7.1f} ms  ({t['count']} timed steps, {f['missing']} steps "
-            f"not in by +{late_by:g} s; opened in {f['open_seconds']:.1f} s)"
+            f"not in by +{late_by:g} s, {f.get('resent', 0)} sent twice; "
+            f"opened in {f['open_seconds']:.1f} s)"
         )
         lines.append(
             f"  {'':14s} of which firing late: p50 {late['p50_ms']:7.1f} ms  "
