@@ -23,8 +23,10 @@ opened + step offset; Warroom: the notice's ``incident.declared_at`` and its
 ``escalation:P0:<step>`` key; bare: the workflow's start time). Steps at
 offset 0 fire at open, with no timer, and are reported apart. Prints
 p50/p99/max lag for both, and how much of it is the timer firing late (the
-notice's ``at``) rather than delivery. Each ``--incidents`` size runs on a
-fresh stack; writes bench/results/timers.json.
+notice's ``at``) rather than delivery, and for Warroom the alert → first page
+time under that load (hook POST to the 0 s step's arrival, triage included).
+Each ``--incidents`` size runs on a fresh stack; writes
+bench/results/timers.json.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import yaml
 from bench.bare import BareLadder
 from bench.ingest import notification
 from bench.stack import bench_stack, finish, pool, save, summary_ms
+from incident.ids import incident_workflow_id
 from incident.policy import Policy, load_policy
 from incident.severity import Severity
 from starter.receiver import HttpReceiver, Received
@@ -75,6 +78,9 @@ class Ladders:
         self.fire: dict[str, list[float]] = {s: [] for s in SIDES}
         self.seen: set[tuple[str, str, int]] = set()
         self.resent: dict[str, int] = {s: 0 for s in SIDES}
+        self.posted: dict[str, float] = {}
+        """Warroom: when each incident's alert went to the hook, by workflow ID."""
+        self.first_page: list[float] = []
         self.warroom_notices = 0
 
     def receive(self, request: Received) -> None:
@@ -91,6 +97,9 @@ class Ladders:
                 return  # reminders, updates, re-pages: load, not measured
             side, incident, step = "warroom", body["incident"]["human_id"], int(key.split(":")[2])
             declared = datetime.fromisoformat(body["incident"]["declared_at"]).timestamp()
+            posted = self.posted.get((body.get("link") or "").rsplit("/", 1)[-1])
+            if step == 0 and posted is not None and (side, incident, step) not in self.seen:
+                self.first_page.append(arrived - posted)
             due, at = declared + self.offsets[step], datetime.fromisoformat(body["at"]).timestamp()
         if (side, incident, step) in self.seen:
             self.resent[side] += 1  # a retry after the sink had it (a channel sees it twice)
@@ -114,6 +123,7 @@ class Ladders:
             "steps": [{"offset_s": offset, **summary_ms(lags)} for offset, lags in steps],
             "missing": incidents * len(self.offsets) - self.count(side),
             "resent": self.resent[side],
+            **({"alert_to_first_page": summary_ms(self.first_page)} if side == "warroom" else {}),
         }
 
 
@@ -153,6 +163,9 @@ async def run(incidents: int, factor: int, concurrency: int) -> dict[str, Any]:
                 async def warroom(_: int) -> None:
                     body = notification(f"Timer{uuid.uuid4().hex[:12]}", 1)
                     body["alerts"][0]["labels"]["severity"] = "critical"  # P0: the full ladder
+                    ladders.posted[incident_workflow_id("alertmanager", body["groupKey"])] = (
+                        time.time()
+                    )
                     response = await http.post(f"{hooks}/hooks/alertmanager", json=body)
                     if response.status_code != 202:
                         raise RuntimeError(f"hook answered {response.status_code}")
@@ -209,6 +222,13 @@ def report_one(figures: dict[str, Any]) -> str:
             f"  {'':14s} of which firing late: p50 {late['p50_ms']:7.1f} ms  "
             f"p99 {late['p99_ms']:7.1f} ms;  per step p99: "
             + ", ".join(f"{s['offset_s']:g} s → {s['p99_ms']:.0f} ms" for s in f["steps"])
+        )
+    first = figures["warroom"].get("alert_to_first_page")
+    if first:
+        lines.append(
+            f"  Warroom alert → first page (hook POST to the 0 s step at the sink, triage "
+            f"included): p50 {first['p50_ms']:.0f} ms  p99 {first['p99_ms']:.0f} ms  "
+            f"max {first['max_ms']:.0f} ms"
         )
     lines.append(
         f"  Warroom also delivered the rest of the compressed policy: "
