@@ -207,6 +207,9 @@ def report_one(figures: dict[str, Any]) -> str:
         f"timer lag: {figures['incidents']} incidents a side opened at once "
         f"(concurrency {figures['concurrency']}), P0 ladder compressed x{figures['factor']} "
         f"(steps at {offsets})",
+        f"  the whole policy runs x{figures['factor']} (reminders, re-pages, automatic "
+        f"updates too), so the notice load is that of "
+        f"{figures['incidents'] * figures['factor']:,} P0 incidents in real time",
     ]
     late_by = max(figures["offsets_s"]) + figures["grace_s"]
     for side, label in (("warroom", "Warroom"), ("bare", "bare Temporal")):
