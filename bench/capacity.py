@@ -21,9 +21,9 @@ opening (peak), after ``--settle`` seconds of quiet, and after the updates; then
 it sends a harmless decision (Warroom ``AddNote`` through ``starter.api.decide``;
 bare: the ``note`` update) to a random ``--sample`` of the open workflows,
 ``--update-concurrency`` at a time, twice: at 10,000 the first pass mostly
-finds them evicted from the worker's workflow cache (the SDK default
-``max_cached_workflows``, 1000, which the Warroom worker keeps), so the worker
-fetches and replays their history; the second pass finds the same ones
+finds them evicted from the worker's workflow cache (1000 on both sides: the
+SDK default, and the Warroom worker's ``WARROOM_CACHED_INCIDENTS`` default),
+so the worker fetches and replays their history; the second pass finds the same ones
 cached. It prints update p50/p99 per pass, the RSS figures (goal: Warroom
 under 1 GiB) and the worker's sticky-cache counters (hits, misses, size,
 forced evictions) during each pass. The Warroom worker is stopped before the
@@ -53,6 +53,7 @@ from bench.stack import bench_stack, finish, free_port, pool, rss_bytes, save, s
 from incident.models import AddNote, Declaration
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, declare_incident
+from worker.settings import DEFAULT_CACHED_INCIDENTS
 from workflows.incident import IncidentWorkflow
 
 GOAL_RSS = 2**30
@@ -60,7 +61,8 @@ MIB = 2**20
 CACHE = ("sticky_cache", "forced_eviction")
 TASKS = "workflow_task_execution_latency_count"
 SDK_CACHE: int = inspect.signature(Worker.__init__).parameters["max_cached_workflows"].default
-"""The workflow cache size both workers run with: neither sets it."""
+"""The workflow cache size both workers run with (the bare worker does not set it)."""
+assert SDK_CACHE == DEFAULT_CACHED_INCIDENTS, "the two sides would not cache alike"
 
 
 async def scrape(url: str) -> dict[str, float]:

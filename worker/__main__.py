@@ -55,14 +55,17 @@ async def main(settings: WorkerSettings) -> None:
             store=store,
             control_plane_url=settings.control_plane_url,
             control_plane_token=settings.control_plane_token,
+            cached_incidents=settings.cached_incidents,
         )
         async with worker:
             log.info(
-                "worker ready: namespace %s, task queue %s, policy %s, %d channel(s)%s",
+                "worker ready: namespace %s, task queue %s, policy %s, %d channel(s), "
+                "%d incidents cached%s",
                 settings.temporal.namespace,
                 settings.task_queue,
                 policy.version,
                 len(settings.channels),
+                settings.cached_incidents,
                 f", SDK metrics on http://{settings.metrics_addr}/metrics"
                 if settings.metrics_addr
                 else "",

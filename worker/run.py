@@ -27,6 +27,7 @@ from activities.policy import PolicyActivities
 from activities.probe import ProbeActivities
 from activities.store import StoreActivities
 from incident.policy import Policy
+from worker.settings import DEFAULT_CACHED_INCIDENTS
 from workflows import search_attributes
 from workflows.incident import IncidentWorkflow
 
@@ -100,6 +101,7 @@ def build_worker(
     store: StoreActivities,
     control_plane_url: str | None = None,
     control_plane_token: str | None = None,
+    cached_incidents: int = DEFAULT_CACHED_INCIDENTS,
 ) -> Worker:
     """A worker for the incident workflow with its activities wired to their dependencies.
 
@@ -126,4 +128,5 @@ def build_worker(
             contain.execute,
         ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        max_cached_workflows=cached_incidents,
     )

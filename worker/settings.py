@@ -18,6 +18,8 @@ __all__ = ["DEFAULT_UI_URL", "SettingsError", "WorkerSettings"]
 
 DEFAULT_UI_URL = "http://localhost:8233"
 """The local dev server's Web UI, linked from notices."""
+DEFAULT_CACHED_INCIDENTS = 1000
+"""Incidents a worker keeps in memory (the SDK's default workflow cache size)."""
 
 _CHANNELS = TypeAdapter(list[Channel])
 _HTTP_URL = TypeAdapter(HttpUrl)
@@ -38,6 +40,8 @@ class WorkerSettings(BaseModel):
     ui_url: str | None = DEFAULT_UI_URL
     metrics_addr: str | None = None
     """``host:port`` to serve the SDK's Prometheus metrics on; None is off."""
+    cached_incidents: int = DEFAULT_CACHED_INCIDENTS
+    """Open incidents kept in memory; one evicted is replayed from history when it next wakes."""
     control_plane_url: str | None = None
     """The control plane containment actions call (``WARROOM_CONTROL_PLANE_URL``)."""
     control_plane_token: str | None = Field(default=None, repr=False)
@@ -51,7 +55,8 @@ class WorkerSettings(BaseModel):
         ``WARROOM_TASK_QUEUE``, ``WARROOM_POLICY`` (a file), ``WARROOM_CHANNELS``
         (a JSON list of channel objects) or ``WARROOM_CHANNELS_FILE`` (a JSON or
         YAML file holding that list), ``WARROOM_PROMETHEUS_URL``,
-        ``WARROOM_UI_URL`` and ``WARROOM_METRICS_ADDR``.
+        ``WARROOM_UI_URL``, ``WARROOM_METRICS_ADDR`` and
+        ``WARROOM_CACHED_INCIDENTS``.
 
         Raises SettingsError whose message starts with the variable's name and
         says what is wrong, e.g. ``WARROOM_CHANNELS: item 0: url: Input should
@@ -65,6 +70,7 @@ class WorkerSettings(BaseModel):
             prometheus_url=_url(env, "WARROOM_PROMETHEUS_URL"),
             ui_url=_url(env, "WARROOM_UI_URL") or DEFAULT_UI_URL,
             metrics_addr=_address(env, "WARROOM_METRICS_ADDR"),
+            cached_incidents=_count(env, "WARROOM_CACHED_INCIDENTS", DEFAULT_CACHED_INCIDENTS),
             control_plane_url=_url(env, "WARROOM_CONTROL_PLANE_URL"),
             control_plane_token=_get(env, "WARROOM_CONTROL_PLANE_TOKEN") or None,
             database_url=_get(env, "DATABASE_URL") or None,
@@ -105,6 +111,15 @@ def _address(env: Mapping[str, str], name: str) -> str | None:
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise SettingsError(f"{name}: expected host:port such as 127.0.0.1:9464, got {value!r}")
     return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _get(env, name)
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f"{name}: expected a whole number of at least 1, got {value!r}")
+    return int(value)
 
 
 def _channels(env: Mapping[str, str]) -> list[Channel]:

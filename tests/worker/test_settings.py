@@ -50,6 +50,7 @@ def test_an_empty_environment_means_the_local_dev_stack() -> None:
     assert settings.prometheus_url is None
     assert settings.ui_url == "http://localhost:8233"
     assert settings.metrics_addr is None
+    assert settings.cached_incidents == 1000
     assert settings.temporal.tls_config() is False
 
 
@@ -71,6 +72,7 @@ def test_empty_variables_count_as_unset() -> None:
             "WARROOM_PROMETHEUS_URL",
             "WARROOM_UI_URL",
             "WARROOM_METRICS_ADDR",
+            "WARROOM_CACHED_INCIDENTS",
         ]
     }
     assert WorkerSettings.from_env(blank) == WorkerSettings.from_env({})
@@ -90,6 +92,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "WARROOM_PROMETHEUS_URL": "http://prometheus:9090/",
         "WARROOM_UI_URL": "https://temporal.example.com/",
         "WARROOM_METRICS_ADDR": "0.0.0.0:9464",
+        "WARROOM_CACHED_INCIDENTS": "12000",
     }
     settings = WorkerSettings.from_env(env)
     assert settings.temporal == TemporalSettings(
@@ -109,6 +112,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert settings.prometheus_url == "http://prometheus:9090"
     assert settings.ui_url == "https://temporal.example.com"
     assert settings.metrics_addr == "0.0.0.0:9464"
+    assert settings.cached_incidents == 12000
 
 
 @pytest.mark.parametrize("flag", ["1", "true", "TRUE", "yes", "on"])
@@ -275,6 +279,8 @@ def test_an_empty_channels_file_is_refused(tmp_path: Path) -> None:
         ("WARROOM_UI_URL", "not a url", "WARROOM_UI_URL: Input should be a valid URL"),
         ("WARROOM_METRICS_ADDR", "9464", "WARROOM_METRICS_ADDR: expected host:port"),
         ("WARROOM_METRICS_ADDR", "127.0.0.1:99999", "WARROOM_METRICS_ADDR: expected host:port"),
+        ("WARROOM_CACHED_INCIDENTS", "0", "WARROOM_CACHED_INCIDENTS: expected a whole number"),
+        ("WARROOM_CACHED_INCIDENTS", "lots", "WARROOM_CACHED_INCIDENTS: expected a whole number"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable(name: str, value: str, expected: str) -> None:
