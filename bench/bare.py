@@ -1,6 +1,6 @@
 """The bare-Temporal baseline: minimal workflows with no product on top.
 
-``BareIncident`` counts signals (the ingest baseline, run in the bench process).
+``BareIncident`` counts signals (the ingest baseline).
 ``BarePage`` and ``BareLadder`` post to an HTTP sink through the ``bare.page``
 activity (the latency and timer baselines); ``BareOpen`` stays open and takes
 one update (the capacity baseline). They run on their own worker process, as
@@ -130,18 +130,12 @@ class Pager:
 
 async def serve() -> None:
     """Run a worker for the bare workflows on ``WARROOM_TASK_QUEUE`` until SIGINT/SIGTERM."""
-    from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
     from temporalio.worker import Worker
 
     from starter.connection import TemporalSettings, connect
 
-    metrics = os.environ.get("WARROOM_METRICS_ADDR", "").strip()
-    runtime = (
-        Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=metrics)))
-        if metrics
-        else None
-    )
-    client = await connect(TemporalSettings.from_env(), **({"runtime": runtime} if runtime else {}))
+    metrics = os.environ.get("WARROOM_METRICS_ADDR", "").strip() or None
+    client = await connect(TemporalSettings.from_env(), metrics_addr=metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

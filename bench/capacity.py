@@ -48,11 +48,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.bare import BareOpen
-from bench.ingest import _drain
-from bench.stack import bench_stack, finish, free_port, pool, rss_bytes, save, summary_ms
+from bench.ingest import drain
+from bench.stack import bench_stack, finish, pool, rss_bytes, save, summary_ms
 from incident.models import AddNote, Declaration
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, declare_incident
+from starter.devserver import free_port
 from worker.settings import DEFAULT_CACHED_INCIDENTS
 from workflows.incident import IncidentWorkflow
 
@@ -168,7 +169,7 @@ async def run(
             )
 
         async def wait_triaged(expected: int) -> None:
-            await _drain(client, stack.task_queue, expected)
+            await drain(client, stack.task_queue, expected)
 
         async def note(workflow_id: str) -> None:
             handle: IncidentHandle = client.get_workflow_handle_for(

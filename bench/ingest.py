@@ -111,7 +111,7 @@ async def _measure(
     started = time.perf_counter()
     new_latency = await pool(encoded, concurrency, post)
     new_seconds = time.perf_counter() - started
-    drained = await _drain(client, task_queue, len(bodies))
+    drained = await drain(client, task_queue, len(bodies))
     started = time.perf_counter()
     dup_latency = await pool(encoded, concurrency, post)
     dup_seconds = time.perf_counter() - started
@@ -177,7 +177,7 @@ async def _measure(
     return figures
 
 
-async def _drain(client: Client, task_queue: str, expected: int) -> float:
+async def drain(client: Client, task_queue: str, expected: int) -> float:
     """Wait until the worker has declared every incident (each phase starts from a quiet
     server, as the baseline does); returns how long that took."""
     started = time.perf_counter()

@@ -39,7 +39,7 @@ from temporalio.client import Client
 
 from bench.bare import BarePage
 from bench.ingest import notification
-from bench.stack import bench_stack, finish, pool, save, summary_ms
+from bench.stack import bench_stack, finish, linked_workflow_id, pool, save, summary_ms
 from incident.ids import incident_workflow_id
 from starter.receiver import HttpReceiver, Received
 
@@ -67,11 +67,7 @@ class Pages:
         arrived = time.perf_counter()
         self.notices += 1
         body = request.json()
-        if request.path.startswith("/bare"):
-            key = body["incident"]
-        else:
-            link = body.get("link") or ""  # .../namespaces/<ns>/workflows/<workflow id>
-            key = link.rsplit("/", 1)[-1]
+        key = body["incident"] if request.path.startswith("/bare") else linked_workflow_id(body)
         future = self.waiting.get(key)
         if future is not None and not future.done():
             future.set_result(arrived)

@@ -3,9 +3,8 @@
     python -m bench.lifecycle
 
 Timers really pass, at the shipped policy's own durations, on a time-skipping
-server: the real ``temporal`` dev server started as tests/conftest.py does
-(``WorkflowEnvironment.start_time_skipping_v2``, dynamic config
-``frontend.WorkflowTimeSkippingEnabled=true``), each workflow's clock moved on
+server: the real ``temporal`` dev server started as the tests start it
+(``starter.devserver.start_time_skipping``), each workflow's clock moved on
 with ``env.fast_forward(handle, delta)`` between steps, then left to settle (no
 activity or workflow task pending), as tests/support/harness.py ``advance``
 does. The real Warroom worker is built in this process by
@@ -36,8 +35,8 @@ Counting rules: "server actions" as Temporal Cloud bills them
     workflow; 1 per workflow task holding local-activity markers
   not counted: workflow tasks, timer and activity outcomes, patch markers,
     queries (not in history; the script sends none), heartbeats (billed when they
-    reach the server, never in history: Warroom's notify heartbeats once per
-    channel per notice), and the WorkflowExecutionOptionsUpdated and
+    reach the server, never in history: Warroom's notify heartbeats after each
+    channel and every 2 s while a delivery runs), and the WorkflowExecutionOptionsUpdated and
     WorkflowExecutionTimeSkippingTransitioned events the test server's
     fast-forwards write (the same on both sides; left out of the event counts too).
 History size: the sum of the counted events' serialised sizes, and the

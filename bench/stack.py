@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -36,19 +35,11 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from starter.connection import TemporalSettings, connect
-from starter.devserver import DevServer
+from starter.devserver import DevServer, free_port
 from starter.postgres import EmbeddedPostgres, upgrade
 
 RESULTS = Path(__file__).parent / "results"
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -118,6 +109,11 @@ def save(name: str, figures: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(figures, indent=2) + "\n")
     return path
+
+
+def linked_workflow_id(notice: dict[str, Any]) -> str:
+    """The workflow ID a Warroom notice links to (``.../workflows/<workflow id>``)."""
+    return str(notice.get("link") or "").rsplit("/", 1)[-1]
 
 
 def rss_bytes(pid: int, peak: bool = False) -> int:

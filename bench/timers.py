@@ -45,7 +45,7 @@ import yaml
 
 from bench.bare import BareLadder
 from bench.ingest import notification
-from bench.stack import bench_stack, finish, pool, save, summary_ms
+from bench.stack import bench_stack, finish, linked_workflow_id, pool, save, summary_ms
 from incident.ids import incident_workflow_id
 from incident.policy import Policy, load_policy
 from incident.severity import Severity
@@ -97,7 +97,7 @@ class Ladders:
                 return  # reminders, updates, re-pages: load, not measured
             side, incident, step = "warroom", body["incident"]["human_id"], int(key.split(":")[2])
             declared = datetime.fromisoformat(body["incident"]["declared_at"]).timestamp()
-            posted = self.posted.get((body.get("link") or "").rsplit("/", 1)[-1])
+            posted = self.posted.get(linked_workflow_id(body))
             if step == 0 and posted is not None and (side, incident, step) not in self.seen:
                 self.first_page.append(arrived - posted)
             due, at = declared + self.offsets[step], datetime.fromisoformat(body["at"]).timestamp()

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 DEFAULT_TASK_QUEUE = "warroom"
 """The task queue the worker polls and every client starts incidents on, unless told otherwise."""
@@ -93,12 +94,19 @@ class TemporalSettings(BaseModel):
         return self.tls or self.api_key is not None
 
 
-async def connect(settings: TemporalSettings, **kwargs: Any) -> Client:
+async def connect(
+    settings: TemporalSettings, *, metrics_addr: str | None = None, **kwargs: Any
+) -> Client:
     """A client for ``settings`` speaking pydantic models (``pydantic_data_converter``).
 
-    Extra keyword arguments (``runtime``, ``identity``, ...) go to Client.connect.
+    ``metrics_addr`` (``host:port``) serves the SDK's Prometheus metrics for
+    this client and the workers built on it. Extra keyword arguments
+    (``identity``, ``lazy``, ...) go to Client.connect.
     """
     kwargs.setdefault("data_converter", pydantic_data_converter)
+    if metrics_addr:
+        metrics = PrometheusConfig(bind_address=metrics_addr)
+        kwargs["runtime"] = Runtime(telemetry=TelemetryConfig(metrics=metrics))
     return await Client.connect(
         settings.address,
         namespace=settings.namespace,

@@ -23,6 +23,14 @@ class StackError(RuntimeError):
     """A component of the local stack could not start; the message says which and why."""
 
 
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 def port_in_use(host: str, port: int) -> bool:
     """Whether something already listens on ``host:port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

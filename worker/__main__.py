@@ -10,7 +10,6 @@ import sys
 
 import asyncpg
 import httpx
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from activities.schema import SchemaError
 from activities.store import StoreActivities
@@ -32,12 +31,7 @@ async def main(settings: WorkerSettings) -> None:
         await store.open()
     except (OSError, asyncpg.PostgresError) as err:
         raise SettingsError(f"DATABASE_URL: cannot use the database: {err}") from err
-    runtime = None
-    if settings.metrics_addr:
-        runtime = Runtime(
-            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_addr))
-        )
-    client = await connect(settings.temporal, **({"runtime": runtime} if runtime else {}))
+    client = await connect(settings.temporal, metrics_addr=settings.metrics_addr)
     await ensure_search_attributes(client)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from activities import probe as probe_module
 from activities.probe import ProbeActivities
 from incident.models import ProbeResult
 from incident.policy import SloProbe, load_policy
+from starter.devserver import free_port
 from starter.receiver import HttpReceiver, Received
 
 PROBES = load_policy().recovery.probes
@@ -182,15 +182,8 @@ async def test_an_answer_that_cannot_be_read_is_an_error_not_a_crash(body: bytes
     assert result.error is not None and result.error.startswith(f"Prometheus at {url} ")
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 async def test_unreachable_prometheus_is_never_healthy_and_names_the_url() -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     result = await check(url)
     assert not result.healthy and result.configured and result.checks == []
     assert result.error == f"Prometheus at {url} unreachable: connection refused"

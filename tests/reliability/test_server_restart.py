@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from incident.models import Acknowledge
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import decide
-from starter.devserver import DevServer
+from starter.connection import TemporalSettings, connect
+from starter.devserver import DevServer, free_port
 from starter.receiver import HttpReceiver
 from tests.reliability.invariants import Wire, check_incidents
 from tests.support.harness import Harness
@@ -24,13 +22,6 @@ from tests.support.workers import running_worker
 
 FACTOR = 120
 """Real time at x120: the P0 ack deadline is 2.5 s, the VP's 15 minutes 7.5 s, the CTO's 15 s."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def test_open_incidents_and_their_timers_survive_a_server_restart(
@@ -49,11 +40,11 @@ async def test_open_incidents_and_their_timers_survive_a_server_restart(
     count = 12 if long else 3
     # Down across the VP's step (short), or across the CTO's too (long).
     down_until_step = 2 if long else 1
-    port, ui_port = _free_port(), _free_port()
+    port, ui_port = free_port(), free_port()
     data_dir = tmp_path / "temporal"
     server = await DevServer.start(data_dir, port=port, ui_port=ui_port)
     try:
-        client = await Client.connect(server.address, data_converter=pydantic_data_converter)
+        client = await connect(TemporalSettings(address=server.address))
         harness = Harness(
             env=env,
             client=client,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from incident.models import IncidentState, Status
 from starter.api import IncidentHandle
+from starter.devserver import free_port
 from starter.hooks.settings import HookSettings
 from tests.support.harness import Harness, eventually
 from tests.support.hooks import running_hooks
@@ -48,20 +48,13 @@ receivers:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 async def alertmanager(harness: Harness, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = HookSettings(task_queue=harness.task_queue, tokens=("am-token",))
     async with running_hooks(settings, harness.client) as hook_url:
         config = tmp_path / "alertmanager.yml"
         config.write_text(CONFIG.format(url=hook_url))
-        port = _free_port()
+        port = free_port()
         assert ALERTMANAGER is not None
         process = await asyncio.create_subprocess_exec(
             ALERTMANAGER,

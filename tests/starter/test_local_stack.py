@@ -12,14 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from starter.devserver import port_in_use
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from starter.devserver import free_port, port_in_use
 
 
 async def _start(
@@ -39,7 +32,7 @@ async def _start(
         env={
             **os.environ,
             "WARROOM_CHANNELS": "",
-            "WARROOM_HOOKS_ADDR": f"127.0.0.1:{hooks_port or _free_port()}",
+            "WARROOM_HOOKS_ADDR": f"127.0.0.1:{hooks_port or free_port()}",
         },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -58,7 +51,7 @@ async def _read_until(process: asyncio.subprocess.Process, marker: str) -> str:
 
 
 async def test_stack_starts_prints_where_things_are_and_stops(tmp_path: Path) -> None:
-    port, ui_port, hooks_port = _free_port(), _free_port(), _free_port()
+    port, ui_port, hooks_port = free_port(), free_port(), free_port()
     process = await _start(tmp_path, port, ui_port, hooks_port)
     try:
         banner = await _read_until(process, "Data")
@@ -83,7 +76,7 @@ async def test_a_taken_port_is_a_clear_error_and_starts_nothing(tmp_path: Path) 
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
-        process = await _start(tmp_path, taken, _free_port())
+        process = await _start(tmp_path, taken, free_port())
         output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 1
     assert f"port {taken} (Temporal gRPC) is already in use" in output.decode()
@@ -91,7 +84,7 @@ async def test_a_taken_port_is_a_clear_error_and_starts_nothing(tmp_path: Path) 
 
 
 async def test_open_incidents_survive_a_restart(tmp_path: Path) -> None:
-    port, ui_port = _free_port(), _free_port()
+    port, ui_port = free_port(), free_port()
     warroom = str(Path(sys.executable).parent / "warroom")
     env = {**os.environ, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}", "WARROOM_ACTOR": "alice"}
 
