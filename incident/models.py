@@ -10,8 +10,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
+from incident import bounds
 from incident.containment import ActionKind, ContainmentAction
 from incident.policy import Policy
 from incident.severity import Severity
@@ -19,6 +27,27 @@ from incident.severity import Severity
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Required = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+def _key_fits(key: str) -> str:
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > bounds.DEDUP_KEY_BYTES:
+        raise ValueError(f"dedup key is {size} bytes; at most {bounds.DEDUP_KEY_BYTES} are kept")
+    return key
+
+
+DedupKey = Annotated[str, StringConstraints(min_length=1), AfterValidator(_key_fits)]
+"""A sender's grouping key, however long: the workflow ID is a hash of it."""
+
+
+def _bounded(values: dict[str, str], value_bytes: int) -> dict[str, str]:
+    """Labels or annotations with names and values cut to size (marked), count checked."""
+    if len(values) > bounds.MAX_LABELS:
+        raise ValueError(f"{len(values)} entries; at most {bounds.MAX_LABELS} are accepted")
+    return {
+        bounds.clip(name, bounds.LABEL_NAME_BYTES): bounds.clip(value, value_bytes)
+        for name, value in values.items()
+    }
 
 
 class Model(BaseModel):
@@ -85,6 +114,22 @@ class Alert(Model):
     ends_at: datetime | None = None
     generator_url: str | None = None
 
+    @field_validator("labels")
+    @classmethod
+    def _labels_fit(cls, labels: dict[str, str]) -> dict[str, str]:
+        # Cut, not refused: a sender such as Alertmanager drops a refused alert for good.
+        return _bounded(labels, bounds.LABEL_VALUE_BYTES)
+
+    @field_validator("annotations")
+    @classmethod
+    def _annotations_fit(cls, annotations: dict[str, str]) -> dict[str, str]:
+        return _bounded(annotations, bounds.ANNOTATION_VALUE_BYTES)
+
+    @field_validator("generator_url")
+    @classmethod
+    def _url_fits(cls, url: str | None) -> str | None:
+        return bounds.clip(url, bounds.LABEL_VALUE_BYTES, "") if url else url
+
 
 class AlertBatch(Model):
     """Alerts delivered together for one incident: one signal, however many alerts."""
@@ -123,7 +168,7 @@ class IncidentStart(Model):
     """The workflow's input: how the incident was opened, or the state it carries on with."""
 
     source: Name = "manual"
-    dedup_key: Name | None = None
+    dedup_key: DedupKey | None = None
     declaration: Declaration | None = None
     carried: CarriedIncident | None = None
 
