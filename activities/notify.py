@@ -86,7 +86,7 @@ class NotifyActivities:
             if (self._ui_url and info.workflow_id)
             else None
         )
-        idempotency_key = f"{info.workflow_id}:{notice.key}"
+        idempotency_key = notice.idempotency_key(info.workflow_id or "")
         settled: dict[str, DeliveryOutcome] = {}
         for details in info.heartbeat_details[:1]:
             for item in details:

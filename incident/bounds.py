@@ -34,6 +34,8 @@ CARRIED_STATE_BYTES = 1024 * 1024
 """The state a run carries into the next through continue-as-new (server limit 2 MiB)."""
 ACTIVITY_INPUT_BYTES = 256 * 1024
 """One activity's input: a notice, a batch of records (server limit 2 MiB)."""
+TIMELINE_BYTES = 512 * 1024
+"""The timeline an incident keeps in its state (the store keeps all of it)."""
 DECISION_BYTES = 32 * 1024
 """One decision as sent; a larger one is refused by its validator."""
 

@@ -90,6 +90,9 @@ class ContainmentAction(Model):
     decided_at: datetime | None = None
     detail: str = ""
     compensation_attempts: int = 0
+    """Undo attempts that failed: while it is above 0 the action is still in force."""
+    undo_retry_due: datetime | None = None
+    """When a failed undo is tried again."""
 
     @property
     def title(self) -> str:

@@ -20,19 +20,40 @@ def incident_workflow_id(source: str, dedup_key: str) -> str:
     return f"incident-{slug}-{digest}"
 
 
-def human_id(workflow_id: str, run_id: str) -> str:
-    """A short ID people say aloud, such as ``INC-7K3QXD``, unique per incident."""
+HUMAN_ID_CHARS = 10
+"""50 bits: at a million incidents the odds that two ever share an ID are 1 in 2,000.
+
+The first IDs had 6 characters (30 bits: 5% odds of a collision by 10,000
+incidents); incidents opened then keep them. Nothing is keyed on the human ID
+alone: idempotency keys use the run that opened the incident.
+"""
+SHORT_HUMAN_ID_CHARS = 6
+
+
+def human_id(workflow_id: str, run_id: str, *, length: int = HUMAN_ID_CHARS) -> str:
+    """The ID people say aloud, such as ``INC-7K3QX-D2MPA``, from the run that opened it."""
     number = int.from_bytes(hashlib.sha256(f"{workflow_id}/{run_id}".encode()).digest()[:8])
     chars = []
-    for _ in range(6):
+    for _ in range(length):
         number, index = divmod(number, len(_ALPHABET))
         chars.append(_ALPHABET[index])
-    return "INC-" + "".join(chars)
+    text = "".join(chars)
+    if length > SHORT_HUMAN_ID_CHARS:
+        text = f"{text[:5]}-{text[5:]}"
+    return "INC-" + text
 
 
-HUMAN_ID = re.compile(r"^INC-[2-9A-HJ-NP-Z]{6}$")
+HUMAN_ID = re.compile(r"^INC-(?:[2-9A-HJ-NP-Z]{6}|[2-9A-HJ-NP-Z]{5}-?[2-9A-HJ-NP-Z]{5})$")
 
 
 def looks_like_human_id(text: str) -> bool:
     """Whether ``text`` is an ``INC-`` ID rather than a workflow ID."""
     return bool(HUMAN_ID.match(text.upper()))
+
+
+def normal_human_id(text: str) -> str:
+    """``inc-7k3qxd2mpa`` as it is stored: ``INC-7K3QX-D2MPA`` (short IDs unchanged)."""
+    upper = text.upper()
+    if len(upper) == len("INC-") + HUMAN_ID_CHARS:
+        return f"{upper[:9]}-{upper[9:]}"
+    return upper

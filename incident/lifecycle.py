@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from incident import bounds
 from incident.classify import Classification, alert_severity, classify
 from incident.containment import ActionKind, ActionState, Autonomy, ContainmentAction
 from incident.durations import format_duration
@@ -56,14 +57,21 @@ from incident.models import (
 )
 from incident.notices import DeliveryOutcome, IncidentBrief, Notice, NoticeKind
 from incident.policy import EscalationStep, LadderKind, PlaybookStep, Policy, SeverityRule
+from incident.records import RecordBatch
 
 MAX_TIMELINE = 500
 """Timeline events kept in the workflow; older ones are counted (the store keeps all)."""
 MAX_ALERTS = 1000
 """Distinct alerts tracked per incident; more are counted, not stored."""
 MAX_ACTION_ITEMS = 200
+UNDO_RETRY_AFTER = timedelta(minutes=5)
+"""After an undo gave up (refused or unreachable for UNDO_PATIENCE), when it is tried again."""
+TITLE_BYTES = 512
+"""An alert-derived title (a summary annotation may be 8 KiB) as headlines carry it."""
 MAX_UNRECORDED = 5000
-"""Events kept past MAX_TIMELINE while the store is unreachable, so none is lost."""
+"""Events kept past MAX_TIMELINE while the store is unreachable (within TIMELINE_BYTES)."""
+MAX_UNRECORDED_NOTIFICATIONS = 1000
+"""Channel outcomes kept for the store while it is unreachable (each at most ~1 KiB)."""
 
 SYSTEM = "warroom"
 INCIDENT_CHANNEL = "Incident channel"
@@ -89,12 +97,21 @@ def _utc(moment: datetime) -> str:
     return moment.strftime("%H:%M UTC")
 
 
+def _action_state(action: ContainmentAction) -> str:
+    """``in force``, or ``undo failing (2 attempts): <why>`` when its undo keeps failing."""
+    if action.state is ActionState.COMPENSATING and action.compensation_attempts:
+        return f"undo failing ({action.compensation_attempts} attempts): {action.detail}"
+    return action.state.value.replace("_", " ")
+
+
 class Incident:
     """One incident's state and the policy it follows, with the rules that move it."""
 
     def __init__(self, state: IncidentState, policy: Policy) -> None:
         self.state = state
         self.policy = policy
+        self._sizes: dict[int, int] = {}
+        """Timeline events' sizes in bytes, by ``seq``, measured once."""
 
     # --- opening ----------------------------------------------------------
 
@@ -103,6 +120,7 @@ class Incident:
         cls,
         *,
         human_id: str,
+        uid: str | None = None,
         source: str,
         dedup_key: str | None,
         declaration: Declaration | None,
@@ -127,7 +145,8 @@ class Incident:
         rule = policy.rule(found.severity)
         state = IncidentState(
             human_id=human_id,
-            title=found.title,
+            uid=uid,
+            title=bounds.clip(found.title, TITLE_BYTES),
             source=source,
             dedup_key=dedup_key,
             severity=found.severity,
@@ -248,7 +267,7 @@ class Incident:
     def search_fields(self) -> dict[str, str]:
         """Values for the Web UI's search attributes."""
         s = self.state
-        return {
+        fields = {
             "IncidentId": s.human_id,
             "IncidentSeverity": s.severity.value,
             "IncidentPhase": s.phase.value,
@@ -256,6 +275,8 @@ class Incident:
             "IncidentService": s.service or "",
             "IncidentCommander": s.roles.get(Role.INCIDENT_COMMANDER, ""),
         }
+        # Over the server's limit, the upsert would get the run terminated.
+        return {k: bounds.clip(v, bounds.SEARCH_ATTRIBUTE_BYTES, "…") for k, v in fields.items()}
 
     def details(self, now: datetime, timers: list[PendingTimer]) -> str:
         """Markdown for the Web UI's current details: where it stands and what comes next."""
@@ -279,8 +300,7 @@ class Incident:
         if s.containment:
             lines += ["", "**Containment:**"]
             lines += [
-                f"- {a.title}: {a.state.value.replace('_', ' ')} ({a.autonomy.value})"
-                for a in s.containment
+                f"- {a.title}: {_action_state(a)} ({a.autonomy.value})" for a in s.containment
             ]
         waiting = self.waiting_for()
         if waiting:
@@ -288,7 +308,7 @@ class Incident:
         if timers:
             lines += ["", "**Next:**"]
             lines += [f"- {_utc(t.due)} — {t.summary}" for t in timers[:5]]
-        return "\n".join(lines)
+        return bounds.clip("\n".join(lines), bounds.DETAILS_BYTES)
 
     def waiting_for(self) -> str:
         """What the incident needs from people right now, in one line."""
@@ -394,6 +414,15 @@ class Incident:
                     )
                 )
         for action in s.containment:
+            if action.state is ActionState.COMPENSATING and action.undo_retry_due:
+                timers.append(
+                    PendingTimer(
+                        key=f"undo_retry:{action.id}",
+                        kind="undo_retry",
+                        due=action.undo_retry_due,
+                        summary=f"try again to {action.kind.undo_label} for {action.title}",
+                    )
+                )
             if (
                 action.state is ActionState.AWAITING_APPROVAL
                 and action.approval_due
@@ -525,6 +554,11 @@ class Incident:
             target = self.policy.containment.approval_escalates_to
             reason = f"{action.title} awaiting approval since {_utc(action.proposed_at)}"
             effects.notices.append(self._escalate(now, timer.key, target, None, reason))
+        elif timer.kind == "undo_retry":
+            action = self.action(int(timer.key.split(":")[1]))
+            assert action is not None
+            action.undo_retry_due = None
+            effects.undo_actions.append(action.id)
         elif timer.kind == "recovery_check":
             s.probe_due = None
             effects.run_probe = True
@@ -748,6 +782,9 @@ class Incident:
     def check(self, decision: Decision) -> None:
         """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply now."""
         s = self.state
+        too_large = self.fits_decision(decision)
+        if too_large:
+            raise DecisionRejected(f"{s.human_id}: {too_large}")
         if s.phase is Phase.CLOSED:
             raise DecisionRejected(f"{s.human_id} is closed; reopen is not possible after close")
         checker, _ = self._handlers()[type(decision)]
@@ -765,6 +802,8 @@ class Incident:
             "type": type(decision).__name__,
             **decision.model_dump(mode="json", exclude={"actor", "reason"}),
         }
+        self._sizes.pop(event.seq, None)  # measured before the decision was attached
+        self._trim_timeline()
         return event, effects
 
     def _handlers(
@@ -1350,8 +1389,9 @@ class Incident:
         if action is None:
             return fx
         action.detail = detail
-        if undo:
+        if undo and ok:
             action.state = ActionState.COMPENSATED
+            action.undo_retry_due = None
             self._record(
                 now,
                 "containment_compensated",
@@ -1359,6 +1399,8 @@ class Incident:
                 f"Undone {action.title}: {action.kind.undo_label} ({detail})",
             )
             return fx
+        if undo:
+            return self._undo_failed(action, detail, now)
         if not ok:
             action.state = ActionState.FAILED
             self._record(now, "containment_failed", SYSTEM, f"{action.title} failed: {detail}")
@@ -1367,6 +1409,39 @@ class Incident:
         self._record(now, "containment_done", SYSTEM, f"{action.title} done: {detail}")
         if self._should_compensate():
             fx.undo_actions += self._compensate([action])
+        return fx
+
+    def _undo_failed(self, action: ContainmentAction, detail: str, now: datetime) -> Effects:
+        """Only a confirmed undo counts: the action stays in force, visibly, and is retried.
+
+        The first failure escalates, since something the incident turned off (a
+        trigger, an org's autonomy) stays off until a person or a later retry fixes it.
+        """
+        fx = Effects()
+        action.compensation_attempts += 1
+        action.undo_retry_due = now + UNDO_RETRY_AFTER
+        self._record(
+            now,
+            "containment_undo_failed",
+            SYSTEM,
+            f"Could not {action.kind.undo_label} for {action.title}: {detail}; it is still in "
+            f"force, retrying at {_utc(action.undo_retry_due)} "
+            f"(attempt {action.compensation_attempts})",
+        )
+        if action.compensation_attempts == 1:
+            target = self.state.roles.get(
+                Role.INCIDENT_COMMANDER, self.policy.containment.approval_escalates_to
+            )
+            fx.notices.append(
+                self._escalate(
+                    now,
+                    f"undo_failed:{action.id}",
+                    target,
+                    None,
+                    f"{action.title} could not be undone and is still in force: {detail}",
+                    record=False,
+                )
+            )
         return fx
 
     def _should_compensate(self) -> bool:
@@ -1403,28 +1478,96 @@ class Incident:
             seq=s.timeline_seq, at=now, kind=kind, actor=actor, text=text, reason=reason
         )
         s.timeline.append(event)
-        if len(s.timeline) > MAX_TIMELINE:
-            # Keep what the store has not taken yet, up to a hard ceiling.
-            recorded = sum(1 for e in s.timeline if e.seq <= s.recorded_seq)
-            drop = len(s.timeline) - MAX_TIMELINE
-            if len(s.timeline) - recorded < MAX_UNRECORDED:
-                drop = min(drop, recorded)
-            del s.timeline[:drop]
-            s.timeline_dropped += drop
+        self._trim_timeline()
         return event
 
-    def mark_recorded(self, seq: int, notifications: int) -> None:
-        """The store has every event up to ``seq`` and the first ``notifications`` outcomes."""
+    def _event_bytes(self, event: TimelineEvent) -> int:
+        size = self._sizes.get(event.seq)
+        if size is None:
+            size = bounds.payload_bytes(event)
+            self._sizes[event.seq] = size
+        return size
+
+    def _trim_timeline(self) -> None:
+        """Keep the timeline within its count and byte budget.
+
+        Events the store has are dropped first, oldest first. Events it has not
+        taken yet are kept while the store is down — up to MAX_UNRECORDED events
+        and TIMELINE_BYTES, past which the oldest are dropped and counted in
+        ``records_lost``: a run over its byte budget would be terminated.
+        """
         s = self.state
-        s.recorded_seq = max(s.recorded_seq, seq)
-        del s.unrecorded_notifications[:notifications]
-        if len(s.timeline) > MAX_TIMELINE:
-            drop = min(
-                len(s.timeline) - MAX_TIMELINE,
-                sum(1 for e in s.timeline if e.seq <= s.recorded_seq),
-            )
-            del s.timeline[:drop]
+        timeline = s.timeline
+        total = sum(self._event_bytes(e) for e in timeline)
+        drop = 0
+        while drop < len(timeline) and (
+            len(timeline) - drop > MAX_TIMELINE or total > bounds.TIMELINE_BYTES
+        ):
+            event = timeline[drop]
+            unrecorded_left = len(timeline) - drop
+            if event.seq > s.recorded_seq:
+                if unrecorded_left <= MAX_UNRECORDED and total <= bounds.TIMELINE_BYTES:
+                    break  # over the count only: the store will take these soon
+                if drop == len(timeline) - 1:
+                    break  # never drop the event just written
+                s.records_lost += 1
+            total -= self._event_bytes(event)
+            self._sizes.pop(event.seq, None)
+            drop += 1
+        if drop:
+            del timeline[:drop]
             s.timeline_dropped += drop
+
+    def mark_recorded(self, batch: RecordBatch, now: datetime) -> None:
+        """The store has taken ``batch``: what it covered need not be kept for it any more."""
+        s = self.state
+        s.recorded_seq = max(s.recorded_seq, batch.last_seq)
+        del s.unrecorded_notifications[: len(batch.notifications)]
+        if batch.action_items:
+            s.action_items_recorded = max(s.action_items_recorded, batch.action_items[-1].id)
+        if s.records_lost > s.records_lost_noted:
+            lost = s.records_lost - s.records_lost_noted
+            s.records_lost_noted = s.records_lost
+            self._record(
+                now,
+                "record_gap",
+                SYSTEM,
+                f"{lost} timeline event(s) were dropped before the store could take them: "
+                "it was unreachable for too long to keep them all",
+            )
+        self._trim_timeline()
+
+    def note_store_unreachable(self, now: datetime, waited: timedelta, problem: str) -> None:
+        """The store did not take a write for ``waited``; the events wait in the state."""
+        self._record(
+            now,
+            "store_unreachable",
+            SYSTEM,
+            f"The incident record could not be written for {format_duration(waited)} "
+            f"({bounds.clip(problem, 300)}); the incident goes on and the record catches up "
+            "when the store is back",
+        )
+
+    def record_refused(self, batch: RecordBatch, reason: str, now: datetime) -> None:
+        """The store refused ``batch`` for good: skip past it and say so on the timeline."""
+        self.mark_recorded(batch, now)
+        self._record(
+            now,
+            "record_refused",
+            SYSTEM,
+            f"The store refused {len(batch.events)} timeline event(s) "
+            f"(up to #{batch.last_seq}): {bounds.clip(reason, 500)}",
+        )
+
+    def fits_decision(self, decision: Decision) -> str | None:
+        """Why ``decision`` is too large to take, or None."""
+        size = bounds.payload_bytes(decision)
+        if size > bounds.DECISION_BYTES:
+            return (
+                f"the decision is {size:,} bytes; at most {bounds.DECISION_BYTES:,} are taken "
+                "(link a document for longer text)"
+            )
+        return None
 
     def record_outcomes(
         self,
@@ -1461,7 +1604,10 @@ class Incident:
             )
         pending = self.state.unrecorded_notifications
         pending.extend(records)
-        del pending[: max(0, len(pending) - MAX_UNRECORDED)]
+        over = max(0, len(pending) - MAX_UNRECORDED_NOTIFICATIONS)
+        if over:
+            del pending[:over]
+            self.state.records_lost += over
 
     def record_delivery_problem(self, now: datetime, notice: Notice, problem: str) -> None:
         """Put a channel's refusal or a failed delivery on the timeline."""
@@ -1487,6 +1633,7 @@ class Incident:
     ) -> Notice:
         return Notice(
             key=key,
+            incident_uid=self.state.uid,
             kind=kind,
             audience=audience,
             contact=contact,

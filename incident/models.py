@@ -24,6 +24,9 @@ from incident.containment import ActionKind, ContainmentAction
 from incident.policy import Policy
 from incident.severity import Severity
 
+MAX_ALERTS_AFTER_CLOSE = 10
+"""Alert deliveries a closing incident holds for the next incident of its group."""
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Required = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -171,6 +174,10 @@ class IncidentStart(Model):
     dedup_key: DedupKey | None = None
     declaration: Declaration | None = None
     carried: CarriedIncident | None = None
+    alerts: list[AlertBatch] = Field(default_factory=list, max_length=MAX_ALERTS_AFTER_CLOSE)
+    """Alerts that fired while the previous incident of the group was closing: they open this one."""
+    follows: PreviousIncident | None = None
+    """The incident of the same group that closed just before this one opened."""
 
 
 # --- decisions -------------------------------------------------------------
@@ -388,6 +395,9 @@ class IncidentState(Model):
     """Everything the workflow knows about one incident."""
 
     human_id: str
+    uid: str | None = None
+    """The run that opened the incident: unique per incident, kept across continue-as-new.
+    Idempotency keys are built on it (None for incidents opened before it existed)."""
     title: str
     source: str
     dedup_key: str | None = None
@@ -435,12 +445,19 @@ class IncidentState(Model):
 
     postmortem: Postmortem | None = None
     action_items: list[ActionItem] = Field(default_factory=list)
+    action_items_recorded: int = 0
+    """Action items up to this ``id`` are in the store."""
     cause: str | None = None
     containment: list[ContainmentAction] = Field(default_factory=list)
 
     timeline: list[TimelineEvent] = Field(default_factory=list)
     timeline_seq: int = 0
     timeline_dropped: int = 0
+    records_lost_noted: int = 0
+    """``records_lost`` as last reported on the timeline."""
+    records_lost: int = 0
+    """Timeline events dropped before the store took them: the store was down so long that
+    keeping them would have put the incident over its byte budget."""
     recorded_seq: int = 0
     """Timeline events up to this ``seq`` are in the store."""
     unrecorded_notifications: list[NotificationRecord] = Field(default_factory=list)
@@ -464,6 +481,12 @@ class CarriedIncident(Model):
 
     state: IncidentState
     policy: Policy
+    notices_in_flight: list[dict[str, Any]] = Field(default_factory=list)
+    """Notices (``incident.notices.Notice`` as JSON) still being delivered when the previous
+    run ended: sent again under the same idempotency keys, so none is lost or doubled."""
+    actions_in_flight: list[int] = Field(default_factory=list)
+    undos_in_flight: list[int] = Field(default_factory=list)
+    probe_in_flight: bool = False
 
 
 class PreviousIncident(Model):

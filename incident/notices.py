@@ -64,6 +64,8 @@ class Notice(Model):
     """
 
     key: str
+    incident_uid: str | None = None
+    """The run that opened the incident, so two incidents of one alert group never share keys."""
     kind: NoticeKind
     audience: str
     contact: str | None = None
@@ -73,6 +75,12 @@ class Notice(Model):
     automatic: bool = False
     at: datetime
     incident: IncidentBrief
+
+    def idempotency_key(self, workflow_id: str) -> str:
+        """The key channels receive: stable across retries and replays, unique per incident."""
+        if self.incident_uid is None:  # opened before incidents had one: keys as they were
+            return f"{workflow_id}:{self.key}"
+        return f"{workflow_id}:{self.incident_uid}:{self.key}"
 
 
 class DeliveryOutcome(Model):

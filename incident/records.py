@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import Field
 
+from incident import bounds
 from incident.models import (
     ActionItem,
     IncidentState,
@@ -17,6 +18,8 @@ from incident.models import (
 )
 
 MAX_EVENTS_PER_WRITE = 200
+"""Timeline events (and channel outcomes) per write, within ACTIVITY_INPUT_BYTES."""
+_Item = TypeVar("_Item", TimelineEvent, NotificationRecord, ActionItem)
 
 
 class IncidentRow(Model):
@@ -68,8 +71,14 @@ def pending_batch(
     deadlines: tuple[datetime | None, datetime | None],
 ) -> RecordBatch | None:
     """The next write the store needs, or None when it is up to date."""
-    events = [e for e in state.timeline if e.seq > state.recorded_seq][:MAX_EVENTS_PER_WRITE]
-    if not events and not state.unrecorded_notifications:
+    budget = bounds.ACTIVITY_INPUT_BYTES // 2  # the rest: the row, postmortem, action items
+    events = _within(
+        [e for e in state.timeline if e.seq > state.recorded_seq][:MAX_EVENTS_PER_WRITE], budget
+    )
+    notifications = _within(state.unrecorded_notifications[:MAX_EVENTS_PER_WRITE], budget // 2)
+    items = [a for a in state.action_items if a.id > state.action_items_recorded]
+    items = _within(items, budget // 4)
+    if not events and not notifications and not items:
         return None
     last_seq = events[-1].seq if events else state.recorded_seq
     row = IncidentRow(
@@ -100,7 +109,19 @@ def pending_batch(
     return RecordBatch(
         row=row,
         events=events,
-        notifications=list(state.unrecorded_notifications[:MAX_EVENTS_PER_WRITE]),
+        notifications=notifications,
         postmortem=state.postmortem,
-        action_items=list(state.action_items),
+        action_items=items,
     )
+
+
+def _within(items: list[_Item], budget: int) -> list[_Item]:
+    """The longest prefix of ``items`` within ``budget`` bytes, and never none of them."""
+    taken: list[_Item] = []
+    size = 0
+    for item in items:
+        size += bounds.payload_bytes(item)
+        if taken and size > budget:
+            break
+        taken.append(item)
+    return taken

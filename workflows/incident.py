@@ -10,23 +10,27 @@ timer, and it turns signals and validated updates into state changes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import Priority, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
+    from incident.bounds import clip_line
     from incident.containment import ContainmentCall, ContainmentResult
-    from incident.ids import human_id
+    from incident.ids import SHORT_HUMAN_ID_CHARS, human_id
     from incident.lifecycle import DecisionRejected, Effects, Incident
     from incident.models import (
+        MAX_ALERTS_AFTER_CLOSE,
         Acknowledge,
         AddActionItem,
         AddNote,
         AlertBatch,
+        AlertStatus,
         ApproveContainment,
         AssignRole,
         CarriedIncident,
@@ -68,6 +72,9 @@ FIRST_ALERT_WAIT = timedelta(hours=1)
 CONTINUE_AS_NEW_AFTER = 1000
 """Signals and updates handled by one run before it continues as new (server limit 10,000)."""
 MAX_FIRES_PER_WAKE = 100
+DRAIN_LIMIT = timedelta(minutes=2)
+"""How long a run ending (closed, or continuing as new) waits for deliveries and undos in
+flight, timers firing all along; what is still running then is carried into the next run."""
 
 URGENT = Priority(priority_key=1)
 """Pages, declarations and the policy load before them: ahead of everything else queued."""
@@ -93,12 +100,19 @@ UNDO_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=5),
 )
 """Compensation retries every failure, a refusal included: it stays visible, never dropped."""
+UNDO_PATIENCE = timedelta(minutes=10)
+"""How long one undo keeps retrying before the incident shows it as failing and escalates."""
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=["RecordRefused"],
 )
 """Postgres down means the record waits: retried until it comes back, never dropped."""
+STORE_PATIENCE = timedelta(minutes=10)
+"""How long one write keeps retrying before the timeline says the store is unreachable."""
+STORE_PAUSE = timedelta(minutes=1)
+"""The pause between writes while the store is unreachable (the events wait in the state)."""
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -110,7 +124,11 @@ class IncidentWorkflow:
         self._incident: Incident | None = None
         if start.carried is not None:
             self._incident = Incident(start.carried.state, start.carried.policy)
-        self._early_alerts: list[AlertBatch] = []
+        self._early_alerts: list[AlertBatch] = [] if start.carried else list(start.alerts)
+        self._after_close: list[AlertBatch] = list(start.alerts) if start.carried else []
+        self._sending: dict[str, Notice] = {}
+        self._containing: set[tuple[int, bool]] = set()
+        self._probing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = False
         self._handled = 0
@@ -119,6 +137,7 @@ class IncidentWorkflow:
         self._recording = False
         self._records_paused = False
         self._record_task: asyncio.Task[None] | None = None
+        self._store_outage = False
 
     # --- the run ------------------------------------------------------------
 
@@ -127,6 +146,8 @@ class IncidentWorkflow:
         """Run the incident until it closes; returns its final state."""
         # Incidents that began before the store existed must replay without it.
         self._recording = workflow.patched("record-to-store")
+        # Incidents opened before drains were bounded end as they always did, so they replay.
+        self._bounded_drain = workflow.patched("bounded-drain")
         if self._incident is None:
             opened = await self._open(start)
             if not opened:
@@ -134,6 +155,8 @@ class IncidentWorkflow:
                     "no firing alert arrived; nothing to declare", non_retryable=True
                 )
         incident = self._live
+        if start.carried is not None:
+            self._resume_in_flight(start.carried)
         try:
             await self._respond()
         except asyncio.CancelledError:
@@ -144,14 +167,96 @@ class IncidentWorkflow:
             await self._flush_records()
             raise
         self._publish()
+        if not self._bounded_drain:
+            return await self._finish_unbounded()
+        closed = incident.state.phase is Phase.CLOSED
+        if closed:
+            # Nothing stays in force after close: undo what recovery did not.
+            self._dispatch(Effects(undo_actions=incident.compensate_all()))
+        settled = await self._drain(closed=closed)
+        if closed and settled and not self._after_close:
+            return incident.state
+        # The next run sends again whatever this one had in flight (same idempotency keys)
+        # and writes again whatever the store had not confirmed (writes are idempotent).
+        self._records_paused = True
+        writing = self._record_task
+        if writing is not None:
+            writing.cancel()  # a task cancelled before it started never clears _record_task
+            await workflow.wait_condition(writing.done)
+        if closed and settled:
+            # Alerts fired while this incident was closing: they open the group's next one.
+            workflow.continue_as_new(
+                IncidentStart(
+                    source=incident.state.source,
+                    dedup_key=incident.state.dedup_key,
+                    alerts=self._after_close,
+                    follows=PreviousIncident(
+                        human_id=incident.state.human_id,
+                        closed_at=incident.state.closed_at or workflow.now(),
+                    ),
+                )
+            )
+        workflow.continue_as_new(
+            IncidentStart(
+                source=incident.state.source,
+                dedup_key=incident.state.dedup_key,
+                carried=CarriedIncident(
+                    state=incident.state,
+                    policy=incident.policy,
+                    notices_in_flight=[n.model_dump(mode="json") for n in self._sending.values()],
+                    actions_in_flight=[a for a, undo in self._containing if not undo],
+                    undos_in_flight=[a for a, undo in self._containing if undo],
+                    probe_in_flight=self._probing,
+                ),
+                alerts=self._after_close,
+            )
+        )
+
+    async def _drain(self, *, closed: bool) -> bool:
+        """Wait for what is in flight — firing timers all along — for at most DRAIN_LIMIT.
+
+        True when everything settled (and, once closed, the store has the whole
+        incident); False when the limit came first and the next run must carry on.
+        """
+        incident = self._live
+        deadline = workflow.now() + DRAIN_LIMIT
+
+        def settled() -> bool:
+            if self._tasks or not workflow.all_handlers_finished():
+                return False
+            return not closed or (self._record_task is None and not self._records_behind())
+
+        while not settled():
+            now = workflow.now()
+            if now >= deadline:
+                return False
+            timers = incident.pending()
+            until = min([deadline, *(t.due for t in timers[:1])])
+            self._wake = False
+            if until > now:
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(
+                        lambda: self._wake or settled(),
+                        timeout=until - now,
+                        timeout_summary=clip_line(
+                            timers[0].summary
+                            if timers and timers[0].due < deadline
+                            else "stop waiting for deliveries in flight; the next run resends them"
+                        ),
+                    )
+            self._fire_due()
+            self._publish()
+        return True
+
+    async def _finish_unbounded(self) -> IncidentState:
+        """How runs ended before drains were bounded (kept so their histories replay)."""
+        incident = self._live
         await workflow.wait_condition(lambda: not self._tasks and workflow.all_handlers_finished())
         if incident.state.phase is Phase.CLOSED:
-            # Nothing stays in force after close: undo what recovery did not.
             self._dispatch(Effects(undo_actions=incident.compensate_all()))
             await workflow.wait_condition(lambda: not self._tasks)
             await self._flush_records()
         else:
-            # The next run writes again whatever this one had in flight: writes are idempotent.
             self._records_paused = True
             if self._record_task is not None:
                 self._record_task.cancel()
@@ -164,6 +269,17 @@ class IncidentWorkflow:
                 )
             )
         return incident.state
+
+    def _resume_in_flight(self, carried: CarriedIncident) -> None:
+        """Start again what the previous run had in flight when it continued as new."""
+        self._dispatch(
+            Effects(
+                notices=[Notice.model_validate(n) for n in carried.notices_in_flight],
+                run_probe=carried.probe_in_flight,
+                run_actions=list(carried.actions_in_flight),
+                undo_actions=list(carried.undos_in_flight),
+            )
+        )
 
     async def _respond(self) -> None:
         """Wait on the soonest timer, re-planning whenever something changes, until close."""
@@ -179,7 +295,9 @@ class IncidentWorkflow:
             if delay > timedelta(0):
                 try:
                     await workflow.wait_condition(
-                        lambda: self._wake, timeout=delay, timeout_summary=timers[0].summary
+                        lambda: self._wake,
+                        timeout=delay,
+                        timeout_summary=clip_line(timers[0].summary),
                     )
                     continue
                 except TimeoutError:
@@ -207,8 +325,18 @@ class IncidentWorkflow:
                 return False
         info = workflow.info()
         early, self._early_alerts = self._early_alerts, []
+        # Incidents opened before incident UIDs existed keep their short IDs and keys.
+        if workflow.patched("incident-uid"):
+            uid: str | None = info.run_id
+            name = human_id(info.workflow_id, info.run_id)
+        else:
+            uid = None
+            name = human_id(
+                info.workflow_id, info.first_execution_run_id, length=SHORT_HUMAN_ID_CHARS
+            )
         self._incident, effects = Incident.open(
-            human_id=human_id(info.workflow_id, info.first_execution_run_id),
+            human_id=name,
+            uid=uid,
             source=start.source,
             dedup_key=start.dedup_key,
             declaration=start.declaration,
@@ -221,8 +349,12 @@ class IncidentWorkflow:
         # Incidents opened before containment existed must replay without it.
         if start.declaration is None and workflow.patched("containment-playbooks"):
             self._dispatch(self._incident.propose_playbooks(workflow.now()))
+        if start.follows is not None:  # opened by alerts that fired while it was closing
+            self._incident.link_previous(
+                start.follows.human_id, start.follows.closed_at, workflow.now()
+            )
         # Incidents opened before linking existed must replay without it.
-        if start.dedup_key is not None and workflow.patched("link-previous-incident"):
+        elif start.dedup_key is not None and workflow.patched("link-previous-incident"):
             self._spawn(self._link_previous(info.workflow_id))
         return True
 
@@ -285,6 +417,13 @@ class IncidentWorkflow:
 
     # --- the record in Postgres ---------------------------------------------------
 
+    def _records_behind(self) -> bool:
+        """Whether the store still lacks part of the incident."""
+        incident = self._live
+        return self._recording and (
+            pending_batch(incident.state, workflow.info().workflow_id, (None, None)) is not None
+        )
+
     def _record_soon(self) -> None:
         """Start the next write to the store, one at a time, if anything is new."""
         if not self._recording or self._record_task is not None or self._records_paused:
@@ -298,17 +437,34 @@ class IncidentWorkflow:
 
     async def _record(self, batch: RecordBatch) -> None:
         try:
-            recorded: int = await workflow.execute_activity(
+            await workflow.execute_activity(
                 "store.record",
                 batch,
                 result_type=int,
                 start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=STORE_PATIENCE,
                 retry_policy=STORE_RETRY,
                 summary=f"record {len(batch.events)} timeline event(s) in Postgres",
             )
-            self._live.mark_recorded(recorded, len(batch.notifications))
-        except (ActivityError, asyncio.CancelledError):
+            self._live.mark_recorded(batch, workflow.now())
+            self._store_outage = False
+        except asyncio.CancelledError:
             pass  # cancelled to continue as new; the next run writes it again
+        except ActivityError as err:
+            if isinstance(err.cause, CancelledError) or self._records_paused:
+                pass  # cancelled to continue as new; the next run writes it again
+            elif _failure_type(err) == "RecordRefused":
+                # Retrying cannot help: say so and move past it, never wedge the incident.
+                self._live.record_refused(batch, _failure_message(err), workflow.now())
+                self._wake = True
+            else:
+                if not self._store_outage:
+                    self._store_outage = True
+                    self._live.note_store_unreachable(
+                        workflow.now(), STORE_PATIENCE, _failure_message(err)
+                    )
+                    self._wake = True
+                await workflow.sleep(STORE_PAUSE, summary="wait for the store to come back")
         # Chain the next write directly: waking the main loop would restart its timer.
         self._record_task = None
         self._record_soon()
@@ -340,7 +496,14 @@ class IncidentWorkflow:
         task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, notice: Notice) -> None:
-        summary = f"{notice.kind.value} → {notice.audience}: {notice.headline}"[:200]
+        self._sending[notice.key] = notice
+        try:
+            await self._send(notice)
+        finally:
+            del self._sending[notice.key]
+
+    async def _send(self, notice: Notice) -> None:
+        summary = clip_line(f"{notice.kind.value} → {notice.audience}: {notice.headline}")
         try:
             report: DeliveryReport = await workflow.execute_activity(
                 "notify.deliver",
@@ -355,7 +518,7 @@ class IncidentWorkflow:
                 summary=summary,
             )
         except ActivityError as err:
-            cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
+            cause = _failure_message(err)
             self._live.record_delivery_problem(workflow.now(), notice, f"not delivered: {cause}")
             self._live.record_outcomes(notice, [], workflow.now(), failure=cause)
             self._wake = True  # the timeline changed: refresh the Web UI
@@ -371,11 +534,18 @@ class IncidentWorkflow:
             self._wake = True
 
     async def _contain(self, action_id: int, *, undo: bool) -> None:
+        self._containing.add((action_id, undo))
+        try:
+            await self._call_control_plane(action_id, undo=undo)
+        finally:
+            self._containing.discard((action_id, undo))
+
+    async def _call_control_plane(self, action_id: int, *, undo: bool) -> None:
         incident = self._live
         action = incident.action(action_id)
         assert action is not None
         call = ContainmentCall(
-            incident=incident.state.human_id,
+            incident=_incident_key(incident.state),
             action_id=action.id,
             kind=action.kind,
             target=action.target,
@@ -389,14 +559,15 @@ class IncidentWorkflow:
                 call,
                 result_type=ContainmentResult,
                 start_to_close_timeout=timedelta(seconds=15),
-                # An undo is never dropped: it retries until the control plane takes it.
-                schedule_to_close_timeout=None if undo else timedelta(minutes=30),
+                # An undo is never dropped: past UNDO_PATIENCE it shows as failing,
+                # escalates, and is tried again later (a timer of the incident's).
+                schedule_to_close_timeout=UNDO_PATIENCE if undo else timedelta(minutes=30),
                 retry_policy=UNDO_RETRY if undo else CONTAIN_RETRY,
                 priority=CONTAINING,
-                summary=f"{what} {action.target} (#{action.id}, key {call.idempotency_key})",
+                summary=clip_line(f"{what} {action.target} (#{action.id})"),
             )
         except ActivityError as err:
-            cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
+            cause = _failure_message(err)
             self._dispatch(
                 incident.on_action_result(
                     action_id, undo=undo, ok=False, detail=cause, now=workflow.now()
@@ -412,6 +583,13 @@ class IncidentWorkflow:
         )
 
     async def _probe(self) -> None:
+        self._probing = True
+        try:
+            await self._check_slos()
+        finally:
+            self._probing = False
+
+    async def _check_slos(self) -> None:
         incident = self._live
         try:
             result: ProbeResult = await workflow.execute_activity(
@@ -436,6 +614,12 @@ class IncidentWorkflow:
         self._handled += 1
         if self._incident is None:
             self._early_alerts.append(batch)
+            return
+        if self._incident.state.phase is Phase.CLOSED:
+            # This incident is over: a firing opens the group's next incident once it ends.
+            firing = any(a.status is AlertStatus.FIRING for a in batch.alerts)
+            if firing and len(self._after_close) < MAX_ALERTS_AFTER_CLOSE:
+                self._after_close.append(batch)
             return
         self._dispatch(self._incident.on_alerts(batch, workflow.now()))
 
@@ -633,3 +817,22 @@ class IncidentWorkflow:
     def timeline(self) -> list[TimelineEvent]:
         """The incident's timeline, oldest first (the most recent 500 events)."""
         return self._live.state.timeline
+
+
+def _failure_type(err: ActivityError) -> str | None:
+    """The ApplicationError type an activity failed with, if any."""
+    return err.cause.type if isinstance(err.cause, ApplicationError) else None
+
+
+def _failure_message(err: ActivityError) -> str:
+    """What an activity failure says, for the timeline."""
+    return err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
+
+
+def _incident_key(state: IncidentState) -> str:
+    """The incident in idempotency keys: ``INC-…/<run that opened it>``.
+
+    The human ID alone is for people: two incidents could share one, and an
+    idempotency key they shared would replay one incident's answers to the other.
+    """
+    return f"{state.human_id}/{state.uid}" if state.uid else state.human_id

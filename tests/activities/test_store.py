@@ -146,7 +146,7 @@ async def test_a_retried_write_doubles_nothing(database_url: str) -> None:
         assert await _count(database_url, "incidents", human) == 1
 
         # A later snapshot moves the row forward; the stale one, re-sent, cannot move it back.
-        incident.mark_recorded(batch.last_seq, 0)
+        incident.mark_recorded(batch, batch.events[-1].at)
         incident.apply(Resolve(actor="bob", root_cause="disk full"), batch.events[-1].at + MIN)
         later = pending_batch(incident.state, "wf-1", (None, None))
         assert later is not None

@@ -29,6 +29,7 @@ from incident.models import (
 )
 from incident.notices import NoticeKind
 from incident.policy import load_policy
+from incident.records import pending_batch
 from incident.severity import Severity
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -261,7 +262,8 @@ def test_timeline_is_bounded_once_the_store_has_it() -> None:
         incident.apply(AddNote(actor="bot", text=f"note {i}"), minutes(1))
     state = incident.state
     assert len(state.timeline) == 802  # the store has none of it yet: nothing is dropped
-    incident.mark_recorded(state.timeline_seq, 0)
+    while (batch := pending_batch(state, "wf", (None, None))) is not None:
+        incident.mark_recorded(batch, minutes(2))
     assert len(state.timeline) == 500
     assert state.timeline[-1].text == "note 799"
     assert state.timeline_seq == state.timeline_dropped + 500

@@ -47,7 +47,8 @@ class ControlPlane:
         return [
             (e["action"], e["target"])
             for e in (await self.state())["effects"]
-            if e["key"].startswith(f"{incident}:")
+            # Keys are "<INC>/<run>:<action>:..." ("<INC>:..." for incidents opened earlier).
+            if e["key"].startswith((f"{incident}:", f"{incident}/"))
         ]
 
 
