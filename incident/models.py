@@ -175,7 +175,7 @@ class IncidentStart(Model):
     declaration: Declaration | None = None
     carried: CarriedIncident | None = None
     alerts: list[AlertBatch] = Field(default_factory=list, max_length=MAX_ALERTS_AFTER_CLOSE)
-    """Alerts that fired while the previous incident of the group was closing: they open this one."""
+    """Alerts that fired while the group's previous incident was closing: they open this one."""
     follows: PreviousIncident | None = None
     """The incident of the same group that closed just before this one opened."""
 
