@@ -61,8 +61,9 @@ class ContainmentActivities:
 
         The ``Idempotency-Key`` is fixed by incident and action, so a retry, a
         replay or a worker killed mid-call never makes the control plane act
-        twice. A 4xx is final (its reason goes on the timeline); a 5xx or a
-        timeout is retried by Temporal with backoff.
+        twice. A 4xx is final for an action (its reason goes on the timeline)
+        and retried for an undo (``ControlPlaneRejected`` either way); a 5xx or
+        a timeout is retried by Temporal with backoff.
         """
         if self._base is None:
             raise ApplicationError(
@@ -89,10 +90,14 @@ class ContainmentActivities:
                 type="ControlPlaneUnavailable",
             )
         if response.status_code >= 400:
+            # A refused action is final: its reason goes on the timeline. A refused undo
+            # is retried like any other failure (same type, so the workflow can show it
+            # as refused): whatever made the control plane refuse it — a rotated token,
+            # a lock, a resource being moved — can be fixed, and an undo is never dropped.
             raise ApplicationError(
                 f"control plane refused ({response.status_code}): {text}",
                 type="ControlPlaneRejected",
-                non_retryable=True,
+                non_retryable=not call.undo,
             )
         data = response.json() if response.content else {}
         return ContainmentResult(
