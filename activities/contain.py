@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from incident.containment import ActionKind, ContainmentCall, ContainmentResult
+from incident.containment import (
+    ActionKind,
+    ContainmentCall,
+    ContainmentResult,
+    target_problem,
+)
 
 TIMEOUT = httpx.Timeout(10.0)
 
 
+def segment(value: str) -> str:
+    """``value`` as exactly one URL path segment: ``/``, ``?``, ``#``, ``%`` escaped, and a
+    ``.`` or ``..`` (which a URL would resolve to the parent) spelt out as ``%2E``."""
+    escaped = quote(value, safe="")
+    return escaped.replace(".", "%2E") if escaped in (".", "..") else escaped
+
+
 def request_for(call: ContainmentCall) -> tuple[str, str, dict[str, Any]]:
-    """(method, path, JSON body) of an action or its undo, in the control plane's API."""
-    target, undo = call.target, call.undo
+    """(method, path, JSON body) of an action or its undo, in the control plane's API.
+
+    The target is one path segment whatever it holds: it comes from an alert's
+    labels and must never reach another URL of the control plane.
+    """
+    target, undo = segment(call.target), call.undo
     match call.kind:
         case ActionKind.ROLLBACK_DEPLOYMENT:
             version = call.params.get("version")
@@ -40,7 +57,7 @@ def request_for(call: ContainmentCall) -> tuple[str, str, dict[str, Any]]:
                 "POST",
                 "/api/v1/agents/quality/gates",
                 {
-                    "deployment_id": target,
+                    "deployment_id": call.target,
                     "promotion_frozen": not undo,
                 },
             )
@@ -65,6 +82,10 @@ class ContainmentActivities:
         and retried for an undo (``ControlPlaneRejected`` either way); a 5xx or
         a timeout is retried by Temporal with backoff.
         """
+        problem = target_problem(call.kind, call.target, call.params)
+        if problem is not None:
+            # The workflow's validators refuse such a target; this holds even if one slipped by.
+            raise ApplicationError(problem, type="InvalidTarget", non_retryable=True)
         if self._base is None:
             raise ApplicationError(
                 "no control plane configured (WARROOM_CONTROL_PLANE_URL)",

@@ -13,7 +13,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.contain import ContainmentActivities
+from activities.contain import ContainmentActivities, request_for
 from incident.containment import ActionKind, ContainmentCall, ContainmentResult
 from starter.controlplane import create_control_plane
 from starter.hooks.server import serving
@@ -121,3 +121,80 @@ async def test_an_undo_of_something_that_went_away_keeps_failing_visibly(plane: 
     err = await refusal(plane.url, undo)
     assert (err.type, err.non_retryable) == ("ControlPlaneRejected", False)
     assert "404" in err.message and "org-that-was-deleted" in err.message
+
+
+# --- a target names one thing; it cannot steer the URL ------------------------------
+
+
+def steering(org: str) -> str:
+    """A deployment 'id' from an alert label that walks up to the org's autonomy."""
+    return f"../../orgs/{org}/autonomy?"
+
+
+async def test_a_path_like_target_is_refused_and_the_org_is_untouched(plane: Plane) -> None:
+    lowered = call(ActionKind.LOWER_AUTONOMY, steering(plane.org))
+    err = await refusal(plane.url, lowered)
+    assert (err.type, err.non_retryable) == ("InvalidTarget", True)
+    assert err.message == (
+        f"target '{steering(plane.org)}' is not a valid deployment id: "
+        "letters, digits and . _ : @ - only"
+    )
+    org = await plane.row("orgs", plane.org)
+    assert org["autonomy_tier"] == "L3"
+    assert [e for e in (await plane.state())["effects"] if e["target"] == plane.org] == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "target"),
+    [
+        (ActionKind.DISABLE_TRIGGER, "../orgs/x/emergency-denylist"),
+        (ActionKind.ACTIVATE_DENYLIST, "acme/../globex"),
+        (ActionKind.ROLLBACK_DEPLOYMENT, "agents-api/rollback?x="),
+        (ActionKind.FREEZE_PROMOTION, " agents-api"),
+        (ActionKind.PAUSE_SCHEDULED_TRIGGERS, ".."),
+    ],
+)
+async def test_every_kind_refuses_a_malformed_target(
+    plane: Plane, kind: ActionKind, target: str
+) -> None:
+    err = await refusal(plane.url, call(kind, target))
+    assert (err.type, err.non_retryable) == ("InvalidTarget", True)
+    assert f"not a valid {kind.target_scope} id" in err.message
+    # The undo of such a call is refused the same way: it can never succeed.
+    err = await refusal(plane.url, call(kind, target, undo=True))
+    assert (err.type, err.non_retryable) == ("InvalidTarget", True)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "../../orgs/{org}/autonomy?",
+        "..%2F..%2Forgs%2F{org}%2Fautonomy",
+        "..",
+        "x/../../../orgs/{org}/autonomy#",
+    ],
+)
+async def test_even_unchecked_a_target_stays_one_path_segment(plane: Plane, target: str) -> None:
+    # Were the check ever bypassed, the request still names exactly one deployment.
+    lowered = call(ActionKind.LOWER_AUTONOMY, target.format(org=plane.org))
+    method, path, body = request_for(lowered)
+    async with httpx.AsyncClient() as http:
+        response = await http.request(
+            method,
+            f"{plane.url}{path}",
+            json=body,
+            headers={
+                "Idempotency-Key": lowered.idempotency_key,
+                "Authorization": f"Bearer {TOKEN}",
+            },
+        )
+    assert response.status_code == 404
+    assert (await plane.row("orgs", plane.org))["autonomy_tier"] == "L3"
+
+
+async def test_well_formed_targets_still_act(plane: Plane) -> None:
+    result = await execute(plane.url, call(ActionKind.LOWER_AUTONOMY, plane.deployment))
+    assert result.previous == "L3"
+    result = await execute(plane.url, call(ActionKind.LOWER_AUTONOMY, plane.org, scope="org"))
+    assert result.previous == "L3"
+    assert (await plane.row("orgs", plane.org))["autonomy_tier"] == "L1"
