@@ -9,6 +9,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.redact import describe, safe_url, scrub
 from incident.containment import (
     ActionKind,
     ContainmentCall,
@@ -100,11 +101,16 @@ class ContainmentActivities:
             response = await self._http.request(
                 method, f"{self._base}{path}", json=body, headers=headers, timeout=TIMEOUT
             )
-        except httpx.HTTPError as err:
+        except (httpx.HTTPError, httpx.InvalidURL) as err:
+            # Not chained: Temporal would put the httpx error, URL and all, into history.
             raise ApplicationError(
-                f"control plane unreachable: {err!r}", type="ControlPlaneUnavailable"
-            ) from err
-        text = response.text[:300]
+                f"control plane at {safe_url(self._base)} unreachable: "
+                f"{describe(err, [self._base], [self._token])}",
+                type="ControlPlaneUnavailable",
+            ) from None
+        # The answer goes on the timeline: a server echoing the request must not put the
+        # control plane's credentials (userinfo, a key in its path, the token) there.
+        text = scrub(response.text, [self._base], [self._token])[:300]
         if response.status_code >= 500 or response.status_code in (408, 429):
             raise ApplicationError(
                 f"control plane answered {response.status_code}: {text}",
