@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import math
 import re
 from typing import Any
@@ -12,8 +14,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import schema
+from activities.redact import describe, safe_url
 from incident.bounds import clip
 from incident.records import RecordBatch
+
+log = logging.getLogger("warroom.store")
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 """What Postgres text cannot hold: NUL, and lone surrogates (not UTF-8 at all)."""
@@ -64,18 +69,74 @@ def _text(value: str | None) -> str | None:
     return None if value is None else _UNSTORABLE.sub(REPLACEMENT, value)
 
 
-class StoreActivities:
-    """Owns the connection pool; built by the worker from ``DATABASE_URL``."""
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for Postgres to answer a new connection (asyncpg's default is 60)."""
 
-    def __init__(self, database_url: str) -> None:
+
+class StoreActivities:
+    """Owns the connection pool; built by the worker from ``DATABASE_URL``.
+
+    The pool is opened either up front (``open``: the worker at start, which
+    refuses a database whose schema it does not know) or, when Postgres could
+    not be reached then, by the first write that finds it reachable.
+    """
+
+    def __init__(self, database_url: str, *, connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self._url = database_url
+        self._connect_timeout = connect_timeout
         self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    @property
+    def where(self) -> str:
+        """The database, as logs may show it: no password."""
+        return safe_url(self._url)
 
     async def open(self) -> None:
-        """Connect and refuse a schema this code does not know."""
-        self._pool = await asyncpg.create_pool(self._url, min_size=1, max_size=8)
-        async with self._pool.acquire() as conn:
-            await schema.check(conn)
+        """Connect and refuse a schema this code does not know (``SchemaError``).
+
+        Raises what asyncpg raises when Postgres cannot be reached (see
+        ``UNAVAILABLE``); the store is then still usable: the next write tries again.
+        """
+        async with self._opening:
+            if self._pool is not None:
+                return
+            pool = await asyncpg.create_pool(
+                self._url, min_size=1, max_size=8, timeout=self._connect_timeout
+            )
+            try:
+                async with pool.acquire() as conn:
+                    await schema.check(conn)
+            except BaseException:
+                await pool.close()
+                raise
+            self._pool = pool
+
+    async def _ensure_open(self) -> asyncpg.Pool:
+        """The pool, connecting first if the worker started while Postgres was away."""
+        if self._pool is None:
+            try:
+                await self.open()
+            except schema.SchemaError as err:
+                # Retried, not dropped: once someone runs `warroom db upgrade` (or a worker
+                # that knows this schema takes the task), the record catches up.
+                log.error("incident record not written: Postgres at %s: %s", self.where, err)
+                raise ApplicationError(
+                    f"Postgres at {self.where}: {err}", type="RecordSchemaMismatch"
+                ) from None
+            except UNAVAILABLE as err:
+                raise ApplicationError(
+                    f"Postgres at {self.where} is not reachable: {describe(err)}",
+                    type="RecordUnavailable",
+                ) from None
+            except asyncpg.PostgresError as err:  # a password or database that is wrong, for now
+                raise ApplicationError(
+                    f"Postgres at {self.where} refuses the connection: {describe(err)}",
+                    type="RecordUnavailable",
+                ) from None
+            log.info("connected to Postgres at %s: the incident record is written", self.where)
+        assert self._pool is not None
+        return self._pool
 
     async def close(self) -> None:
         """Close the pool."""
@@ -99,13 +160,11 @@ class StoreActivities:
         the incident, the part refused and Postgres's reason, and stores
         nothing of the batch.
         """
-        if self._pool is None:
-            await self.open()
-        assert self._pool is not None
+        pool = await self._ensure_open()
         clean = RecordBatch.model_validate(storable(batch.model_dump()))
         part = ["incident row"]
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
+            async with pool.acquire() as conn, conn.transaction():
                 await self._write(conn, clean, part)
         except REFUSED as err:
             raise ApplicationError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -35,8 +36,10 @@ from incident.policy import Policy, load_policy
 from incident.records import RecordBatch, pending_batch
 from incident.severity import Severity
 from starter.api import decide
+from starter.devserver import free_port
 from starter.postgres import upgrade
 from tests.support.harness import Harness
+from tests.support.postgres_proxy import postgres_on
 
 MIN = timedelta(minutes=1)
 
@@ -394,3 +397,54 @@ async def test_a_value_out_of_range_is_refused_naming_the_part(database_url: str
     assert (refused.value.type, refused.value.non_retryable) == ("RecordRefused", True)
     assert "refused the timeline of" in refused.value.message
     assert "out of int32 range" in refused.value.message
+
+
+# --- a worker started while Postgres was away -------------------------------------
+
+
+async def test_the_first_write_connects_once_postgres_is_there(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    away = f"postgresql://postgres:db-secret-pw@127.0.0.1:{port}/postgres"
+    batch = pending_batch(_lifecycle(load_policy()).state, "wf-lazy", (None, None))
+    assert batch is not None
+    store = StoreActivities(away)
+    env = ActivityEnvironment()
+    try:
+        with pytest.raises(ApplicationError) as down:
+            await env.run(store.record, batch)
+        assert (down.value.type, down.value.non_retryable) == ("RecordUnavailable", False)
+        assert down.value.message == (
+            f"Postgres at postgresql://127.0.0.1:{port}/postgres is not reachable: "
+            "connection refused"
+        )
+        assert down.value.__cause__ is None  # nothing more goes into history
+        async with postgres_on(port, database_url):
+            with caplog.at_level(logging.INFO, logger="warroom"):
+                assert await env.run(store.record, batch) == batch.last_seq
+        assert await _count(database_url, "timeline", batch.row.human_id) == len(batch.events)
+        assert "connected to Postgres at postgresql://127.0.0.1:" in caplog.text
+        assert "db-secret-pw" not in caplog.text
+    finally:
+        await store.close()
+
+
+async def test_a_schema_found_wrong_on_the_first_write_waits_for_the_upgrade(
+    fresh_database: str,
+) -> None:
+    batch = pending_batch(_lifecycle(load_policy()).state, "wf-schema", (None, None))
+    assert batch is not None
+    store = StoreActivities(fresh_database)
+    env = ActivityEnvironment()
+    try:
+        with pytest.raises(ApplicationError) as wrong:
+            await env.run(store.record, batch)
+        assert wrong.value.type == "RecordSchemaMismatch"
+        assert not wrong.value.non_retryable  # the record is kept waiting, never dropped
+        assert "schema is at version 0" in wrong.value.message
+        assert "run `warroom db upgrade`" in wrong.value.message
+        await upgrade(fresh_database)  # the operator reads the message and does it
+        assert await env.run(store.record, batch) == batch.last_seq
+    finally:
+        await store.close()
