@@ -129,6 +129,10 @@ class ContainmentActivities:
         data = response.json() if response.content else {}
         return ContainmentResult(
             status_code=response.status_code,
-            detail=str(data.get("detail", f"{method} {path} → {response.status_code}"))[:300],
+            detail=scrub(
+                str(data.get("detail", f"{method} {path} → {response.status_code}")),
+                [self._base],
+                [self._token],
+            )[:300],
             previous=data.get("previous"),
         )

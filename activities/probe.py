@@ -21,7 +21,8 @@ _FAILED_OP = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
 
 
 class ProbeUnavailable(Exception):
-    """Prometheus could not answer a query; the message says why, naming its URL."""
+    """Prometheus could not answer a query; the message says why, naming its URL (without
+    credentials)."""
 
 
 class ProbeActivities:

@@ -14,7 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import schema
-from activities.redact import describe, safe_url
+from activities.redact import describe, safe_url, scrub
 from incident.bounds import clip
 from incident.records import RecordBatch
 
@@ -124,6 +124,12 @@ class StoreActivities:
                 raise ApplicationError(
                     f"Postgres at {self.where}: {err}", type="RecordSchemaMismatch"
                 ) from None
+            except ValueError as err:
+                raise ApplicationError(
+                    f"DATABASE_URL is not a usable Postgres URL: "
+                    f"{scrub(' '.join(str(err).split()), [self._url])}",
+                    type="RecordUnavailable",
+                ) from None
             except UNAVAILABLE as err:
                 raise ApplicationError(
                     f"Postgres at {self.where} is not reachable: {describe(err)}",
@@ -174,6 +180,11 @@ class StoreActivities:
                 ),
                 type="RecordRefused",
                 non_retryable=True,
+            ) from None
+        except UNAVAILABLE as err:
+            raise ApplicationError(
+                f"Postgres at {self.where} is not reachable: {describe(err)}",
+                type="RecordUnavailable",
             ) from None
         return batch.last_seq
 

@@ -11,7 +11,7 @@ import sys
 import asyncpg
 import httpx
 
-from activities.redact import describe
+from activities.redact import describe, scrub
 from activities.schema import SchemaError
 from activities.store import UNAVAILABLE, StoreActivities
 from incident.policy import PolicyError, load_policy
@@ -30,6 +30,9 @@ async def main(settings: WorkerSettings) -> None:
     store = StoreActivities(settings.database_url)
     try:
         await store.open()
+    except ValueError as err:  # not a Postgres URL asyncpg can use (asyncpg's own errors too)
+        reason = scrub(" ".join(str(err).split()), [settings.database_url])
+        raise SettingsError(f"DATABASE_URL: not a usable Postgres URL: {reason}") from None
     except UNAVAILABLE as err:
         # Pages matter more than the record: run without it, write it once Postgres is back.
         log.warning(

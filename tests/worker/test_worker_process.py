@@ -211,3 +211,11 @@ async def test_the_worker_logs_no_credential_of_its_channels(
     assert process.returncode == 0, text
     for secret in ("hook-pass-77", "XXXXsecret", "tok-abc1", "prom-pass-88", "cp-pass-99"):
         assert secret not in text
+
+
+async def test_a_database_url_that_is_not_one_is_refused_without_its_password() -> None:
+    process = await _spawn({"DATABASE_URL": "postgresql://warroom:db-secret-pw@db:notaport/x"})
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert output.decode().startswith("warroom worker: DATABASE_URL: not a usable Postgres URL")
+    assert "db-secret-pw" not in output.decode()
