@@ -88,10 +88,11 @@ class ContainmentActivities:
             # The workflow's validators refuse such a target; this holds even if one slipped by.
             raise ApplicationError(problem, type="InvalidTarget", non_retryable=True)
         if self._base is None:
+            # An undo waits for the setting to be fixed (a worker restarted without it).
             raise ApplicationError(
                 "no control plane configured (WARROOM_CONTROL_PLANE_URL)",
                 type="ControlPlaneMissing",
-                non_retryable=True,
+                non_retryable=not call.undo,
             )
         method, path, body = request_for(call)
         headers = {"Idempotency-Key": call.idempotency_key}

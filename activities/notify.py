@@ -141,7 +141,8 @@ class NotifyActivities:
         if 400 <= status < 500 and status not in TRANSIENT_4XX:
             # The answer lands on the timeline; a server echoing the request URL (or a
             # header) must not put the channel's credentials there.
-            detail = scrub(response.text or response.reason_phrase, [url], channel.headers.values())
+            tokens = [v for v in channel.headers.values() if len(v) >= 8]
+            detail = scrub(response.text or response.reason_phrase, [url], tokens)
             detail = detail[:200]
             log.warning("channel %s refused %s: %s %s", channel.name, notice.key, status, detail)
             return DeliveryOutcome(

@@ -198,3 +198,20 @@ async def test_well_formed_targets_still_act(plane: Plane) -> None:
     result = await execute(plane.url, call(ActionKind.LOWER_AUTONOMY, plane.org, scope="org"))
     assert result.previous == "L3"
     assert (await plane.row("orgs", plane.org))["autonomy_tier"] == "L1"
+
+
+async def test_an_undo_on_a_worker_without_a_control_plane_waits_for_one() -> None:
+    # A worker restarted without WARROOM_CONTROL_PLANE_URL between an action and its undo.
+    disable = call(ActionKind.DISABLE_TRIGGER, "nightly-digest")
+    err = await refusal_without_plane(disable)
+    assert (err.type, err.non_retryable) == ("ControlPlaneMissing", True)
+    err = await refusal_without_plane(disable.model_copy(update={"undo": True}))
+    assert (err.type, err.non_retryable) == ("ControlPlaneMissing", False)
+
+
+async def refusal_without_plane(contained: ContainmentCall) -> Any:
+    async with httpx.AsyncClient() as http:
+        activities = ContainmentActivities(http=http, base_url=None, token=None)
+        with pytest.raises(ApplicationError) as refused:
+            await ActivityEnvironment().run(activities.execute, contained)
+    return refused.value
