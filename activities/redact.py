@@ -85,8 +85,9 @@ def scrub(text: str, urls: Iterable[str | None] = (), extra: Iterable[str | None
     string in ``extra``, e.g. a bearer token) replaced by ``***``."""
     known = [u for u in urls if u]
     for url in sorted(known, key=len, reverse=True):
-        text = text.replace(url, safe_url(url))
-        text = text.replace(str(httpx.URL(url)) if _parses(url) else url, safe_url(url))
+        # As configured, and as httpx spells it in its own messages.
+        for spelling in {url, _normalised(url)}:
+            text = text.replace(spelling, safe_url(url))
     pieces = {p for u in known for p in secrets_of(u)}
     pieces |= {e for e in extra if e and len(e) >= _MIN_SECRET}
     for piece in sorted(pieces, key=len, reverse=True):
@@ -94,12 +95,11 @@ def scrub(text: str, urls: Iterable[str | None] = (), extra: Iterable[str | None
     return text
 
 
-def _parses(url: str) -> bool:
+def _normalised(url: str) -> str:
     try:
-        httpx.URL(url)
+        return str(httpx.URL(url))
     except (httpx.InvalidURL, ValueError, TypeError):
-        return False
-    return True
+        return url
 
 
 def describe(
