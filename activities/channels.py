@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterator
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from activities.redact import HIDDEN, safe_url
 from incident.severity import Severity
 
 
@@ -24,6 +26,16 @@ class Channel(BaseModel):
     url: HttpUrl
     min_severity: Severity = Severity.P4
     headers: dict[str, str] = Field(default_factory=dict)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """A channel as logs and errors show it: where it posts, never its credentials."""
+        for name, value in super().__repr_args__():
+            if name == "url":
+                yield name, safe_url(str(value))
+            elif name == "headers":
+                yield name, dict.fromkeys(value, HIDDEN)
+            else:
+                yield name, value
 
     def wants(self, severity: Severity) -> bool:
         """Whether this channel takes notices for an incident of ``severity``."""

@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.channels import Channel
+from activities.redact import describe, scrub
 from incident.durations import format_duration
 from incident.notices import (
     DELIVERY_HEARTBEAT_TIMEOUT,
@@ -128,18 +129,21 @@ class NotifyActivities:
         """Post to one channel; None means a transient failure worth retrying."""
         body = self._body(channel, notice, text, link)
         headers = {"Idempotency-Key": key, **channel.headers}
+        url = str(channel.url)
         try:
-            response = await self._http.post(
-                str(channel.url), json=body, headers=headers, timeout=TIMEOUT
-            )
+            response = await self._http.post(url, json=body, headers=headers, timeout=TIMEOUT)
         except httpx.HTTPError as err:
-            log.warning("channel %s unreachable: %s", channel.name, err)
+            log.warning("channel %s unreachable: %s", channel.name, describe(err, [url]))
             return None
         status = response.status_code
         if 200 <= status < 300:
             return DeliveryOutcome(channel=channel.name, delivered=True, status_code=status)
         if 400 <= status < 500 and status not in TRANSIENT_4XX:
-            detail = (response.text or response.reason_phrase)[:200]
+            # The answer lands on the timeline; a server echoing the request URL (or a
+            # header) must not put the channel's credentials there.
+            tokens = [v for v in channel.headers.values() if len(v) >= 8]
+            detail = scrub(response.text or response.reason_phrase, [url], tokens)
+            detail = detail[:200]
             log.warning("channel %s refused %s: %s %s", channel.name, notice.key, status, detail)
             return DeliveryOutcome(
                 channel=channel.name, delivered=False, status_code=status, detail=detail

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from temporalio import activity
 
+from activities.redact import describe, safe_url, scrub
 from incident.models import ProbeCheck, ProbeResult
 from incident.policy import SloProbe
 
@@ -21,7 +21,8 @@ _FAILED_OP = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
 
 
 class ProbeUnavailable(Exception):
-    """Prometheus could not answer a query; the message says why, naming its URL."""
+    """Prometheus could not answer a query; the message says why, naming its URL (without
+    credentials)."""
 
 
 class ProbeActivities:
@@ -61,7 +62,7 @@ class ProbeActivities:
 
     async def _query(self, probe: SloProbe) -> float | None:
         """The query's value, None when Prometheus has no data for it."""
-        where = f"Prometheus at {self._url}"
+        where = f"Prometheus at {safe_url(self._url or '')}"
         try:
             response = await self._http.get(
                 f"{self._url}/api/v1/query",
@@ -73,7 +74,15 @@ class ProbeActivities:
                 f"{where} did not answer within {QUERY_TIMEOUT_SECONDS:g} s"
             ) from err
         except (httpx.HTTPError, httpx.InvalidURL) as err:
-            raise ProbeUnavailable(f"{where} unreachable: {_reason(err)}") from err
+            raise ProbeUnavailable(f"{where} unreachable: {describe(err, [self._url])}") from None
+        try:
+            return self._read(probe, response, where)
+        except ProbeUnavailable as err:
+            # Prometheus (or a proxy before it) may echo the request: keep its credentials out.
+            raise ProbeUnavailable(scrub(str(err), [self._url])) from None
+
+    def _read(self, probe: SloProbe, response: httpx.Response, where: str) -> float | None:
+        """The value of one query's answer; ProbeUnavailable when it is not one."""
         payload = _json(response)
         if not response.is_success:
             raise ProbeUnavailable(
@@ -138,21 +147,6 @@ def _error_text(payload: dict[str, Any] | None) -> str | None:
     kind = payload.get("errorType")
     text = _one_line(str(payload["error"]))
     return f"{kind}: {text}" if kind else text
-
-
-def _reason(err: Exception) -> str:
-    # httpx wraps the OS error, whose text varies with the event loop ("Connect
-    # call failed (...)"); the errno's own words ("connection refused") are what
-    # an operator recognises. DNS errors carry negative codes and say it well.
-    cause: BaseException | None = err
-    while cause is not None:
-        if isinstance(cause, OSError):
-            if cause.errno is not None and cause.errno > 0:
-                return os.strerror(cause.errno).lower()
-            if cause.strerror:
-                return cause.strerror.lower()
-        cause = cause.__cause__ or cause.__context__
-    return str(err) or type(err).__name__
 
 
 def _number(value: float) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 
@@ -12,6 +14,14 @@ class Model(BaseModel):
     """Containment data refuses unknown fields, like every domain model."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class TargetScope(StrEnum):
+    """Which kind of thing an action's target names."""
+
+    DEPLOYMENT = "deployment"
+    TRIGGER = "trigger"
+    ORG = "org"
 
 
 class ActionKind(StrEnum):
@@ -30,6 +40,15 @@ class ActionKind(StrEnum):
         return self is not ActionKind.ROLLBACK_DEPLOYMENT
 
     @property
+    def target_scope(self) -> TargetScope:
+        """What the target names: a deployment, a trigger or an org."""
+        return {
+            ActionKind.DISABLE_TRIGGER: TargetScope.TRIGGER,
+            ActionKind.ACTIVATE_DENYLIST: TargetScope.ORG,
+            ActionKind.PAUSE_SCHEDULED_TRIGGERS: TargetScope.ORG,
+        }.get(self, TargetScope.DEPLOYMENT)
+
+    @property
     def label(self) -> str:
         """``rollback deployment`` rather than ``rollback_deployment``."""
         return self.value.replace("_", " ")
@@ -44,6 +63,37 @@ class ActionKind(StrEnum):
             ActionKind.LOWER_AUTONOMY: "restore autonomy tier",
             ActionKind.FREEZE_PROMOTION: "unfreeze promotion",
         }.get(self, "nothing to undo")
+
+
+TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$")
+"""A target id: one name, never a path, a query or anything else a URL gives meaning to."""
+
+
+def scope_of(kind: ActionKind, params: Mapping[str, str] | None = None) -> TargetScope:
+    """What an action's target names, given its params: ``lower_autonomy`` with
+    ``{"scope": "org"}`` (degraded mode) lowers a whole org."""
+    if kind is ActionKind.LOWER_AUTONOMY and (params or {}).get("scope") == "org":
+        return TargetScope.ORG
+    return kind.target_scope
+
+
+def target_problem(
+    kind: ActionKind, target: str, params: Mapping[str, str] | None = None
+) -> str | None:
+    """Why ``target`` cannot be the target of ``kind`` (a person reads it), or None if it can.
+
+    Targets come from alert labels and go into the control plane's URLs, so
+    they are held to the syntax of an id: letters, digits and ``. _ : @ -``,
+    starting with a letter or digit, at most 200 characters.
+    """
+    if TARGET.fullmatch(target):
+        return None
+    scope = scope_of(kind, params)
+    if not target:
+        return f"no {scope} id given"
+    if len(target) > 200:
+        return f"target is {len(target)} characters; a {scope} id has at most 200"
+    return f"target {target!r} is not a valid {scope} id: letters, digits and . _ : @ - only"
 
 
 class Autonomy(StrEnum):

@@ -11,12 +11,12 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, overload
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from incident.containment import ActionKind, Autonomy
+from incident.containment import ActionKind, Autonomy, TargetScope
 from incident.durations import Duration
 from incident.severity import Severity
 
@@ -213,14 +213,61 @@ class ContainmentRule(_Strict):
             causes={},
         )
 
+    @overload
+    def autonomy_for(
+        self,
+        kind: ActionKind,
+        *,
+        target: str,
+        org: str | None,
+        scope: TargetScope | None = None,
+    ) -> Autonomy: ...
+
+    @overload
     def autonomy_for(
         self, kind: ActionKind, *, org: str | None, deployment: str | None
+    ) -> Autonomy: ...
+
+    def autonomy_for(
+        self,
+        kind: ActionKind,
+        *,
+        target: str | None = None,
+        org: str | None,
+        scope: TargetScope | None = None,
+        deployment: str | None = None,
     ) -> Autonomy:
-        """The most specific setting: per deployment, then per org, then per action."""
-        if deployment and kind in self.deployment_autonomy.get(deployment, {}):
-            return self.deployment_autonomy[deployment][kind]
-        if org and kind in self.org_autonomy.get(org, {}):
-            return self.org_autonomy[org][kind]
+        """The most specific setting for ``kind`` acting on ``target`` in an incident of ``org``.
+
+        An org-scoped action (denylist, scheduled triggers, an org-wide autonomy
+        change) acts on the org its target names: that org's setting applies.
+        A deployment-scoped one (rollback, autonomy, promotion): the target
+        deployment's setting, then the incident's org's. A trigger: the
+        incident's org's. Then the action's own setting. ``scope`` overrides
+        what ``kind`` targets (``scope_of(kind, params)``).
+
+        The ``deployment=`` form (no ``target``) is the earlier signature, kept
+        with its earlier meaning until its last caller moves to ``target=``.
+        """
+        if target is None:
+            if deployment and kind in self.deployment_autonomy.get(deployment, {}):
+                return self.deployment_autonomy[deployment][kind]
+            if org and kind in self.org_autonomy.get(org, {}):
+                return self.org_autonomy[org][kind]
+            return self.autonomy.get(kind, Autonomy.APPROVE)
+        scope = scope or kind.target_scope
+        if scope is TargetScope.ORG:
+            specific = [self.org_autonomy.get(target, {})]
+        elif scope is TargetScope.DEPLOYMENT:
+            specific = [
+                self.deployment_autonomy.get(target, {}),
+                self.org_autonomy.get(org, {}) if org else {},
+            ]
+        else:
+            specific = [self.org_autonomy.get(org, {}) if org else {}]
+        for settings in specific:
+            if kind in settings:
+                return settings[kind]
         return self.autonomy.get(kind, Autonomy.APPROVE)
 
 

@@ -11,8 +11,9 @@ import sys
 import asyncpg
 import httpx
 
+from activities.redact import describe, scrub
 from activities.schema import SchemaError
-from activities.store import StoreActivities
+from activities.store import UNAVAILABLE, StoreActivities
 from incident.policy import PolicyError, load_policy
 from starter.connection import connect
 from worker.run import build_worker, ensure_search_attributes
@@ -29,8 +30,21 @@ async def main(settings: WorkerSettings) -> None:
     store = StoreActivities(settings.database_url)
     try:
         await store.open()
-    except (OSError, asyncpg.PostgresError) as err:
-        raise SettingsError(f"DATABASE_URL: cannot use the database: {err}") from err
+    except ValueError as err:  # not a Postgres URL asyncpg can use (asyncpg's own errors too)
+        reason = scrub(" ".join(str(err).split()), [settings.database_url])
+        raise SettingsError(f"DATABASE_URL: not a usable Postgres URL: {reason}") from None
+    except UNAVAILABLE as err:
+        # Pages matter more than the record: run without it, write it once Postgres is back.
+        log.warning(
+            "Postgres at %s is not reachable (%s): starting anyway; incidents run and page "
+            "as usual, and their record is written once Postgres answers",
+            store.where,
+            describe(err),
+        )
+    except asyncpg.PostgresError as err:  # reachable, but the password or database is wrong
+        raise SettingsError(
+            f"DATABASE_URL: cannot use the database at {store.where}: {describe(err)}"
+        ) from None
     client = await connect(settings.temporal, metrics_addr=settings.metrics_addr)
     await ensure_search_attributes(client)
     stop = asyncio.Event()
@@ -72,6 +86,10 @@ async def main(settings: WorkerSettings) -> None:
 def run() -> int:
     """Entry point; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # httpx logs every request's full URL at INFO: a channel's or the control plane's
+    # credentials (userinfo, a webhook's secret path, ?token=) would land in the log.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = WorkerSettings.from_env()
         asyncio.run(main(settings))

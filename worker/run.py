@@ -105,7 +105,8 @@ def build_worker(
 ) -> Worker:
     """A worker for the incident workflow with its activities wired to their dependencies.
 
-    ``store`` must be opened (connected, schema checked) before the worker runs.
+    ``store`` is opened (connected, schema checked) before the worker runs, or, if
+    Postgres could not be reached then, by its first write that finds it reachable.
     """
     compile_workflow_modules()
     notify = NotifyActivities(channels=channels, http=http, ui_url=ui_url)

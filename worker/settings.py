@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter, ValidationError
 
 from activities.channels import Channel
+from activities.redact import safe_url
 from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings
 
 __all__ = ["DEFAULT_UI_URL", "SettingsError", "WorkerSettings"]
@@ -47,6 +48,14 @@ class WorkerSettings(BaseModel):
     control_plane_token: str | None = Field(default=None, repr=False)
     database_url: str | None = Field(default=None, repr=False)
     """Postgres for the incident record (``DATABASE_URL``); the worker needs one."""
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """The settings as logs show them: URLs without their credentials."""
+        for name, value in super().__repr_args__():
+            if name in ("prometheus_url", "control_plane_url") and isinstance(value, str):
+                yield name, safe_url(value)
+            else:
+                yield name, value
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WorkerSettings:
@@ -98,7 +107,8 @@ def _url(env: Mapping[str, str], name: str) -> str | None:
     try:
         _HTTP_URL.validate_python(value)
     except ValidationError as err:
-        raise SettingsError(f"{name}: {err.errors()[0]['msg']}, got {value!r}") from err
+        # The value may hold credentials (userinfo, a token): show it without them.
+        raise SettingsError(f"{name}: {err.errors()[0]['msg']}, got {safe_url(value)!r}") from None
     # Kept as the operator wrote it, minus a trailing slash: paths are appended to it.
     return value.rstrip("/")
 

@@ -11,18 +11,22 @@ import sys
 import uuid
 from pathlib import Path
 
+import asyncpg
 import pytest
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
-from incident.models import Declaration
+from incident.models import Declaration, IncidentState
 from incident.severity import Severity
 from starter.api import declare_incident
+from starter.devserver import free_port
 from starter.receiver import HttpReceiver
 from tests.support.harness import eventually
+from tests.support.postgres_proxy import postgres_on
 from worker.run import compile_workflow_modules, ensure_search_attributes
 from workflows import search_attributes
+from workflows.incident import IncidentWorkflow
 
 
 async def _spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -109,3 +113,109 @@ def test_the_workflow_modules_get_bytecode_even_when_python_writes_none(
     (tmp_path / "incident.py").write_text("VALUE = 1\n")
     compile_workflow_modules(tmp_path)
     assert Path(importlib.util.cache_from_source(str(tmp_path / "incident.py"))).is_file()
+
+
+async def _recorded(database_url: str, human_id: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(
+            await conn.fetchval("SELECT count(*) FROM timeline WHERE human_id = $1", human_id)
+        )
+    finally:
+        await conn.close()
+
+
+async def test_the_worker_pages_while_postgres_is_down_and_records_once_it_is_back(
+    env: WorkflowEnvironment, receiver: HttpReceiver, database_url: str
+) -> None:
+    task_queue = f"warroom-proc-{uuid.uuid4().hex[:8]}"
+    config = env.client.service_client.config
+    port = free_port()  # nothing listens there yet: Postgres is "down"
+    down = f"postgresql://postgres:db-secret-pw@127.0.0.1:{port}/postgres"
+    channels = [{"name": "sink", "kind": "webhook", "url": f"{receiver.url}/hook"}]
+    process = await _spawn(
+        {
+            "TEMPORAL_ADDRESS": config.target_host,
+            "WARROOM_TASK_QUEUE": task_queue,
+            "WARROOM_CHANNELS": json.dumps(channels),
+            "DATABASE_URL": down,
+        }
+    )
+    try:
+        incident = await declare_incident(
+            env.client,
+            Declaration(title="Queue depth above 5000", severity=Severity.P1, actor="alice"),
+            task_queue=task_queue,
+        )
+        # Postgres is down, the worker runs anyway: the on-call engineer is paged.
+        await eventually(
+            lambda: (
+                [b["audience"] for b in receiver.bodies() if b["kind"] == "escalation"]
+                == ["Primary on-call"]
+            )
+        )
+        state: IncidentState = await incident.query(IncidentWorkflow.state)
+        assert state.recorded_seq < state.timeline_seq
+        # Postgres comes back: the record catches up on its own.
+        async with postgres_on(port, database_url):
+
+            async def caught_up() -> bool:
+                s: IncidentState = await incident.query(IncidentWorkflow.state)
+                return s.recorded_seq == s.timeline_seq
+
+            await eventually(caught_up, within=40)
+            assert await _recorded(database_url, state.human_id) >= state.timeline_seq
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert f"task queue {task_queue}" in text
+    assert f"Postgres at postgresql://127.0.0.1:{port}/postgres is not reachable" in text
+    assert "db-secret-pw" not in text
+
+
+async def test_the_worker_logs_no_credential_of_its_channels(
+    env: WorkflowEnvironment, receiver: HttpReceiver, database_url: str
+) -> None:
+    task_queue = f"warroom-proc-{uuid.uuid4().hex[:8]}"
+    config = env.client.service_client.config
+    host = receiver.url.removeprefix("http://")
+    secret_url = (
+        f"http://hook-user:hook-pass-77@{host}/services/T000/B000/XXXXsecret?token=tok-abc1"
+    )
+    channels = [{"name": "slack", "kind": "webhook", "url": secret_url}]
+    process = await _spawn(
+        {
+            "TEMPORAL_ADDRESS": config.target_host,
+            "WARROOM_TASK_QUEUE": task_queue,
+            "WARROOM_CHANNELS": json.dumps(channels),
+            "WARROOM_PROMETHEUS_URL": f"http://prom-user:prom-pass-88@{host}/prom",
+            "WARROOM_CONTROL_PLANE_URL": f"http://cp-user:cp-pass-99@{host}/cp",
+            "DATABASE_URL": database_url,
+        }
+    )
+    try:
+        await declare_incident(
+            env.client,
+            Declaration(title="Queue depth above 5000", severity=Severity.P1, actor="alice"),
+            task_queue=task_queue,
+        )
+        await eventually(lambda: any(b["kind"] == "escalation" for b in receiver.bodies()))
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    text = output.decode()
+    assert process.returncode == 0, text
+    for secret in ("hook-pass-77", "XXXXsecret", "tok-abc1", "prom-pass-88", "cp-pass-99"):
+        assert secret not in text
+
+
+async def test_a_database_url_that_is_not_one_is_refused_without_its_password() -> None:
+    process = await _spawn({"DATABASE_URL": "postgresql://warroom:db-secret-pw@db:notaport/x"})
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert output.decode().startswith("warroom worker: DATABASE_URL: not a usable Postgres URL")
+    assert "db-secret-pw" not in output.decode()
