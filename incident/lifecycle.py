@@ -15,7 +15,14 @@ from typing import Any
 
 from incident import bounds
 from incident.classify import Classification, alert_severity, classify
-from incident.containment import ActionKind, ActionState, Autonomy, ContainmentAction
+from incident.containment import (
+    ActionKind,
+    ActionState,
+    Autonomy,
+    ContainmentAction,
+    scope_of,
+    target_problem,
+)
 from incident.durations import format_duration
 from incident.models import (
     Acknowledge,
@@ -1183,7 +1190,7 @@ class Incident:
         s = self.state
         rule = self.policy.containment
         mode = autonomy or rule.autonomy_for(
-            kind, org=s.org, deployment=target if "deployment" in kind.value else None
+            kind, target=target, org=s.org, scope=scope_of(kind, params)
         )
         state = {
             Autonomy.RECOMMEND: ActionState.RECOMMENDED,
@@ -1220,7 +1227,7 @@ class Incident:
         return [Role(r).title.lower() for r in self.policy.containment.approvers]
 
     def _check_propose(self, d: ProposeContainment) -> str | None:
-        return self._open_only("propose containment")
+        return target_problem(d.kind, d.target, d.params) or self._open_only("propose containment")
 
     def _apply_propose(self, d: ProposeContainment, now: datetime, fx: Effects) -> TimelineEvent:
         self._propose(now, d.actor, d.kind, d.target, d.params, d.reason, fx)
@@ -1294,6 +1301,9 @@ class Incident:
         ]
 
     def _check_degrade(self, d: EnterDegradedMode) -> str | None:
+        problem = target_problem(ActionKind.ACTIVATE_DENYLIST, d.org)
+        if problem:
+            return problem
         if self._degraded(d.org):
             return f"org {d.org} is already in degraded mode"
         return self._open_only("enter degraded mode")
@@ -1364,6 +1374,17 @@ class Incident:
                     actor,
                     f"{why} suggests {step.kind.label}, but the alert has no "
                     f"'{step.target_label}' label to aim it at",
+                )
+                continue
+            problem = target_problem(step.kind, target)
+            if problem:
+                # A label can hold anything; it never becomes a path on the control plane.
+                self._record(
+                    now,
+                    "containment_skipped",
+                    actor,
+                    f"{why} suggests {step.kind.label}, but its '{step.target_label}' label "
+                    f"cannot be a target: {problem}",
                 )
                 continue
             if any(a.kind is step.kind and a.target == target for a in self.state.containment):

@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Literal, overload
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -213,7 +213,6 @@ class ContainmentRule(_Strict):
             causes={},
         )
 
-    @overload
     def autonomy_for(
         self,
         kind: ActionKind,
@@ -221,21 +220,6 @@ class ContainmentRule(_Strict):
         target: str,
         org: str | None,
         scope: TargetScope | None = None,
-    ) -> Autonomy: ...
-
-    @overload
-    def autonomy_for(
-        self, kind: ActionKind, *, org: str | None, deployment: str | None
-    ) -> Autonomy: ...
-
-    def autonomy_for(
-        self,
-        kind: ActionKind,
-        *,
-        target: str | None = None,
-        org: str | None,
-        scope: TargetScope | None = None,
-        deployment: str | None = None,
     ) -> Autonomy:
         """The most specific setting for ``kind`` acting on ``target`` in an incident of ``org``.
 
@@ -245,16 +229,7 @@ class ContainmentRule(_Strict):
         deployment's setting, then the incident's org's. A trigger: the
         incident's org's. Then the action's own setting. ``scope`` overrides
         what ``kind`` targets (``scope_of(kind, params)``).
-
-        The ``deployment=`` form (no ``target``) is the earlier signature, kept
-        with its earlier meaning until its last caller moves to ``target=``.
         """
-        if target is None:
-            if deployment and kind in self.deployment_autonomy.get(deployment, {}):
-                return self.deployment_autonomy[deployment][kind]
-            if org and kind in self.org_autonomy.get(org, {}):
-                return self.org_autonomy[org][kind]
-            return self.autonomy.get(kind, Autonomy.APPROVE)
         scope = scope or kind.target_scope
         if scope is TargetScope.ORG:
             specific = [self.org_autonomy.get(target, {})]
