@@ -1478,6 +1478,10 @@ class Incident:
                 undo.append(action.id)
         return undo
 
+    def undoing(self) -> bool:
+        """Whether an undo is still owed: the incident must not end before it is confirmed."""
+        return any(a.state is ActionState.COMPENSATING for a in self.state.containment)
+
     def note_cancelled(self, now: datetime) -> None:
         """The workflow was cancelled: say so; containment still in force will be undone."""
         in_force = [a.title for a in self.state.containment if a.state is ActionState.IN_FORCE]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -73,7 +73,7 @@ CONTINUE_AS_NEW_AFTER = 1000
 """Signals and updates handled by one run before it continues as new (server limit 10,000)."""
 MAX_FIRES_PER_WAKE = 100
 DRAIN_LIMIT = timedelta(minutes=2)
-"""How long a run ending (closed, or continuing as new) waits for deliveries and undos in
+"""How long a run about to continue as new waits for deliveries and undos in
 flight, timers firing all along; what is still running then is carried into the next run."""
 
 URGENT = Priority(priority_key=1)
@@ -213,40 +213,51 @@ class IncidentWorkflow:
         )
 
     async def _drain(self, *, closed: bool) -> bool:
-        """Wait for what is in flight — firing timers all along — for at most DRAIN_LIMIT.
+        """Wait for what is in flight, firing timers all along.
 
-        True when everything settled (and, once closed, the store has the whole
-        incident); False when the limit came first and the next run must carry on.
+        Before continuing as new, for at most DRAIN_LIMIT; once closed, until
+        undos and deliveries are done and the store has the whole incident (an
+        undo that keeps failing keeps the incident here, retried on its timer),
+        or until the run's history asks for a new run. True when everything
+        settled; False when the next run must carry on with what is in flight.
         """
         incident = self._live
-        deadline = workflow.now() + DRAIN_LIMIT
+        deadline = None if closed else workflow.now() + DRAIN_LIMIT
 
         def settled() -> bool:
             if self._tasks or not workflow.all_handlers_finished():
                 return False
-            return not closed or (self._record_task is None and not self._records_behind())
+            if not closed:
+                return True
+            return (
+                not incident.undoing() and self._record_task is None and not self._records_behind()
+            )
 
         while not settled():
             now = workflow.now()
-            if now >= deadline:
+            if (deadline is not None and now >= deadline) or (
+                closed and self._should_continue_as_new()
+            ):
                 return False
-            timers = incident.pending()
-            until = min([deadline, *(t.due for t in timers[:1])])
+            due = [t.due for t in incident.pending()[:1]]
+            until = min([*due, *([deadline] if deadline else [])], default=None)
             self._wake = False
-            if until > now:
+            if until is None or until > now:
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(
                         lambda: self._wake or settled(),
-                        timeout=until - now,
-                        timeout_summary=clip_line(
-                            timers[0].summary
-                            if timers and timers[0].due < deadline
-                            else "stop waiting for deliveries in flight; the next run resends them"
-                        ),
+                        timeout=None if until is None else until - now,
+                        timeout_summary=self._drain_summary(until, deadline),
                     )
             self._fire_due()
             self._publish()
         return True
+
+    def _drain_summary(self, until: datetime | None, deadline: datetime | None) -> str:
+        timers = self._live.pending()
+        if timers and until is not None and timers[0].due <= until:
+            return clip_line(timers[0].summary)
+        return "stop waiting for deliveries in flight; the next run sends them again"
 
     async def _finish_unbounded(self) -> IncidentState:
         """How runs ended before drains were bounded (kept so their histories replay)."""

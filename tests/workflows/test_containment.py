@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import timedelta
 
+import asyncpg
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 
@@ -276,3 +278,46 @@ async def test_cancelling_the_incident_undoes_what_is_in_force(
         await incident.result()
     assert await plane.trigger_enabled()
     assert await plane.effects(state.human_id) == [("trigger", plane.trigger)] * 2
+
+
+async def test_a_refused_undo_stays_in_force_escalates_and_is_tried_again(
+    contained: Harness, control_plane: ControlPlane
+) -> None:
+    harness, plane = contained, control_plane
+    incident = await harness.declare(Severity.P3)  # P3 closes on resolution
+    await decide(incident, AssignRole(actor="dana", role=Role.TECHNICAL_LEAD, person="dana"))
+    await decide(
+        incident,
+        ProposeContainment(actor="dana", kind=ActionKind.FREEZE_PROMOTION, target=plane.deployment),
+    )  # auto by policy
+    await harness.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
+    # The deployment goes away from the control plane: unfreezing it is refused (404).
+    conn = await asyncpg.connect(plane.database_url)
+    await conn.execute("DELETE FROM cp_deployments WHERE id = $1", plane.deployment)
+    await decide(incident, Resolve(actor="dana", root_cause="flaky eval"))
+    await harness.env.fast_forward(incident, 61 * MIN)  # type: ignore[attr-defined]
+    await harness.env.fast_forward(incident, 11 * MIN)  # type: ignore[attr-defined]
+    state = await harness.until(
+        incident, lambda s: s.containment[0].compensation_attempts == 1, within=30
+    )
+    action = state.containment[0]
+    assert state.phase is Phase.CLOSED
+    assert action.state is ActionState.COMPENSATING  # never "compensated" on a refusal
+    undone = [e.text for e in state.timeline if e.kind == "containment_undo_failed"]
+    assert undone and "still in force" in undone[0] and "404" in undone[0]
+    assert not any(e.kind == "containment_compensated" for e in state.timeline)
+    await eventually(
+        lambda: any("could not be undone" in n["headline"] for n in harness.notices("escalation"))
+    )
+
+    # Back on the control plane: the closed incident's retry timer undoes it, then it ends.
+    await conn.execute(
+        "INSERT INTO cp_deployments (id, version, stable_version, promotion_frozen) "
+        "VALUES ($1, 'v42', 'v41', true)",
+        plane.deployment,
+    )
+    await conn.close()
+    await harness.env.fast_forward(incident, 6 * MIN)  # type: ignore[attr-defined]
+    final = await asyncio.wait_for(incident.result(), 60)
+    assert final.containment[0].state is ActionState.COMPENSATED
+    assert not (await plane.deployment_row())["promotion_frozen"]

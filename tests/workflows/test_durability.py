@@ -6,7 +6,7 @@ import asyncio
 import time
 from datetime import timedelta
 
-from incident.models import Acknowledge, AddNote, Alert, AlertBatch, Phase
+from incident.models import Acknowledge, AddNote, Alert, AlertBatch, Phase, Resolve
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import decide, send_alerts
@@ -80,3 +80,55 @@ async def test_noisy_incident_continues_as_new_and_keeps_its_state(harness: Harn
     description = await handle.describe()
     assert description.run_id != first_run  # it continued as new, more than once
     assert description.history_length < 10_000
+
+
+DISK = Alert(fingerprint="d1", name="DiskNoise", labels={"severity": "info", "service": "disk"})
+
+
+def _declarations(harness: Harness) -> list[tuple[str, str]]:
+    """(incident, Idempotency-Key) of every declaration the channel received."""
+    return [
+        (r.json()["incident"]["human_id"], r.headers["idempotency-key"])
+        for r in harness.receiver.received
+        if r.json().get("kind") == "declaration"
+    ]
+
+
+async def test_the_next_incident_of_a_group_is_never_deduplicated_against_the_last(
+    harness: Harness,
+) -> None:
+    first = await harness.fire("disk-group", DISK)
+    await decide(first, Resolve(actor="bob", root_cause="log rotation stuck"))
+    await harness.advance(first, 61 * MIN)
+    old = await first.result()  # a P3 closes on resolution
+    second = await harness.fire("disk-group", DISK)  # the same group, the same workflow ID
+    assert second.id == first.id
+    await eventually(lambda: len(_declarations(harness)) == 2)
+    (first_id, first_key), (second_id, second_key) = _declarations(harness)
+    assert first_id == old.human_id and second_id != old.human_id
+    # A channel that honours Idempotency-Key, as the README asks, must see a new key.
+    assert first_key != second_key
+
+
+async def test_a_firing_while_an_incident_closes_opens_the_next_one(harness: Harness) -> None:
+    incident = await harness.fire("disk-closing", DISK)
+    await decide(incident, Resolve(actor="bob", root_cause="log rotation stuck"))
+    harness.receiver.respond = lambda _request: (503, b"down")  # the resolution notice waits
+    await harness.env.fast_forward(incident, 61 * MIN)  # type: ignore[attr-defined]
+    closing = await harness.until(incident, lambda s: s.phase is Phase.CLOSED)
+
+    # The closed run still waits for its resolution notice when the alert fires again.
+    await send_alerts(
+        harness.client,
+        AlertBatch(source="alertmanager", alerts=[DISK]),
+        dedup_key="disk-closing",
+        task_queue=harness.task_queue,
+    )
+    harness.receiver.respond = lambda _request: (200, b"{}")
+    handle = harness.client.get_workflow_handle_for(IncidentWorkflow.run, incident.id)
+    new = await harness.until(handle, lambda s: s.human_id != closing.human_id, within=60)
+    assert new.follows == closing.human_id and new.phase is Phase.TRIAGED
+    assert any(e.kind == "linked" and closing.human_id in e.text for e in new.timeline)
+    # The resolution notice went out for the incident that closed (after 503s), not the new one.
+    resolution = harness.notices("resolution")
+    assert {n["incident"]["human_id"] for n in resolution} == {closing.human_id}
