@@ -54,6 +54,12 @@ def clip_line(text: str, max_bytes: int = SUMMARY_BYTES) -> str:
     return clip(" ".join(text.split()), max_bytes, "…")
 
 
+def keyword(text: str) -> str:
+    """A search-attribute value: printable, one line, within SEARCH_ATTRIBUTE_BYTES."""
+    printable = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+    return clip(printable, SEARCH_ATTRIBUTE_BYTES, "…")
+
+
 def payload_bytes(model: BaseModel) -> int:
     """The size of ``model`` as JSON, as the pydantic data converter sends it."""
     return len(model.__pydantic_serializer__.to_json(model))

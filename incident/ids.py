@@ -57,3 +57,13 @@ def normal_human_id(text: str) -> str:
     if len(upper) == len("INC-") + HUMAN_ID_CHARS:
         return f"{upper[:9]}-{upper[9:]}"
     return upper
+
+
+def incident_key(human_id: str, uid: str | None) -> str:
+    """The incident in idempotency keys: ``INC-…/<run that opened it>``.
+
+    The human ID alone is for people: two incidents could share one, and a key
+    they shared would replay one incident's control-plane answers to the other.
+    Incidents opened before they had a ``uid`` keep the keys they began with.
+    """
+    return f"{human_id}/{uid}" if uid else human_id

@@ -283,7 +283,7 @@ class Incident:
             "IncidentCommander": s.roles.get(Role.INCIDENT_COMMANDER, ""),
         }
         # Over the server's limit, the upsert would get the run terminated.
-        return {k: bounds.clip(v, bounds.SEARCH_ATTRIBUTE_BYTES, "…") for k, v in fields.items()}
+        return {k: bounds.keyword(v) for k, v in fields.items()}
 
     def details(self, now: datetime, timers: list[PendingTimer]) -> str:
         """Markdown for the Web UI's current details: where it stands and what comes next."""

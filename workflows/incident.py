@@ -22,7 +22,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from incident.bounds import clip_line
     from incident.containment import ContainmentCall, ContainmentResult
-    from incident.ids import SHORT_HUMAN_ID_CHARS, human_id
+    from incident.ids import SHORT_HUMAN_ID_CHARS, human_id, incident_key
     from incident.lifecycle import DecisionRejected, Effects, Incident
     from incident.models import (
         MAX_ALERTS_AFTER_CLOSE,
@@ -556,7 +556,7 @@ class IncidentWorkflow:
         action = incident.action(action_id)
         assert action is not None
         call = ContainmentCall(
-            incident=_incident_key(incident.state),
+            incident=incident_key(incident.state.human_id, incident.state.uid),
             action_id=action.id,
             kind=action.kind,
             target=action.target,
@@ -838,12 +838,3 @@ def _failure_type(err: ActivityError) -> str | None:
 def _failure_message(err: ActivityError) -> str:
     """What an activity failure says, for the timeline."""
     return err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
-
-
-def _incident_key(state: IncidentState) -> str:
-    """The incident in idempotency keys: ``INC-…/<run that opened it>``.
-
-    The human ID alone is for people: two incidents could share one, and an
-    idempotency key they shared would replay one incident's answers to the other.
-    """
-    return f"{state.human_id}/{state.uid}" if state.uid else state.human_id

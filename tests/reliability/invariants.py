@@ -4,6 +4,9 @@
 
 - it is not lost: visibility lists it on its task queue and ``describe`` finds
   it running or completed (never failed, terminated or timed out);
+- no run of any incident on the task queue was terminated or failed by the
+  server (a search attribute, memo or payload over its limit ends a run that
+  way), and no workflow task was refused for such a reason;
 - its timeline is complete in Temporal (the ``state`` query: contiguous
   ``seq``) and in Postgres (once the background writes caught up, the
   ``timeline`` rows equal the workflow's entries, by ``seq``);
@@ -28,10 +31,12 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import asyncpg
+from temporalio.api.enums.v1 import WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from incident.containment import ActionState
+from incident.ids import incident_key
 from incident.models import IncidentState, PendingTimer, TimelineEvent
 from incident.policy import LadderKind, Policy
 from starter.api import IncidentHandle
@@ -269,7 +274,7 @@ async def _containment_problems(state: IncidentState, plane: ControlPlane) -> li
     effects = [
         e["key"]
         for e in (await plane.state())["effects"]
-        if e["key"].startswith(f"{state.human_id}:")
+        if e["key"].startswith(f"{incident_key(state.human_id, state.uid)}:")
     ]
     counts = Counter((int(k.split(":")[1]), k.split(":")[2]) for k in effects)
     problems = [f"control plane effect {k} applied {n} times" for k, n in counts.items() if n > 1]
@@ -352,6 +357,40 @@ async def _listed(client: Client, task_queue: str) -> set[str]:
     return {w.id async for w in client.list_workflows(f"TaskQueue = '{task_queue}'")}
 
 
+SERVER_REFUSALS = {
+    cause
+    for name, cause in WorkflowTaskFailedCause.items()
+    if "_BAD_" in name or name.endswith("_LIMIT_EXCEEDED")
+}
+"""Workflow task failures the server causes: a command it refused (a value over a limit)."""
+
+
+async def server_refusals(client: Client, task_queue: str) -> list[str]:
+    """Every run on ``task_queue`` the server ended, and every command it refused.
+
+    ``check_incidents`` reads the latest run of each incident; a run the server
+    terminated can hide behind a later one of the same workflow ID. So every
+    run on the queue is listed, and each history searched for refusals.
+    """
+    found = []
+    ended = (
+        f"TaskQueue = '{task_queue}' AND ExecutionStatus IN ('Terminated', 'Failed', 'TimedOut')"
+    )
+    async for run in client.list_workflows(ended):
+        found.append(f"{run.id} ({run.run_id}) is {run.status}")
+    async for run in client.list_workflows(f"TaskQueue = '{task_queue}'"):
+        handle = client.get_workflow_handle(run.id, run_id=run.run_id)
+        async for event in handle.fetch_history_events():
+            if event.HasField("workflow_task_failed_event_attributes"):
+                failed = event.workflow_task_failed_event_attributes
+                if failed.cause in SERVER_REFUSALS:
+                    found.append(
+                        f"{run.id} ({run.run_id}): the server refused a command: "
+                        f"{WorkflowTaskFailedCause.Name(failed.cause)}: {failed.failure.message}"
+                    )
+    return found
+
+
 async def check_incidents(
     client: Client,
     handles: list[IncidentHandle],
@@ -400,6 +439,9 @@ async def check_incidents(
         if found:
             problems[f"{state.human_id} ({handle.id}, {state.phase})"] = found
         states.append(state)
+    refused = await server_refusals(client, task_queue)
+    if refused:
+        problems["the server"] = refused
     assert not problems, "invariants broken:\n" + "\n".join(
         f"{who}:\n  " + "\n  ".join(found) for who, found in problems.items()
     )
