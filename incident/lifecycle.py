@@ -77,8 +77,10 @@ TITLE_BYTES = 512
 """An alert-derived title (a summary annotation may be 8 KiB) as headlines carry it."""
 MAX_UNRECORDED = 5000
 """Events kept past MAX_TIMELINE while the store is unreachable (within TIMELINE_BYTES)."""
-MAX_UNRECORDED_NOTIFICATIONS = 1000
+MAX_UNRECORDED_NOTIFICATIONS = 500
 """Channel outcomes kept for the store while it is unreachable (each at most ~1 KiB)."""
+MIN_TIMELINE_KEPT = 10
+"""Timeline events (and alerts) ``fit`` never goes below."""
 
 SYSTEM = "warroom"
 INCIDENT_CHANNEL = "Incident channel"
@@ -1542,6 +1544,35 @@ class Incident:
         if drop:
             del timeline[:drop]
             s.timeline_dropped += drop
+
+    def fit(self, budget: int) -> None:
+        """Shrink what the state keeps until it is at most ``budget`` bytes.
+
+        The last resort before the state is carried into a new run, where a
+        payload over the server's limit would end the incident. Channel outcomes
+        and timeline events the store has not taken go first (counted in
+        ``records_lost``), then the oldest timeline, then the alerts seen least
+        recently (counted in ``alerts_untracked``).
+        """
+        s = self.state
+        while bounds.payload_bytes(s) > budget:
+            if s.unrecorded_notifications:
+                drop = max(1, len(s.unrecorded_notifications) // 2)
+                del s.unrecorded_notifications[:drop]
+                s.records_lost += drop
+            elif len(s.timeline) > MIN_TIMELINE_KEPT:
+                drop = len(s.timeline) // 2
+                s.records_lost += sum(1 for e in s.timeline[:drop] if e.seq > s.recorded_seq)
+                del s.timeline[:drop]
+                s.timeline_dropped += drop
+                self._sizes.clear()
+            elif len(s.alerts) > MIN_TIMELINE_KEPT:
+                by_age = sorted(s.alerts.values(), key=lambda a: a.last_seen)
+                for alert in by_age[: len(by_age) // 2]:
+                    del s.alerts[alert.fingerprint]
+                    s.alerts_untracked += 1
+            else:
+                return
 
     def mark_recorded(self, batch: RecordBatch, now: datetime) -> None:
         """The store has taken ``batch``: what it covered need not be kept for it any more."""

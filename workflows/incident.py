@@ -20,7 +20,7 @@ from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
-    from incident.bounds import clip_line
+    from incident.bounds import CARRIED_STATE_BYTES, clip_line, payload_bytes
     from incident.containment import ContainmentCall, ContainmentResult
     from incident.ids import SHORT_HUMAN_ID_CHARS, human_id, incident_key
     from incident.lifecycle import DecisionRejected, Effects, Incident
@@ -196,18 +196,21 @@ class IncidentWorkflow:
                     ),
                 )
             )
+        carried = CarriedIncident(
+            state=incident.state,
+            policy=incident.policy,
+            notices_in_flight=[n.model_dump(mode="json") for n in self._sending.values()],
+            actions_in_flight=[a for a, undo in self._containing if not undo],
+            undos_in_flight=[a for a, undo in self._containing if undo],
+            probe_in_flight=self._probing,
+        )
+        beside_state = payload_bytes(carried) - payload_bytes(incident.state)
+        incident.fit(CARRIED_STATE_BYTES - beside_state)  # over the limit, the run would end
         workflow.continue_as_new(
             IncidentStart(
                 source=incident.state.source,
                 dedup_key=incident.state.dedup_key,
-                carried=CarriedIncident(
-                    state=incident.state,
-                    policy=incident.policy,
-                    notices_in_flight=[n.model_dump(mode="json") for n in self._sending.values()],
-                    actions_in_flight=[a for a, undo in self._containing if not undo],
-                    undos_in_flight=[a for a, undo in self._containing if undo],
-                    probe_in_flight=self._probing,
-                ),
+                carried=carried,
                 alerts=self._after_close,
             )
         )

@@ -13,6 +13,7 @@ from incident.lifecycle import DecisionRejected, Incident
 from incident.models import (
     AddNote,
     Alert,
+    AlertBatch,
     AssignRole,
     CarriedIncident,
     Declaration,
@@ -202,3 +203,18 @@ def test_a_refused_undo_stays_in_force_escalates_and_is_tried_again() -> None:
     assert not again.notices and action.compensation_attempts == 2
     incident.on_action_result(action.id, undo=True, ok=True, detail="unfrozen", now=at(40))
     assert action.state is ActionState.COMPENSATED and not incident.undoing()
+
+
+def test_a_state_over_its_budget_is_fitted_before_it_is_carried() -> None:
+    # Thousands of distinct alerts, channel outcomes and events the store never took.
+    incident = declared()
+    for i in range(1000):
+        alert = Alert(fingerprint=f"f{i}-" + "x" * 180, name="N" * 200, labels={"s": "x"})
+        incident.on_alerts(AlertBatch(source="am", alerts=[alert]), at(1))
+    for i in range(400):
+        incident.apply(AddNote(actor="scribe", text=f"{i} " + CJK * 300), at(2))
+    incident.fit(256 * 1024)
+    state = incident.state
+    assert bounds.payload_bytes(state) <= 256 * 1024
+    assert state.records_lost > 0 and state.alerts_untracked > 0
+    assert state.timeline[-1].text.startswith("399 ")  # the newest are kept
