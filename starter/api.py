@@ -12,6 +12,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from incident.bounds import DETAILS_BYTES, clip, clip_line
 from incident.ids import incident_workflow_id, looks_like_human_id
 from incident.models import (
     Acknowledge,
@@ -90,11 +91,12 @@ async def declare_incident(
         IncidentStart(source="manual", declaration=declaration),
         id=workflow_id or f"incident-manual-{uuid.uuid4().hex[:20]}",
         task_queue=task_queue,
-        static_summary=f"{declaration.severity} {declaration.title}"[:200],
-        static_details=(
+        static_summary=clip_line(f"{declaration.severity} {declaration.title}"),
+        static_details=clip(
             f"Declared by {declaration.actor}"
             + (f" for {declaration.service}" if declaration.service else "")
-            + (f"\n\n{declaration.summary}" if declaration.summary else "")
+            + (f"\n\n{declaration.summary}" if declaration.summary else ""),
+            DETAILS_BYTES,
         ),
     )
     return handle
@@ -134,9 +136,12 @@ async def send_alerts(
                 task_queue=task_queue,
                 start_signal="alerts",
                 start_signal_args=[batch],
-                static_summary=(lead.annotations.get("summary") or lead.name)[:200],
-                static_details=f"Opened by {batch.source} alert {lead.name}\n\n"
-                f"Dedup key: `{dedup_key}`",
+                # The server measures these in bytes: 200 CJK characters are 600.
+                static_summary=clip_line(lead.annotations.get("summary") or lead.name),
+                static_details=clip(
+                    f"Opened by {batch.source} alert {lead.name}\n\nDedup key: `{dedup_key}`",
+                    DETAILS_BYTES,
+                ),
             )
             return handle
         except RPCError as err:

@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from incident.models import Alert, AlertBatch, AlertStatus
+from incident.models import Alert, AlertBatch, AlertStatus, DedupKey
+from starter.hooks.fields import alert_name
 
 FIRING_ENDS_AT_YEAR = 1
 """Alertmanager sends ``endsAt: 0001-01-01T00:00:00Z`` for alerts still firing."""
@@ -33,7 +34,7 @@ class AlertmanagerAlert(_Payload):
         ends = self.endsAt if self.endsAt and self.endsAt.year > FIRING_ENDS_AT_YEAR else None
         return Alert(
             fingerprint=self.fingerprint,
-            name=self.labels.get("alertname", "alert")[:200] or "alert",
+            name=alert_name(self.labels.get("alertname", "")),
             status=AlertStatus(self.status),
             labels=self.labels,
             annotations=self.annotations,
@@ -47,7 +48,7 @@ class AlertmanagerNotification(_Payload):
     """A group notification as Alertmanager's ``webhook_configs`` posts it (version 4)."""
 
     version: Literal["4"]
-    groupKey: str = Field(min_length=1, max_length=2000)
+    groupKey: DedupKey
     truncatedAlerts: int = Field(default=0, ge=0)
     status: Literal["firing", "resolved"]
     receiver: str
@@ -79,7 +80,7 @@ class GrafanaNotification(_Payload):
     """Grafana alerting's webhook contact point payload."""
 
     version: str = "1"
-    groupKey: str = Field(min_length=1, max_length=2000)
+    groupKey: DedupKey
     truncatedAlerts: int = Field(default=0, ge=0)
     status: Literal["firing", "resolved"]
     receiver: str = ""
