@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from incident.bounds import MAX_LABELS
 from incident.models import Alert, AlertBatch, AlertStatus, DedupKey
 from starter.hooks.fields import alert_name
 
@@ -22,8 +23,9 @@ class AlertmanagerAlert(_Payload):
     """One alert of an Alertmanager notification."""
 
     status: Literal["firing", "resolved"]
-    labels: dict[str, str] = Field(min_length=1)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    # Counted here so a refusal names the alert (alerts.3.labels), not just "labels".
+    labels: dict[str, str] = Field(min_length=1, max_length=MAX_LABELS)
+    annotations: dict[str, str] = Field(default_factory=dict, max_length=MAX_LABELS)
     startsAt: datetime
     endsAt: datetime | None = None
     generatorURL: str = ""

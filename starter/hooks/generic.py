@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from incident.bounds import MAX_LABELS
 from incident.models import Alert, AlertBatch, AlertStatus, DedupKey
 from starter.hooks.fields import FINGERPRINT_CHARS, alert_name, fingerprint
 
@@ -36,8 +37,9 @@ class GenericAlert(BaseModel):
     description: str | None = None
     runbook_url: str | None = None
     fingerprint: str | None = Field(default=None, min_length=1)
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    # Counted here so a refusal names the alert (alerts.3.labels), not just "labels".
+    labels: dict[str, str] = Field(default_factory=dict, max_length=MAX_LABELS)
+    annotations: dict[str, str] = Field(default_factory=dict, max_length=MAX_LABELS)
 
     def to_alert(self) -> Alert:
         """The alert in Warroom's terms; named fields win over the free-form maps."""
