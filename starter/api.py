@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from incident.bounds import DETAILS_BYTES, clip, clip_line
@@ -72,10 +73,23 @@ NOT_READY_RETRIES = 6
 """Decisions re-sent when the workflow could not take an update yet (nothing was accepted)."""
 SIGNAL_LIMIT_RETRIES = 20
 """Deliveries retried while an incident's run is full and about to continue as new."""
+NOT_DECLARED_PATIENCE = 5.0
+"""Seconds a decision keeps being re-sent while its incident is still being declared."""
 
 
 class IncidentNotFound(LookupError):
     """No incident has that ``INC-`` ID or workflow ID."""
+
+
+class IncidentNotReady(Exception):
+    """The incident is still being declared and took no decision; send it again shortly."""
+
+
+def rejection_type(err: WorkflowUpdateFailedError) -> str | None:
+    """The workflow's reason class for refusing an update (``DecisionRejected``,
+    ``NotDeclaredYet``), or None when the failure carries none."""
+    cause = err.cause
+    return cause.type if isinstance(cause, ApplicationError) else None
 
 
 async def declare_incident(
@@ -155,24 +169,47 @@ async def send_alerts(
 
 
 async def acknowledge_by_key(
-    client: Client, source: str, dedup_key: str, *, actor: str
+    client: Client,
+    source: str,
+    dedup_key: str,
+    *,
+    actor: str,
+    patience: float = NOT_DECLARED_PATIENCE,
 ) -> DecisionReceipt | None:
     """Acknowledge the open incident of ``source``'s ``dedup_key``.
 
     None when there is no open incident or it was already acknowledged: an
-    acknowledgement is idempotent, as senders deliver it at least once.
+    acknowledgement is idempotent, as senders deliver it at least once. An
+    incident still being declared (an acknowledge right behind its trigger)
+    is asked again for up to ``patience`` seconds; IncidentNotReady if it is
+    still not declared then, so the caller can have the sender retry.
     """
     handle = client.get_workflow_handle_for(
         IncidentWorkflow.run, incident_workflow_id(source, dedup_key)
     )
-    try:
-        return await decide(handle, Acknowledge(actor=actor, reason=f"acknowledged in {source}"))
-    except WorkflowUpdateFailedError:
-        return None
-    except RPCError as err:
-        if err.status is RPCStatusCode.NOT_FOUND:
-            return None
-        raise
+    decision = Acknowledge(actor=actor, reason=f"acknowledged in {source}")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    delay = 0.1
+    while True:
+        try:
+            return await decide(handle, decision)
+        except WorkflowUpdateFailedError as err:
+            kind = rejection_type(err)
+            if kind == "DecisionRejected":
+                return None  # already acknowledged, or past the point of acknowledging
+            if kind != "NotDeclaredYet":
+                raise
+            if loop.time() + delay > deadline:
+                raise IncidentNotReady(
+                    f"the incident of {source} key {dedup_key[:80]!r} is still being declared"
+                ) from err
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 async def incident_handle(client: Client, ref: str) -> IncidentHandle:

@@ -26,7 +26,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from incident.models import AlertBatch
-from starter.api import acknowledge_by_key, send_alerts
+from starter.api import IncidentNotReady, acknowledge_by_key, send_alerts
 from starter.hooks import auth
 from starter.hooks.alertmanager import AlertmanagerNotification, GrafanaNotification
 from starter.hooks.generic import GenericDelivery
@@ -90,6 +90,21 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
         return JSONResponse(
             {
                 "error": "Temporal is unavailable; nothing was accepted, deliver again",
+                "detail": str(exc)[:500],
+            },
+            status_code=503,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+
+    @app.exception_handler(IncidentNotReady)
+    async def _not_ready(request: Request, exc: IncidentNotReady) -> JSONResponse:
+        # Answered like PagerDuty's own throttling: the sender delivers the event again.
+        metrics.rejections.labels(request.url.path, "not_declared_yet").inc()
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "message": "the incident is still being declared; nothing was decided, "
+                "deliver the event again",
                 "detail": str(exc)[:500],
             },
             status_code=503,

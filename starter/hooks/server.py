@@ -9,11 +9,22 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
+GRACEFUL_SHUTDOWN_SECONDS = 5
+"""How long requests in flight may finish when the service stops."""
+
 
 @asynccontextmanager
 async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
     """Serve ``app`` until the block ends; yields its base URL. Port 0 picks a free one."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    # A request stuck on a call that never finishes must not hold the shutdown forever.
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

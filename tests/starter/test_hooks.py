@@ -505,3 +505,22 @@ async def test_more_than_128_labels_is_a_422_naming_the_field(
     assert response.status_code == 422
     assert "alerts.0.labels: " in response.json()["error"] and "128" in response.json()["error"]
     assert await _no_incident(harness, body["groupKey"])
+
+
+async def test_an_acknowledge_right_after_its_trigger_is_not_lost(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    trigger = {
+        "routing_key": "R",
+        "event_action": "trigger",
+        "dedup_key": "api-5xx-early-ack",
+        "payload": {"summary": "API 5xx at 40%", "source": "api-1", "severity": "critical"},
+    }
+    ack = {"routing_key": "R", "event_action": "acknowledge", "dedup_key": "api-5xx-early-ack"}
+    assert (await hooks.post("/v2/enqueue", json=trigger)).status_code == 202
+    # Sent at once, while the incident is still being declared.
+    response = await hooks.post("/v2/enqueue", json=ack)
+    assert response.status_code == 202, response.text
+    incident = incident_of(harness, "pagerduty", "api-5xx-early-ack")
+    state = await harness.until(incident, lambda s: s.acknowledged_at is not None)
+    assert state.acknowledged_by == "pagerduty"
