@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -122,18 +123,20 @@ async def send_alerts(
     *,
     dedup_key: str,
     task_queue: str = DEFAULT_TASK_QUEUE,
+    rpc_timeout: timedelta | None = None,
 ) -> IncidentHandle | None:
     """Deliver alerts to the incident their dedup key maps to, opening it if a alert fires.
 
     One Temporal call per batch, however many alerts it holds; a repeated
     delivery lands on the same incident. A batch of resolved alerts only
     reaches an incident that is open; it opens nothing (None when there is none).
+    ``rpc_timeout`` bounds each call to Temporal (RPCError DEADLINE_EXCEEDED).
     """
     workflow_id = incident_workflow_id(batch.source, dedup_key)
     if all(alert.status is AlertStatus.RESOLVED for alert in batch.alerts):
         existing = client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id)
         try:
-            await existing.signal(IncidentWorkflow.alerts, batch)
+            await existing.signal(IncidentWorkflow.alerts, batch, rpc_timeout=rpc_timeout)
         except RPCError as err:
             if err.status is RPCStatusCode.NOT_FOUND:
                 return None
@@ -150,6 +153,7 @@ async def send_alerts(
                 task_queue=task_queue,
                 start_signal="alerts",
                 start_signal_args=[batch],
+                rpc_timeout=rpc_timeout,
                 # The server measures these in bytes: 200 CJK characters are 600.
                 static_summary=clip_line(lead.annotations.get("summary") or lead.name),
                 static_details=clip(
@@ -175,6 +179,7 @@ async def acknowledge_by_key(
     *,
     actor: str,
     patience: float = NOT_DECLARED_PATIENCE,
+    rpc_timeout: timedelta | None = None,
 ) -> DecisionReceipt | None:
     """Acknowledge the open incident of ``source``'s ``dedup_key``.
 
@@ -183,6 +188,7 @@ async def acknowledge_by_key(
     incident still being declared (an acknowledge right behind its trigger)
     is asked again for up to ``patience`` seconds; IncidentNotReady if it is
     still not declared then, so the caller can have the sender retry.
+    ``rpc_timeout`` bounds each call to Temporal (RPCTimeoutOrCancelledError).
     """
     handle = client.get_workflow_handle_for(
         IncidentWorkflow.run, incident_workflow_id(source, dedup_key)
@@ -193,7 +199,7 @@ async def acknowledge_by_key(
     delay = 0.1
     while True:
         try:
-            return await decide(handle, decision)
+            return await decide(handle, decision, rpc_timeout=rpc_timeout)
         except WorkflowUpdateFailedError as err:
             kind = rejection_type(err)
             if kind == "DecisionRejected":
@@ -222,18 +228,23 @@ async def incident_handle(client: Client, ref: str) -> IncidentHandle:
     raise IncidentNotFound(f"no incident {ref.upper()}")
 
 
-async def decide(handle: IncidentHandle, decision: Decision) -> DecisionReceipt:
+async def decide(
+    handle: IncidentHandle, decision: Decision, *, rpc_timeout: timedelta | None = None
+) -> DecisionReceipt:
     """Send a decision; raises WorkflowUpdateFailedError with the reason if it is rejected.
 
     When the server could not hand the update to the workflow at all (a busy
     worker's workflow task failed or timed out), nothing was accepted, so the
-    decision is sent again, a few times, before giving up.
+    decision is sent again, a few times, before giving up. ``rpc_timeout``
+    bounds each call (WorkflowUpdateRPCTimeoutOrCancelledError when it runs out).
     """
     update = _UPDATES[type(decision)]
     delay = 0.2
     for attempt in range(NOT_READY_RETRIES + 1):
         try:
-            receipt: DecisionReceipt = await handle.execute_update(update, decision)
+            receipt: DecisionReceipt = await handle.execute_update(
+                update, decision, rpc_timeout=rpc_timeout
+            )
             return receipt
         except RPCError as err:
             not_ready = err.status is RPCStatusCode.FAILED_PRECONDITION and (

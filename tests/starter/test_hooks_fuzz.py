@@ -123,10 +123,10 @@ def _collect(strategy: st.SearchStrategy[bytes], count: int) -> list[bytes]:
 
 @pytest.fixture
 async def hooks(harness: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    settings_ = HookSettings(task_queue=harness.task_queue)
+    settings_ = HookSettings(task_queue=harness.task_queue, tokens=("fuzz-token",))
     async with (
         running_hooks(settings_, harness.client) as url,
-        httpx.AsyncClient(base_url=url) as http,
+        httpx.AsyncClient(base_url=url, headers={"Authorization": "Bearer fuzz-token"}) as http,
     ):
         yield http
 

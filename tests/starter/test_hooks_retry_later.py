@@ -102,3 +102,28 @@ async def test_a_persistently_undeclared_incident_answers_acknowledge_with_503(
     assert response.status_code == 503, response.text
     assert int(response.headers["retry-after"]) > 0
     assert "deliver" in response.json()["message"]
+
+
+async def test_a_temporal_call_that_does_not_finish_is_a_prompt_503(
+    bare_harness: Harness,
+) -> None:
+    # No worker polls this task queue: the trigger is recorded (signal-with-start
+    # needs no worker), but an acknowledgement waits for a worker that never comes.
+    key = f"no-worker-{uuid.uuid4().hex[:8]}"
+    settings = HookSettings(
+        task_queue=bare_harness.task_queue, tokens=(TOKEN,), rpc_timeout_seconds=1.0
+    )
+    async with (
+        running_hooks(settings, bare_harness.client) as url,
+        httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+        ) as http,
+    ):
+        await _trigger(http, key)
+        ack = {"routing_key": "R", "event_action": "acknowledge", "dedup_key": key}
+        started = time.monotonic()
+        response = await http.post("/v2/enqueue", json=ack)
+        took = time.monotonic() - started
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"]
+    assert took < 10

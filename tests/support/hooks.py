@@ -14,7 +14,11 @@ from starter.hooks.settings import HookSettings
 
 @asynccontextmanager
 async def running_hooks(settings: HookSettings, client: Client) -> AsyncIterator[str]:
-    """Serve the hooks until the block ends; yields the base URL."""
+    """Serve the hooks until the block ends; yields the base URL.
+
+    ``settings`` must carry credentials (or ``allow_open=True``): the hooks refuse
+    to run open by accident, so every request needs them too.
+    """
 
     async def source() -> Client:
         return client
