@@ -526,3 +526,21 @@ async def test_an_acknowledge_right_after_its_trigger_is_not_lost(
     incident = incident_of(harness, "pagerduty", "api-5xx-early-ack")
     state = await harness.until(incident, lambda s: s.acknowledged_at is not None)
     assert state.acknowledged_by == "pagerduty"
+
+
+async def test_generic_named_fields_are_cut_not_refused(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    alert = {
+        "dedup_key": "long-fields",
+        "name": "N" * 300,
+        "severity": "P2",
+        "service": "billing-" + "y" * 2992,
+        "summary": "請求服務延遲" * 2000,  # 36 KB
+    }
+    response = await hooks.post("/hooks/generic", json={"alerts": [alert]})
+    assert response.status_code == 202, response.text[:500]
+    state = await harness.until(incident_of(harness, "generic", "long-fields"), lambda s: True)
+    assert state.service is not None and state.service.startswith("billing-yyy")
+    assert state.service.endswith(bounds.MARKER)
+    await eventually(lambda: harness.paged())
