@@ -87,8 +87,11 @@ class IncidentNotReady(Exception):
 
 
 def rejection_type(err: WorkflowUpdateFailedError) -> str | None:
-    """The workflow's reason class for refusing an update (``DecisionRejected``,
-    ``NotDeclaredYet``), or None when the failure carries none."""
+    """Why the workflow refused an update, by its failure type, or None when it names none.
+
+    ``DecisionRejected`` (the decision cannot apply now, e.g. already made) or
+    ``NotDeclaredYet`` (the incident is still being declared; nothing changed).
+    """
     cause = err.cause
     return cause.type if isinstance(cause, ApplicationError) else None
 
