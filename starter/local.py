@@ -33,7 +33,7 @@ from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettin
 from starter.controlplane import create_control_plane
 from starter.devserver import DevServer, StackError, port_in_use
 from starter.hooks.app import create_app
-from starter.hooks.server import serving
+from starter.hooks.server import HOOKS_SHUTDOWN_GRACE, serving
 from starter.hooks.settings import HookSettings
 from starter.postgres import EmbeddedPostgres, upgrade
 from starter.receiver import HttpReceiver, Received
@@ -130,7 +130,12 @@ async def run(args: argparse.Namespace) -> None:
                 return client
 
             hooks_url = await stack.enter_async_context(
-                serving(create_app(hook_settings, temporal), hook_settings.host, hook_settings.port)
+                serving(
+                    create_app(hook_settings, temporal),
+                    hook_settings.host,
+                    hook_settings.port,
+                    shutdown_grace=HOOKS_SHUTDOWN_GRACE,
+                )
             )
             _banner(
                 server,

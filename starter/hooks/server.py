@@ -9,21 +9,27 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
-GRACEFUL_SHUTDOWN_SECONDS = 5
-"""How long requests in flight may finish when the service stops."""
+HOOKS_SHUTDOWN_GRACE = 5
+"""Seconds the hooks' requests in flight may take to finish when the service stops."""
 
 
 @asynccontextmanager
-async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL. Port 0 picks a free one."""
-    # A request stuck on a call that never finishes must not hold the shutdown forever.
+async def serving(
+    app: FastAPI, host: str, port: int, *, shutdown_grace: int | None = None
+) -> AsyncIterator[str]:
+    """Serve ``app`` until the block ends; yields its base URL. Port 0 picks a free one.
+
+    On leaving, requests in flight may finish; with ``shutdown_grace`` (seconds)
+    those still running after it are cancelled, so a stuck one cannot hold the
+    shutdown forever.
+    """
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level="warning",
         lifespan="on",
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_graceful_shutdown=shutdown_grace,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
