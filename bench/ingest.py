@@ -84,7 +84,7 @@ async def run(
         await stack.spawn("bench.bare", {"WARROOM_TASK_QUEUE": f"{stack.task_queue}-bare"})
         url = await stack.hooks(hook_processes)
         await stack.polled(stack.task_queue, f"{stack.task_queue}-bare")
-        async with httpx.AsyncClient(timeout=60) as http:
+        async with httpx.AsyncClient(timeout=60, headers=stack.hook_headers) as http:
             return await _measure(
                 stack.client, http, url, bodies, groups, group_size, concurrency, stack.task_queue
             )

@@ -107,7 +107,7 @@ async def run(incidents: int, concurrency: int, sequential: int) -> dict[str, An
         await stack.spawn("bench.bare", {"WARROOM_TASK_QUEUE": bare_queue})
         hooks = await stack.hooks()
         await stack.polled(stack.task_queue, bare_queue)
-        async with httpx.AsyncClient(timeout=60) as http:
+        async with httpx.AsyncClient(timeout=60, headers=stack.hook_headers) as http:
             senders: dict[str, WarroomSender | BareSender] = {
                 "bare": BareSender(stack.client, bare_queue, f"{sink.url}/bare"),
                 "warroom": WarroomSender(http, hooks),

@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import platform
+import secrets
 import shutil
 import sys
 import tempfile
@@ -137,6 +138,13 @@ class BenchStack:
     task_queue: str
     workdir: Path
     processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+    hooks_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    """The bearer token the hook service started by :meth:`hooks` takes."""
+
+    @property
+    def hook_headers(self) -> dict[str, str]:
+        """The headers a delivery to :meth:`hooks` carries (its credentials)."""
+        return {"Authorization": f"Bearer {self.hooks_token}"}
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment a Warroom process gets: this server, database and task queue."""
@@ -169,11 +177,18 @@ class BenchStack:
         return process
 
     async def hooks(self, processes: int = 1) -> str:
-        """Start the hook service and wait until it answers ``/readyz``; returns its URL."""
+        """Start the hook service and wait until it answers ``/readyz``; returns its URL.
+
+        It takes :attr:`hooks_token` only: send :attr:`hook_headers` with every delivery.
+        """
         port = free_port()
         await self.spawn(
             "starter.hooks",
-            {"WARROOM_HOOKS_ADDR": f"127.0.0.1:{port}", "WARROOM_HOOKS_PROCESSES": str(processes)},
+            {
+                "WARROOM_HOOKS_ADDR": f"127.0.0.1:{port}",
+                "WARROOM_HOOKS_PROCESSES": str(processes),
+                "WARROOM_HOOKS_TOKENS": self.hooks_token,
+            },
         )
         url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(timeout=5) as http:

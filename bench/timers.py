@@ -158,7 +158,7 @@ async def run(incidents: int, factor: int, concurrency: int) -> dict[str, Any]:
                     task_queue=bare_queue,
                 )
 
-            async with httpx.AsyncClient(timeout=60) as http:
+            async with httpx.AsyncClient(timeout=60, headers=stack.hook_headers) as http:
 
                 async def warroom(_: int) -> None:
                     body = notification(f"Timer{uuid.uuid4().hex[:12]}", 1)

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from incident.bounds import DETAILS_BYTES, clip, clip_line
 from incident.ids import incident_workflow_id, looks_like_human_id
 from incident.models import (
     Acknowledge,
@@ -71,10 +74,26 @@ NOT_READY_RETRIES = 6
 """Decisions re-sent when the workflow could not take an update yet (nothing was accepted)."""
 SIGNAL_LIMIT_RETRIES = 20
 """Deliveries retried while an incident's run is full and about to continue as new."""
+NOT_DECLARED_PATIENCE = 5.0
+"""Seconds a decision keeps being re-sent while its incident is still being declared."""
 
 
 class IncidentNotFound(LookupError):
     """No incident has that ``INC-`` ID or workflow ID."""
+
+
+class IncidentNotReady(Exception):
+    """The incident is still being declared and took no decision; send it again shortly."""
+
+
+def rejection_type(err: WorkflowUpdateFailedError) -> str | None:
+    """Why the workflow refused an update, by its failure type, or None when it names none.
+
+    ``DecisionRejected`` (the decision cannot apply now, e.g. already made) or
+    ``NotDeclaredYet`` (the incident is still being declared; nothing changed).
+    """
+    cause = err.cause
+    return cause.type if isinstance(cause, ApplicationError) else None
 
 
 async def declare_incident(
@@ -90,11 +109,12 @@ async def declare_incident(
         IncidentStart(source="manual", declaration=declaration),
         id=workflow_id or f"incident-manual-{uuid.uuid4().hex[:20]}",
         task_queue=task_queue,
-        static_summary=f"{declaration.severity} {declaration.title}"[:200],
-        static_details=(
+        static_summary=clip_line(f"{declaration.severity} {declaration.title}"),
+        static_details=clip(
             f"Declared by {declaration.actor}"
             + (f" for {declaration.service}" if declaration.service else "")
-            + (f"\n\n{declaration.summary}" if declaration.summary else "")
+            + (f"\n\n{declaration.summary}" if declaration.summary else ""),
+            DETAILS_BYTES,
         ),
     )
     return handle
@@ -106,18 +126,20 @@ async def send_alerts(
     *,
     dedup_key: str,
     task_queue: str = DEFAULT_TASK_QUEUE,
+    rpc_timeout: timedelta | None = None,
 ) -> IncidentHandle | None:
     """Deliver alerts to the incident their dedup key maps to, opening it if a alert fires.
 
     One Temporal call per batch, however many alerts it holds; a repeated
     delivery lands on the same incident. A batch of resolved alerts only
     reaches an incident that is open; it opens nothing (None when there is none).
+    ``rpc_timeout`` bounds each call to Temporal (RPCError DEADLINE_EXCEEDED).
     """
     workflow_id = incident_workflow_id(batch.source, dedup_key)
     if all(alert.status is AlertStatus.RESOLVED for alert in batch.alerts):
         existing = client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id)
         try:
-            await existing.signal(IncidentWorkflow.alerts, batch)
+            await existing.signal(IncidentWorkflow.alerts, batch, rpc_timeout=rpc_timeout)
         except RPCError as err:
             if err.status is RPCStatusCode.NOT_FOUND:
                 return None
@@ -134,9 +156,13 @@ async def send_alerts(
                 task_queue=task_queue,
                 start_signal="alerts",
                 start_signal_args=[batch],
-                static_summary=(lead.annotations.get("summary") or lead.name)[:200],
-                static_details=f"Opened by {batch.source} alert {lead.name}\n\n"
-                f"Dedup key: `{dedup_key}`",
+                rpc_timeout=rpc_timeout,
+                # The server measures these in bytes: 200 CJK characters are 600.
+                static_summary=clip_line(lead.annotations.get("summary") or lead.name),
+                static_details=clip(
+                    f"Opened by {batch.source} alert {lead.name}\n\nDedup key: `{dedup_key}`",
+                    DETAILS_BYTES,
+                ),
             )
             return handle
         except RPCError as err:
@@ -150,24 +176,49 @@ async def send_alerts(
 
 
 async def acknowledge_by_key(
-    client: Client, source: str, dedup_key: str, *, actor: str
+    client: Client,
+    source: str,
+    dedup_key: str,
+    *,
+    actor: str,
+    patience: float = NOT_DECLARED_PATIENCE,
+    rpc_timeout: timedelta | None = None,
 ) -> DecisionReceipt | None:
     """Acknowledge the open incident of ``source``'s ``dedup_key``.
 
     None when there is no open incident or it was already acknowledged: an
-    acknowledgement is idempotent, as senders deliver it at least once.
+    acknowledgement is idempotent, as senders deliver it at least once. An
+    incident still being declared (an acknowledge right behind its trigger)
+    is asked again for up to ``patience`` seconds; IncidentNotReady if it is
+    still not declared then, so the caller can have the sender retry.
+    ``rpc_timeout`` bounds each call to Temporal (RPCTimeoutOrCancelledError).
     """
     handle = client.get_workflow_handle_for(
         IncidentWorkflow.run, incident_workflow_id(source, dedup_key)
     )
-    try:
-        return await decide(handle, Acknowledge(actor=actor, reason=f"acknowledged in {source}"))
-    except WorkflowUpdateFailedError:
-        return None
-    except RPCError as err:
-        if err.status is RPCStatusCode.NOT_FOUND:
-            return None
-        raise
+    decision = Acknowledge(actor=actor, reason=f"acknowledged in {source}")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    delay = 0.1
+    while True:
+        try:
+            return await decide(handle, decision, rpc_timeout=rpc_timeout)
+        except WorkflowUpdateFailedError as err:
+            kind = rejection_type(err)
+            if kind == "DecisionRejected":
+                return None  # already acknowledged, or past the point of acknowledging
+            if kind != "NotDeclaredYet":
+                raise
+            if loop.time() + delay > deadline:
+                raise IncidentNotReady(
+                    f"the incident of {source} key {dedup_key[:80]!r} is still being declared"
+                ) from err
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 async def incident_handle(client: Client, ref: str) -> IncidentHandle:
@@ -180,18 +231,23 @@ async def incident_handle(client: Client, ref: str) -> IncidentHandle:
     raise IncidentNotFound(f"no incident {ref.upper()}")
 
 
-async def decide(handle: IncidentHandle, decision: Decision) -> DecisionReceipt:
+async def decide(
+    handle: IncidentHandle, decision: Decision, *, rpc_timeout: timedelta | None = None
+) -> DecisionReceipt:
     """Send a decision; raises WorkflowUpdateFailedError with the reason if it is rejected.
 
     When the server could not hand the update to the workflow at all (a busy
     worker's workflow task failed or timed out), nothing was accepted, so the
-    decision is sent again, a few times, before giving up.
+    decision is sent again, a few times, before giving up. ``rpc_timeout``
+    bounds each call (WorkflowUpdateRPCTimeoutOrCancelledError when it runs out).
     """
     update = _UPDATES[type(decision)]
     delay = 0.2
     for attempt in range(NOT_READY_RETRIES + 1):
         try:
-            receipt: DecisionReceipt = await handle.execute_update(update, decision)
+            receipt: DecisionReceipt = await handle.execute_update(
+                update, decision, rpc_timeout=rpc_timeout
+            )
             return receipt
         except RPCError as err:
             not_ready = err.status is RPCStatusCode.FAILED_PRECONDITION and (

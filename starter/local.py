@@ -11,8 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
+import secrets
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -30,7 +33,7 @@ from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettin
 from starter.controlplane import create_control_plane
 from starter.devserver import DevServer, StackError, port_in_use
 from starter.hooks.app import create_app
-from starter.hooks.server import serving
+from starter.hooks.server import HOOKS_SHUTDOWN_GRACE, serving
 from starter.hooks.settings import HookSettings
 from starter.postgres import EmbeddedPostgres, upgrade
 from starter.receiver import HttpReceiver, Received
@@ -60,12 +63,24 @@ async def run(args: argparse.Namespace) -> None:
     hook_settings = HookSettings.from_env()
     policy = load_policy(settings.policy_path)
     data_dir = Path(args.data_dir).resolve()
+    # No credentials configured: on loopback a token of our own closes the hooks;
+    # anywhere else that is the operator's decision, not ours.
+    needs_token = hook_settings.open and not hook_settings.allow_open
+    if needs_token and not _loopback(hook_settings.host):
+        raise StackError(
+            f"the alert hooks would listen on {hook_settings.host} with no credentials; set "
+            "WARROOM_HOOKS_TOKENS (or WARROOM_HOOKS_BASIC / WARROOM_HOOKS_HMAC_SECRET), "
+            "or WARROOM_HOOKS_OPEN=1 to accept alerts from anyone"
+        )
     if port_in_use(hook_settings.host, hook_settings.port):
         raise StackError(
             f"port {hook_settings.port} (alert hooks) is already in use; "
             f"set WARROOM_HOOKS_ADDR to another host:port"
         )
     server = await DevServer.start(data_dir, port=args.port, ui_port=args.ui_port)
+    token = _hooks_token(data_dir) if needs_token else None
+    if token is not None:
+        hook_settings = hook_settings.model_copy(update={"tokens": (token,)})
     postgres = EmbeddedPostgres(data_dir / "postgres")
     try:
         database_url = settings.database_url or postgres.start()
@@ -115,17 +130,25 @@ async def run(args: argparse.Namespace) -> None:
                 return client
 
             hooks_url = await stack.enter_async_context(
-                serving(create_app(hook_settings, temporal), hook_settings.host, hook_settings.port)
+                serving(
+                    create_app(hook_settings, temporal),
+                    hook_settings.host,
+                    hook_settings.port,
+                    shutdown_grace=HOOKS_SHUTDOWN_GRACE,
+                )
             )
             _banner(
                 server,
                 data_dir,
                 console.url,
                 hooks_url,
+                _hooks_access(hook_settings, token, data_dir),
                 database_url,
                 control_plane_url,
                 policy.version,
             )
+            for line in _try_the_hooks(hooks_url, token, hook_settings):
+                print(line, flush=True)
             for line in await _health(client, http, hooks_url):
                 print(line, flush=True)
             stop = asyncio.Event()
@@ -147,11 +170,80 @@ async def run(args: argparse.Namespace) -> None:
         _say(f"stopped; incidents are kept in {data_dir}")
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+HOOKS_TOKEN_FILE = "hooks_token"
+
+
+def _hooks_token(data_dir: Path) -> str:
+    """The local stack's own hook token: made once, kept (owner-only) in the data directory.
+
+    Kept so that a sender configured with it (an Alertmanager, a script)
+    still gets in after a restart.
+    """
+    path = data_dir / HOOKS_TOKEN_FILE
+    if path.exists():
+        kept = path.read_text().strip()
+        if kept:
+            return kept
+    token = secrets.token_urlsafe(24)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token + "\n")
+    return token
+
+
+def _hooks_access(settings: HookSettings, token: str | None, data_dir: Path) -> str:
+    if token is not None:
+        return (
+            f"Authorization: Bearer {token}  (made for this stack, kept in "
+            f"{data_dir / HOOKS_TOKEN_FILE}; set WARROOM_HOOKS_TOKENS to choose your own)"
+        )
+    if settings.open:
+        return "open to anyone who can reach them (WARROOM_HOOKS_OPEN=1)"
+    kinds = [
+        name
+        for name, configured in (
+            ("WARROOM_HOOKS_TOKENS", settings.tokens),
+            ("WARROOM_HOOKS_BASIC", settings.basic),
+            ("WARROOM_HOOKS_HMAC_SECRET", settings.hmac_secret),
+        )
+        if configured
+    ]
+    return "credentials from " + ", ".join(kinds)
+
+
+EXAMPLE_ALERT = (
+    '{"alerts":[{"dedup_key":"checkout-5xx","name":"Checkout5xx",'
+    '"severity":"critical","service":"checkout"}]}'
+)
+
+
+def _try_the_hooks(hooks_url: str, token: str | None, settings: HookSettings) -> list[str]:
+    """A curl command that opens an incident through the hooks, ready to paste."""
+    if token is None and not settings.open:
+        return []  # the operator's own credentials: not ours to print
+    auth = f"-H {shlex.quote(f'Authorization: Bearer {token}')} " if token else ""
+    return [
+        "[warroom] Open an incident through the hooks:",
+        f"  curl -X POST {hooks_url}/hooks/generic {auth}\\",
+        f"    -H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_ALERT)}",
+    ]
+
+
 def _banner(
     server: DevServer,
     data_dir: Path,
     console_url: str,
     hooks_url: str,
+    hooks_access: str,
     database_url: str,
     control_plane_url: str,
     version: str,
@@ -165,6 +257,7 @@ def _banner(
         f"policy compressed x{COMPRESSION})",
         "Alert hooks": f"{hooks_url}/hooks/alertmanager · /hooks/grafana · /hooks/generic"
         f" · /v2/enqueue (docs: {hooks_url}/docs)",
+        "Hook access": hooks_access,
         "Console channel": f"{console_url}/notices",
         "Postgres": database_url,
         "Control plane": f"{control_plane_url} (reference; WARROOM_CONTROL_PLANE_URL for yours)",

@@ -1,7 +1,9 @@
 """`warroom`: run the stack locally and steer incidents from the terminal.
 
 Exit codes: 0 done, 1 decision rejected (the incident's reason is printed),
-2 usage, 3 incident not found, 4 Temporal unreachable.
+2 usage, 3 incident not found, 4 Temporal unreachable, 5 the incident did not
+answer (no worker running for it), 6 Temporal refused the credentials or the
+permission.
 """
 
 from __future__ import annotations
@@ -10,16 +12,23 @@ import asyncio
 import functools
 import json
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import asyncpg
 import click
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from incident.containment import ActionKind
@@ -63,6 +72,14 @@ from workflows.incident import IncidentWorkflow
 from workflows.search_attributes import BY_NAME
 
 EXIT_REJECTED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_UNREACHABLE = 1, 2, 3, 4
+EXIT_NO_ANSWER, EXIT_DENIED = 5, 6
+QUERY_TIMEOUT = timedelta(seconds=5)
+"""How long a look at an incident waits for its workflow to answer."""
+DECLARE_WAIT = timedelta(seconds=10)
+"""How long `warroom declare` waits for a worker to declare the new incident."""
+_DENIED = (RPCStatusCode.UNAUTHENTICATED, RPCStatusCode.PERMISSION_DENIED)
+# Core reports a refused connection as text only (no status object): its gRPC code name.
+_DENIED_AT_CONNECT = re.compile(r"\b(Unauthenticated|PermissionDenied)\b")
 CONFIG_FILE = (
     Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "warroom" / "config.toml"
 )
@@ -90,6 +107,12 @@ class Context:
         try:
             return await connect(self.settings)
         except RuntimeError as err:
+            if _DENIED_AT_CONNECT.search(str(err)):
+                fail(
+                    EXIT_DENIED,
+                    f"Temporal at {self.settings.address} refused the credentials "
+                    f"({_first_line(str(err))[:160]}); {_CREDENTIALS_HINT}",
+                )
             why = "connection refused" if "refused" in str(err) else _first_line(str(err))[:160]
             fail(EXIT_UNREACHABLE, f"cannot reach Temporal at {self.settings.address} ({why})")
 
@@ -147,6 +170,26 @@ def fail(code: int, message: str) -> NoReturn:
     sys.exit(code)
 
 
+_CREDENTIALS_HINT = (
+    "check TEMPORAL_API_KEY or the TLS client certificate, and the namespace "
+    "(TEMPORAL_NAMESPACE) they are allowed in"
+)
+
+
+def describe_rpc_failure(err: RPCError) -> tuple[int, str]:
+    """The exit code and the one line a person reads for a Temporal call that failed."""
+    reason = _first_line(err.message)
+    if err.status is RPCStatusCode.UNAUTHENTICATED:
+        return EXIT_DENIED, f"Temporal refused the credentials: {reason}; {_CREDENTIALS_HINT}"
+    if err.status is RPCStatusCode.PERMISSION_DENIED:
+        return EXIT_DENIED, f"Temporal denied permission: {reason}; {_CREDENTIALS_HINT}"
+    if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        return EXIT_UNREACHABLE, f"Temporal unavailable: {reason}"
+    if err.status is RPCStatusCode.NOT_FOUND:
+        return EXIT_NOT_FOUND, reason
+    return EXIT_REJECTED, reason
+
+
 def run_async(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
     """Run an async command, turning Temporal errors into one line and an exit code."""
 
@@ -159,11 +202,7 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
             message = getattr(cause, "message", None) or str(cause or err)
             fail(EXIT_REJECTED, f"rejected: {message}")
         except RPCError as err:
-            if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-                fail(EXIT_UNREACHABLE, f"Temporal unavailable: {_first_line(err.message)}")
-            if err.status is RPCStatusCode.NOT_FOUND:
-                fail(EXIT_NOT_FOUND, _first_line(err.message))
-            fail(EXIT_REJECTED, _first_line(err.message))
+            fail(*describe_rpc_failure(err))
         except SettingsError as err:
             fail(EXIT_USAGE, str(err))
         except (OSError, asyncpg.PostgresError) as err:
@@ -335,13 +374,30 @@ async def show(ctx: Context, incident: str) -> None:
 
 
 async def _state_and_timers(handle: IncidentHandle) -> tuple[IncidentState, Any]:
+    """The incident's state and pending timers; a closed one's final state and no timers.
+
+    Never waits on a running incident's result: when its workflow does not
+    answer (no worker, or it is still being declared) this fails promptly.
+    """
     try:
-        state = await handle.query(IncidentWorkflow.state)
-        timers = await handle.query(IncidentWorkflow.timers)
-    except Exception:
-        result = await handle.result()  # closed: its final state is its result
-        return result, []
-    return state, timers
+        state = await handle.query(IncidentWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+        timers = await handle.query(IncidentWorkflow.timers, rpc_timeout=QUERY_TIMEOUT)
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError, RPCError) as err:
+        if isinstance(err, RPCError) and err.status in _DENIED:
+            raise
+        why = _first_line(err.message if isinstance(err, RPCError) else str(err))
+    else:
+        return state, timers
+    described = await handle.describe(rpc_timeout=QUERY_TIMEOUT)
+    if described.status is WorkflowExecutionStatus.RUNNING:
+        fail(
+            EXIT_NO_ANSWER,
+            f"{handle.id} is open but no worker answered ({why[:200]}); is a worker "
+            f"polling task queue {described.task_queue}?",
+        )
+    # Closed: its final state is its result, there already (no worker needed).
+    result: IncidentState = await handle.result(rpc_timeout=QUERY_TIMEOUT)
+    return result, []
 
 
 @cli.command()
@@ -700,12 +756,24 @@ async def declare(
 
 
 async def _wait_declared(handle: IncidentHandle) -> IncidentState:
-    for _ in range(100):
+    """The new incident's state once a worker has declared it; fails after about 10 s.
+
+    A refused credential or permission is raised at once: waiting cannot fix it.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DECLARE_WAIT.total_seconds()
+    while (left := deadline - loop.time()) > 0:
         try:
-            state: IncidentState = await handle.query(IncidentWorkflow.state)
+            state: IncidentState = await handle.query(
+                IncidentWorkflow.state, rpc_timeout=timedelta(seconds=max(left, 0.1))
+            )
             return state
-        except Exception:
-            await asyncio.sleep(0.1)
+        except RPCError as err:
+            if err.status in _DENIED:
+                raise
+        except (WorkflowQueryFailedError, WorkflowQueryRejectedError):
+            pass  # still being declared
+        await asyncio.sleep(0.1)
     fail(
         EXIT_UNREACHABLE, "the incident was started but no worker declared it; is a worker running?"
     )

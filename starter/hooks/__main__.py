@@ -37,6 +37,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         settings = HookSettings.from_env()
+        settings.require_credentials()
     except SettingsError as err:
         print(f"warroom hooks: {err}", file=sys.stderr)
         return 2

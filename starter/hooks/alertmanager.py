@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from incident.models import Alert, AlertBatch, AlertStatus
+from incident.bounds import MAX_LABELS
+from incident.models import Alert, AlertBatch, AlertStatus, DedupKey
+from starter.hooks.fields import alert_name
 
 FIRING_ENDS_AT_YEAR = 1
 """Alertmanager sends ``endsAt: 0001-01-01T00:00:00Z`` for alerts still firing."""
@@ -21,8 +23,9 @@ class AlertmanagerAlert(_Payload):
     """One alert of an Alertmanager notification."""
 
     status: Literal["firing", "resolved"]
-    labels: dict[str, str] = Field(min_length=1)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    # Counted here so a refusal names the alert (alerts.3.labels), not just "labels".
+    labels: dict[str, str] = Field(min_length=1, max_length=MAX_LABELS)
+    annotations: dict[str, str] = Field(default_factory=dict, max_length=MAX_LABELS)
     startsAt: datetime
     endsAt: datetime | None = None
     generatorURL: str = ""
@@ -33,7 +36,7 @@ class AlertmanagerAlert(_Payload):
         ends = self.endsAt if self.endsAt and self.endsAt.year > FIRING_ENDS_AT_YEAR else None
         return Alert(
             fingerprint=self.fingerprint,
-            name=self.labels.get("alertname", "alert")[:200] or "alert",
+            name=alert_name(self.labels.get("alertname", "")),
             status=AlertStatus(self.status),
             labels=self.labels,
             annotations=self.annotations,
@@ -47,7 +50,7 @@ class AlertmanagerNotification(_Payload):
     """A group notification as Alertmanager's ``webhook_configs`` posts it (version 4)."""
 
     version: Literal["4"]
-    groupKey: str = Field(min_length=1, max_length=2000)
+    groupKey: DedupKey
     truncatedAlerts: int = Field(default=0, ge=0)
     status: Literal["firing", "resolved"]
     receiver: str
@@ -79,7 +82,7 @@ class GrafanaNotification(_Payload):
     """Grafana alerting's webhook contact point payload."""
 
     version: str = "1"
-    groupKey: str = Field(min_length=1, max_length=2000)
+    groupKey: DedupKey
     truncatedAlerts: int = Field(default=0, ge=0)
     status: Literal["firing", "resolved"]
     receiver: str = ""

@@ -8,7 +8,6 @@ problem, and starts nothing.
 
 from __future__ import annotations
 
-import hmac
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,15 +21,16 @@ from pydantic_core import PydanticSerializationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-from temporalio.client import Client
+from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from incident.models import AlertBatch
-from starter.api import acknowledge_by_key, send_alerts
+from starter.api import IncidentNotReady, acknowledge_by_key, send_alerts
 from starter.hooks import auth
 from starter.hooks.alertmanager import AlertmanagerNotification, GrafanaNotification
+from starter.hooks.fields import alert_name
 from starter.hooks.generic import GenericDelivery
-from starter.hooks.metrics import HookMetrics
+from starter.hooks.metrics import HookMetrics, route
 from starter.hooks.pagerduty import PagerDutyEvent
 from starter.hooks.settings import HookSettings
 
@@ -55,8 +55,14 @@ ClientSource = Callable[[], Awaitable[Client]]
 
 
 def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
-    """The hook service. ``client`` returns the Temporal client (connecting lazily)."""
+    """The hook service. ``client`` returns the Temporal client (connecting lazily).
+
+    SettingsError when no credentials are configured and ``allow_open`` is not
+    set: hooks that open incidents for anyone are a deliberate choice.
+    """
+    settings.require_credentials()
     metrics = HookMetrics()
+    no_answer = f"no answer from Temporal within {settings.rpc_timeout_seconds:g}s"
     app = FastAPI(
         title="Warroom alert hooks",
         version="1",
@@ -65,17 +71,24 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
     )
     app.add_middleware(_Guard, settings=settings, metrics=metrics)
 
-    async def deliver(batch: AlertBatch, dedup_key: str) -> dict[str, Any]:
+    async def deliver(batch: AlertBatch, dedup_key: str, kind: str) -> dict[str, Any]:
+        """Hand ``batch`` to its incident; ``kind`` is the sender's (never a client's words)."""
         for alert in batch.alerts:
-            metrics.alerts.labels(batch.source, alert.status.value).inc()
+            metrics.alerts.labels(kind, alert.status.value).inc()
         try:
             handle = await send_alerts(
-                await client(), batch, dedup_key=dedup_key, task_queue=settings.task_queue
+                await client(),
+                batch,
+                dedup_key=dedup_key,
+                task_queue=settings.task_queue,
+                rpc_timeout=settings.rpc_timeout,
             )
         except RPCError as err:
             if err.status in _TRANSIENT:
                 raise TemporalUnavailable(err.message) from err
             raise
+        except RPCTimeoutOrCancelledError as err:
+            raise TemporalUnavailable(no_answer) from err
         except RuntimeError as err:  # a lazy client that cannot connect
             raise TemporalUnavailable(str(err)) from err
         return {
@@ -86,10 +99,25 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
 
     @app.exception_handler(TemporalUnavailable)
     async def _unavailable(request: Request, exc: TemporalUnavailable) -> JSONResponse:
-        metrics.rejections.labels(request.url.path, "temporal_unavailable").inc()
+        metrics.rejections.labels(route(request.url.path), "temporal_unavailable").inc()
         return JSONResponse(
             {
                 "error": "Temporal is unavailable; nothing was accepted, deliver again",
+                "detail": str(exc)[:500],
+            },
+            status_code=503,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+
+    @app.exception_handler(IncidentNotReady)
+    async def _not_ready(request: Request, exc: IncidentNotReady) -> JSONResponse:
+        # Answered like PagerDuty's own throttling: the sender delivers the event again.
+        metrics.rejections.labels(route(request.url.path), "not_declared_yet").inc()
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "message": "the incident is still being declared; nothing was decided, "
+                "deliver the event again",
                 "detail": str(exc)[:500],
             },
             status_code=503,
@@ -100,7 +128,7 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [_problem(error) for error in exc.errors()]
         reason = "malformed_json" if any(p["field"] == "(body)" for p in problems) else "schema"
-        metrics.rejections.labels(request.url.path, reason).inc()
+        metrics.rejections.labels(route(request.url.path), reason).inc()
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
         return JSONResponse(
             {"error": f"invalid payload: {summary}", "problems": problems}, status_code=422
@@ -110,7 +138,7 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
     async def _unusable(request: Request, exc: ValidationError) -> JSONResponse:
         # The payload parsed, but a value cannot become an alert or a decision.
         problems = [_problem(error) for error in exc.errors()]
-        metrics.rejections.labels(request.url.path, "schema").inc()
+        metrics.rejections.labels(route(request.url.path), "schema").inc()
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
         return JSONResponse(
             {"error": f"invalid payload: {summary}", "problems": problems}, status_code=422
@@ -120,7 +148,7 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
     @app.exception_handler(PydanticSerializationError)
     async def _not_unicode(request: Request, exc: Exception) -> JSONResponse:
         # JSON may carry lone surrogates ("\ud8d8"); they are not text and cannot be stored.
-        metrics.rejections.labels(request.url.path, "schema").inc()
+        metrics.rejections.labels(route(request.url.path), "schema").inc()
         return JSONResponse(
             {
                 "error": "invalid payload: a string is not valid Unicode (lone surrogate)",
@@ -133,7 +161,7 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and request.method == "POST":
             # The body could not even be read as text: malformed input, like bad JSON.
-            metrics.rejections.labels(request.url.path, "malformed_json").inc()
+            metrics.rejections.labels(route(request.url.path), "malformed_json").inc()
             return JSONResponse(
                 {
                     "error": "invalid payload: the body is not UTF-8 JSON",
@@ -150,7 +178,7 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
         return {
             "status": "accepted",
             "alerts": len(batch.alerts),
-            "incident": await deliver(batch, notification.groupKey),
+            "incident": await deliver(batch, notification.groupKey, "alertmanager"),
         }
 
     @app.post("/hooks/grafana", status_code=202, tags=["alerts"])
@@ -160,21 +188,23 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
         return {
             "status": "accepted",
             "alerts": len(batch.alerts),
-            "incident": await deliver(batch, notification.groupKey),
+            "incident": await deliver(batch, notification.groupKey, "grafana"),
         }
 
     @app.post("/hooks/generic", status_code=202, tags=["alerts"])
     async def generic(delivery: GenericDelivery) -> dict[str, Any]:
         """Warroom's own shape: alerts grouped by ``dedup_key``, one incident per key."""
-        incidents = [await deliver(batch, key) for key, batch in delivery.batches().items()]
+        incidents = [
+            await deliver(batch, key, "generic") for key, batch in delivery.batches().items()
+        ]
         return {"status": "accepted", "alerts": len(delivery.alerts), "incidents": incidents}
 
     @app.post("/v2/enqueue", status_code=202, tags=["alerts"], response_model=None)
     async def pagerduty(event: PagerDutyEvent) -> dict[str, Any] | JSONResponse:
         """PagerDuty Events API v2: trigger, acknowledge and resolve by ``dedup_key``."""
         keys = settings.pagerduty_routing_keys
-        if keys and not any(hmac.compare_digest(event.routing_key, k) for k in keys):
-            metrics.rejections.labels("/v2/enqueue", "unknown_routing_key").inc()
+        if keys and not auth.routing_key_known(settings, event.routing_key):
+            metrics.rejections.labels("pagerduty", "unknown_routing_key").inc()
             return JSONResponse(
                 {"status": "invalid event", "message": "routing_key not recognised"},
                 status_code=401,
@@ -183,22 +213,28 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
             if event.payload is None:
                 return _pd_invalid("payload is required for trigger events")
             dedup_key = event.dedup_key or uuid.uuid4().hex
-            await deliver(event.to_batch(dedup_key), dedup_key)
+            await deliver(event.to_batch(dedup_key), dedup_key, "pagerduty")
         elif event.dedup_key is None:
             return _pd_invalid(f"dedup_key is required for {event.event_action} events")
         elif event.event_action == "resolve":
             dedup_key = event.dedup_key
-            await deliver(event.to_batch(dedup_key), dedup_key)
+            await deliver(event.to_batch(dedup_key), dedup_key, "pagerduty")
         else:
             dedup_key = event.dedup_key
             try:
                 await acknowledge_by_key(
-                    await client(), "pagerduty", dedup_key, actor=event.client or "pagerduty"
+                    await client(),
+                    "pagerduty",
+                    dedup_key,
+                    actor=alert_name(event.client or "", "pagerduty"),
+                    rpc_timeout=settings.rpc_timeout,
                 )
             except RPCError as err:
                 if err.status in _TRANSIENT:
                     raise TemporalUnavailable(err.message) from err
                 raise
+            except RPCTimeoutOrCancelledError as err:
+                raise TemporalUnavailable(no_answer) from err
         return {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
 
     @app.get("/healthz", tags=["service"])
@@ -210,7 +246,9 @@ def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
     async def readyz() -> dict[str, str] | JSONResponse:
         """Ready when Temporal answers: only then can alerts be accepted."""
         try:
-            await (await client()).workflow_service.get_system_info(GetSystemInfoRequest())
+            await (await client()).workflow_service.get_system_info(
+                GetSystemInfoRequest(), timeout=settings.rpc_timeout
+            )
         except (RPCError, RuntimeError) as err:
             return JSONResponse({"status": "unavailable", "temporal": str(err)[:300]}, 503)
         return {"status": "ready"}
@@ -267,7 +305,7 @@ class _Guard:
             else:
                 await self.app(scope, receive, send_counting)
         finally:
-            endpoint = path if path.startswith(GUARDED_PREFIXES) else "other"
+            endpoint = route(path)
             self.metrics.requests.labels(endpoint, str(status_holder["status"])).inc()
             self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
 
@@ -275,7 +313,7 @@ class _Guard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         limit = self.settings.max_body
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             await self._refuse(send, path, 413, "too_large", f"body over {limit} bytes")
             return
         body = bytearray()
@@ -321,7 +359,7 @@ class _Guard:
         message: str,
         extra: dict[str, str] | None = None,
     ) -> None:
-        self.metrics.rejections.labels(path, reason).inc()
+        self.metrics.rejections.labels(route(path), reason).inc()
         response = JSONResponse({"error": message}, status_code=status, headers=extra)
         await response({"type": "http"}, _no_receive, send)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 
 from starter.hooks.settings import HookSettings
 
 SIGNATURE_HEADER = "x-warroom-signature"
 TIMESTAMP_HEADER = "x-warroom-timestamp"
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -22,6 +24,17 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     """
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
+
+
+def routing_key_known(settings: HookSettings, routing_key: str) -> bool:
+    """Whether ``routing_key`` is one of the configured PagerDuty routing keys.
+
+    Compared as UTF-8 bytes in constant time (``hmac.compare_digest`` refuses
+    non-ASCII text), checking every key so timing does not reveal which matched.
+    """
+    given = routing_key.encode("utf-8", "surrogatepass")
+    matches = [hmac.compare_digest(given, k.encode()) for k in settings.pagerduty_routing_keys]
+    return any(matches)
 
 
 def check(settings: HookSettings, headers: dict[str, str], body: bytes) -> str | None:
@@ -64,7 +77,9 @@ def _check_signature(settings: HookSettings, headers: dict[str, str], body: byte
     given = headers.get(SIGNATURE_HEADER, "")
     if not stamp or not given:
         return f"signature required ({SIGNATURE_HEADER} and {TIMESTAMP_HEADER} headers)"
-    if not stamp.isdigit():
+    # ASCII digits of a plausible length only: str.isdigit() takes "²", and 400 digits
+    # overflow the float a clock compares against.
+    if not _UNIX_SECONDS.fullmatch(stamp):
         return f"{TIMESTAMP_HEADER} must be Unix seconds"
     if abs(time.time() - int(stamp)) > settings.hmac_tolerance_seconds:
         return f"{TIMESTAMP_HEADER} is more than {settings.hmac_tolerance_seconds}s from now"

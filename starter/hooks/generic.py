@@ -6,7 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from incident.models import Alert, AlertBatch, AlertStatus
+from incident.bounds import MAX_LABELS
+from incident.models import Alert, AlertBatch, AlertStatus, DedupKey
+from starter.hooks.fields import FINGERPRINT_CHARS, alert_name, fingerprint
+
+LEGACY_KEY_CHARS = 255
+"""The longest dedup key the hook accepted before keys of any length were."""
 
 
 class GenericAlert(BaseModel):
@@ -14,23 +19,27 @@ class GenericAlert(BaseModel):
 
     ``dedup_key`` decides the incident: alerts with the same key land on the
     same incident. ``severity`` accepts P0..P4, SEV-1..3 or critical/high/
-    warning/info; ``service`` and ``org`` route it.
+    warning/info; ``service`` and ``org`` route it. Long values are cut
+    with a visible marker rather than refused (a refused alert is lost): the
+    named fields land in the alert's labels and annotations, which
+    ``incident.models.Alert`` bounds.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    dedup_key: str = Field(min_length=1, max_length=255)
-    name: str = Field(min_length=1, max_length=200)
+    dedup_key: DedupKey
+    name: str = Field(min_length=1)
     status: Literal["firing", "resolved"] = "firing"
-    severity: str | None = Field(default=None, max_length=50)
-    service: str | None = Field(default=None, max_length=200)
-    org: str | None = Field(default=None, max_length=200)
-    summary: str | None = Field(default=None, max_length=1000)
-    description: str | None = Field(default=None, max_length=4000)
-    runbook_url: str | None = Field(default=None, max_length=2000)
-    fingerprint: str | None = Field(default=None, min_length=1, max_length=200)
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    severity: str | None = None
+    service: str | None = None
+    org: str | None = None
+    summary: str | None = None
+    description: str | None = None
+    runbook_url: str | None = None
+    fingerprint: str | None = Field(default=None, min_length=1)
+    # Counted here so a refusal names the alert (alerts.3.labels), not just "labels".
+    labels: dict[str, str] = Field(default_factory=dict, max_length=MAX_LABELS)
+    annotations: dict[str, str] = Field(default_factory=dict, max_length=MAX_LABELS)
 
     def to_alert(self) -> Alert:
         """The alert in Warroom's terms; named fields win over the free-form maps."""
@@ -51,12 +60,22 @@ class GenericAlert(BaseModel):
             if value:
                 annotations[key] = value
         return Alert(
-            fingerprint=self.fingerprint or f"{self.dedup_key}:{self.name}"[:200],
-            name=self.name,
+            fingerprint=self._fingerprint(),
+            name=alert_name(self.name),
             status=AlertStatus(self.status),
             labels=labels,
             annotations=annotations,
         )
+
+    def _fingerprint(self) -> str:
+        if self.fingerprint:
+            return fingerprint(self.fingerprint)
+        derived = f"{self.dedup_key}:{self.name}"
+        if len(self.dedup_key) <= LEGACY_KEY_CHARS:
+            # Keys this hook always accepted keep the fingerprints their open incidents
+            # already hold, so a resolve still finds the alert it resolves.
+            return derived[:FINGERPRINT_CHARS]
+        return fingerprint(derived)
 
 
 class GenericDelivery(BaseModel):

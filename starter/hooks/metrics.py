@@ -6,6 +6,23 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+ROUTES = {
+    "/hooks/alertmanager": "alertmanager",
+    "/hooks/grafana": "grafana",
+    "/v2/enqueue": "pagerduty",
+    "/hooks/generic": "generic",
+}
+"""The hook routes by path, as their metrics name them."""
+
+
+def route(path: str) -> str:
+    """The name a request's path is counted under: one of ``ROUTES``' names or ``other``.
+
+    Never the path itself: anyone can make up paths, and every label value is
+    a time series kept for good.
+    """
+    return ROUTES.get(path, "other")
+
 
 @dataclass
 class HookMetrics:
@@ -28,7 +45,7 @@ class HookMetrics:
         )
         self.alerts = Counter(
             "warroom_hook_alerts",
-            "Alerts received, by source and status",
+            "Alerts received, by sender kind (alertmanager, grafana, pagerduty, generic), status",
             ["source", "status"],
             registry=self.registry,
         )

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from incident.models import Alert, AlertBatch, AlertStatus
+from starter.hooks.fields import alert_name
 
 
 class PagerDutyPayload(BaseModel):
@@ -49,7 +50,7 @@ class PagerDutyEvent(BaseModel):
             if p.class_:
                 labels["class"] = p.class_
             annotations = {"summary": p.summary}
-            name = p.summary[:200]
+            name = alert_name(p.summary, name)
         return AlertBatch(
             source="pagerduty",
             alerts=[

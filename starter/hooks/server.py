@@ -9,11 +9,28 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
+HOOKS_SHUTDOWN_GRACE = 5
+"""Seconds the hooks' requests in flight may take to finish when the service stops."""
+
 
 @asynccontextmanager
-async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL. Port 0 picks a free one."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+async def serving(
+    app: FastAPI, host: str, port: int, *, shutdown_grace: int | None = None
+) -> AsyncIterator[str]:
+    """Serve ``app`` until the block ends; yields its base URL. Port 0 picks a free one.
+
+    On leaving, requests in flight may finish; with ``shutdown_grace`` (seconds)
+    those still running after it are cancelled, so a stuck one cannot hold the
+    shutdown forever.
+    """
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=shutdown_grace,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -48,12 +48,41 @@ receivers:
 """
 
 
+# Real routing trees nest: the group key is every route's matchers on the way down plus
+# the group labels, so six long group labels make a key of thousands of characters.
+NESTED_CONFIG = """
+route:
+  receiver: warroom
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+  routes:
+    - matchers: ['severity=~"critical|page"']
+      routes:
+        - matchers: ['environment="production"', 'team="agents"']
+          group_by: [alertname, cluster, namespace, deployment, region, environment, team]
+receivers:
+  - name: warroom
+    webhook_configs:
+      - url: {url}/hooks/alertmanager
+        send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials: am-token
+"""
+
+
 @pytest.fixture
-async def alertmanager(harness: Harness, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def alertmanager(
+    request: pytest.FixtureRequest, harness: Harness, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    template = getattr(request, "param", CONFIG)
     settings = HookSettings(task_queue=harness.task_queue, tokens=("am-token",))
     async with running_hooks(settings, harness.client) as hook_url:
         config = tmp_path / "alertmanager.yml"
-        config.write_text(CONFIG.format(url=hook_url))
+        config.write_text(template.format(url=hook_url))
         port = free_port()
         assert ALERTMANAGER is not None
         process = await asyncio.create_subprocess_exec(
@@ -135,3 +164,40 @@ async def test_alertmanager_opens_feeds_calms_and_reopens(
     state = await harness.until(incident, lambda s: s.reopened == 1, within=30)
     assert state.status is Status.INVESTIGATING
     assert await _incidents(harness) == ids
+
+
+def _nested_alert() -> dict[str, object]:
+    now = datetime.now(UTC)
+    # Long but real-looking group labels: generated cluster, namespace and deployment names.
+    return {
+        "labels": {
+            "alertname": "AgentRunsFailing",
+            "severity": "critical",
+            "service": "agents",
+            "environment": "production",
+            "team": "agents",
+            "cluster": "prod-eu-west-1-" + "-".join(f"pool{i:03d}" for i in range(80)),
+            "namespace": "agents-" + "-".join(f"tenant{i:03d}" for i in range(70)),
+            "deployment": "agent-runner-" + "-".join(f"shard{i:03d}" for i in range(80)),
+            "region": "eu-west-1-" + "az" * 200,
+            "instance": "runner-1",
+        },
+        "annotations": {"summary": "Agent runs failing in production"},
+        "startsAt": (now - timedelta(minutes=1)).isoformat(),
+        "generatorURL": "http://prometheus:9090/graph",
+    }
+
+
+@pytest.mark.parametrize("alertmanager", [NESTED_CONFIG], indirect=True)
+async def test_a_nested_route_with_a_long_group_key_opens_an_incident_that_pages(
+    harness: Harness, alertmanager: httpx.AsyncClient
+) -> None:
+    await _post(alertmanager, _nested_alert())
+    ids = await eventually(lambda: _incidents(harness), within=30)
+    assert len(ids) == 1
+    incident: IncidentHandle = harness.client.get_workflow_handle_for(IncidentWorkflow.run, ids[0])
+    state = await harness.until(incident, lambda s: len(s.alerts) == 1, within=30)
+    assert state.dedup_key is not None
+    assert state.dedup_key.startswith('{}/{severity=~"critical|page"}/')
+    assert len(state.dedup_key) > 2000  # the whole key, as Alertmanager sent it
+    await eventually(lambda: harness.paged(), within=30)

@@ -6,13 +6,25 @@ import asyncio
 import json
 import os
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from incident.models import Phase
+from incident.models import Declaration, Phase
+from incident.severity import Severity
+from starter.api import declare_incident
+from starter.cli.main import (
+    EXIT_DENIED,
+    EXIT_NO_ANSWER,
+    _wait_declared,
+    describe_rpc_failure,
+    run_async,
+)
 from tests.support.harness import Harness, eventually
 from workflows.incident import IncidentWorkflow
 
@@ -25,6 +37,7 @@ async def warroom(
     task_queue: str = "warroom",
     address: str | None = None,
     database_url: str = "",
+    within: float = 60,
 ) -> tuple[int, str, str]:
     """Run the CLI; returns (exit code, stdout, stderr)."""
     process = await asyncio.create_subprocess_exec(
@@ -41,7 +54,12 @@ async def warroom(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=within)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise AssertionError(f"warroom {' '.join(args)} still running after {within}s") from None
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
@@ -153,3 +171,60 @@ async def test_exit_codes(harness: Harness) -> None:
     assert "Traceback" not in err
     code, _, err = await warroom(harness.env, "ack")
     assert code == 2 and "Missing argument 'INCIDENT'" in err
+
+
+async def test_show_of_an_incident_no_worker_answers_for_returns_promptly(
+    bare_harness: Harness,
+) -> None:
+    # Started, but no worker polls its task queue: nothing can answer a query.
+    handle = await declare_incident(
+        bare_harness.client,
+        Declaration(title="Search down", severity=Severity.P1, actor="alice"),
+        task_queue=bare_harness.task_queue,
+    )
+    started = time.monotonic()
+    code, out, err = await warroom(
+        bare_harness.env, "show", handle.id, task_queue=bare_harness.task_queue, within=45
+    )
+    assert time.monotonic() - started < 30
+    assert code == EXIT_NO_ANSWER, (code, out, err)
+    assert f"{handle.id} is open but no worker answered" in err
+    assert bare_harness.task_queue in err and "Traceback" not in err
+
+
+def test_an_authentication_failure_is_named_as_such() -> None:
+    unauthenticated = RPCError("Request unauthorized.", RPCStatusCode.UNAUTHENTICATED, b"")
+    code, message = describe_rpc_failure(unauthenticated)
+    assert code == EXIT_DENIED
+    assert "Temporal refused the credentials" in message and "Request unauthorized." in message
+    assert "worker" not in message
+    denied = RPCError("no access to namespace", RPCStatusCode.PERMISSION_DENIED, b"")
+    code, message = describe_rpc_failure(denied)
+    assert code == EXIT_DENIED and "Temporal denied permission" in message
+    assert describe_rpc_failure(RPCError("gone", RPCStatusCode.UNAVAILABLE, b""))[0] == 4
+
+
+def test_a_command_failing_on_credentials_says_so_and_exits_denied(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    @run_async
+    async def command() -> None:
+        raise RPCError("Request unauthorized.", RPCStatusCode.UNAUTHENTICATED, b"")
+
+    with pytest.raises(SystemExit) as exited:
+        command()
+    assert exited.value.code == EXIT_DENIED
+    err = capsys.readouterr().err
+    assert "Temporal refused the credentials" in err and "worker" not in err
+
+
+async def test_waiting_for_a_declaration_stops_at_a_permission_failure() -> None:
+    class DeniedHandle:
+        async def query(self, *args: Any, **kwargs: Any) -> Any:
+            raise RPCError("no access to namespace", RPCStatusCode.PERMISSION_DENIED, b"")
+
+    started = time.monotonic()
+    with pytest.raises(RPCError) as raised:
+        await _wait_declared(DeniedHandle())  # type: ignore[arg-type]
+    assert raised.value.status is RPCStatusCode.PERMISSION_DENIED
+    assert time.monotonic() - started < 2  # not "is a worker running?" after 10 s

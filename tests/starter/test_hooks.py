@@ -15,13 +15,14 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from incident import bounds
 from incident.ids import incident_workflow_id
 from incident.models import Phase, Resolve, Status
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide
 from starter.hooks.auth import sign
 from starter.hooks.settings import HookSettings
-from tests.support.harness import Harness
+from tests.support.harness import Harness, eventually
 from tests.support.hooks import running_hooks
 from workflows.incident import IncidentWorkflow
 
@@ -361,9 +362,12 @@ async def test_temporal_down_is_a_503_so_the_sender_retries(harness: Harness) ->
     unreachable = await Client.connect(
         "127.0.0.1:9", lazy=True, data_converter=pydantic_data_converter
     )
-    settings = HookSettings(task_queue=harness.task_queue)
+    settings = HookSettings(task_queue=harness.task_queue, tokens=("s3cret",))
     body = am_notification("Down", [am_alert("Down", "d1")])
-    async with running_hooks(settings, unreachable) as url, httpx.AsyncClient(base_url=url) as http:
+    async with (
+        running_hooks(settings, unreachable) as url,
+        httpx.AsyncClient(base_url=url, headers={"Authorization": "Bearer s3cret"}) as http,
+    ):
         response = await http.post("/hooks/alertmanager", json=body)
         assert response.status_code == 503
         assert response.headers["retry-after"] == "5"
@@ -383,8 +387,7 @@ async def test_service_endpoints(hooks: httpx.AsyncClient) -> None:
     )
     text = (await hooks.get("/metrics")).text
     assert (
-        'warroom_hook_rejections_total{endpoint="/hooks/alertmanager",reason="malformed_json"} 1.0'
-        in text
+        'warroom_hook_rejections_total{endpoint="alertmanager",reason="malformed_json"} 1.0' in text
     )
     assert "warroom_hook_request_seconds_bucket" in text
 
@@ -426,3 +429,118 @@ async def test_values_that_cannot_become_text_are_a_422(hooks: httpx.AsyncClient
         "/hooks/alertmanager", content=body.encode(), headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 422
+
+
+async def test_a_generic_dedup_key_of_any_sender_length_opens_one_incident(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    key = "deploy-bot/" + "/".join(f"step{i:05d}" for i in range(4000))  # 40 KiB
+    alerts = [
+        {"dedup_key": key, "name": name, "severity": "P1", "service": "checkout"}
+        for name in ("CanaryFailing", "CanaryLatency")
+    ]
+    for _ in range(2):  # delivered twice: counted on one incident
+        response = await hooks.post("/hooks/generic", json={"alerts": alerts})
+        assert response.status_code == 202, response.text[:500]
+    incident = incident_of(harness, "generic", key)
+    state = await harness.until(incident, lambda s: s.firings == 4)
+    assert len(state.alerts) == 2  # two alerts of one long key stay two alerts
+    assert state.dedup_key == key
+    await eventually(lambda: harness.paged())
+    description = await incident.describe()
+    assert len((await description.static_summary() or "").encode()) <= bounds.SUMMARY_BYTES
+    details = await description.static_details() or ""
+    assert len(details.encode()) <= bounds.DETAILS_BYTES and details.endswith(bounds.MARKER)
+
+    too_long = [{**alerts[0], "dedup_key": "k" * (bounds.DEDUP_KEY_BYTES + 1)}]
+    response = await hooks.post("/hooks/generic", json={"alerts": too_long})
+    assert response.status_code == 422
+    assert "alerts.0.dedup_key" in response.json()["error"]
+
+
+async def test_pagerduty_keeps_its_255_character_dedup_key_contract(
+    hooks: httpx.AsyncClient,
+) -> None:
+    event = {"routing_key": "R", "event_action": "acknowledge", "dedup_key": "k" * 256}
+    response = await hooks.post("/v2/enqueue", json=event)
+    assert response.status_code == 422 and "dedup_key" in response.json()["error"]
+
+
+async def test_a_3000_character_service_label_is_cut_and_still_pages(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    service = "checkout-" + "x" * 2991
+    body = am_notification("LongService", [am_alert("LongService", "ls1", service=service)])
+    response = await hooks.post("/hooks/alertmanager", json=body)
+    assert response.status_code == 202, response.text[:500]
+    incident = incident_of(harness, "alertmanager", body["groupKey"])
+    state = await harness.until(incident, lambda s: s.firings == 1)
+    assert state.service is not None and state.service.startswith("checkout-xxx")
+    assert state.service.endswith(bounds.MARKER)  # cut where a reader can see it
+    await eventually(lambda: harness.paged())
+
+
+async def test_a_600_byte_cjk_summary_is_answered_and_pages(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    summary = "結帳服務錯誤率過高" * 22 + "結帳"  # 200 characters, 600 bytes of UTF-8
+    assert len(summary) == 200 and len(summary.encode()) == 600
+    alert = am_alert("CheckoutErrors", "cjk1")
+    alert["annotations"]["summary"] = summary
+    body = am_notification("CheckoutErrors", [alert])
+    response = await hooks.post("/hooks/alertmanager", json=body)
+    assert response.status_code == 202, response.text[:500]
+    incident = incident_of(harness, "alertmanager", body["groupKey"])
+    state = await harness.until(incident, lambda s: s.firings == 1)
+    assert state.title.startswith("結帳服務錯誤率過高")
+    await eventually(lambda: harness.paged())
+    shown = await (await incident.describe()).static_summary() or ""
+    assert shown.startswith("結帳服務") and len(shown.encode()) <= bounds.SUMMARY_BYTES
+
+
+async def test_more_than_128_labels_is_a_422_naming_the_field(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    labels = {f"l{i}": "v" for i in range(129)}
+    body = am_notification("Crowded", [am_alert("Crowded", "c1", **labels)])
+    response = await hooks.post("/hooks/alertmanager", json=body)
+    assert response.status_code == 422
+    assert "alerts.0.labels: " in response.json()["error"] and "128" in response.json()["error"]
+    assert await _no_incident(harness, body["groupKey"])
+
+
+async def test_an_acknowledge_right_after_its_trigger_is_not_lost(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    trigger = {
+        "routing_key": "R",
+        "event_action": "trigger",
+        "dedup_key": "api-5xx-early-ack",
+        "payload": {"summary": "API 5xx at 40%", "source": "api-1", "severity": "critical"},
+    }
+    ack = {"routing_key": "R", "event_action": "acknowledge", "dedup_key": "api-5xx-early-ack"}
+    assert (await hooks.post("/v2/enqueue", json=trigger)).status_code == 202
+    # Sent at once, while the incident is still being declared.
+    response = await hooks.post("/v2/enqueue", json=ack)
+    assert response.status_code == 202, response.text
+    incident = incident_of(harness, "pagerduty", "api-5xx-early-ack")
+    state = await harness.until(incident, lambda s: s.acknowledged_at is not None)
+    assert state.acknowledged_by == "pagerduty"
+
+
+async def test_generic_named_fields_are_cut_not_refused(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    alert = {
+        "dedup_key": "long-fields",
+        "name": "N" * 300,
+        "severity": "P2",
+        "service": "billing-" + "y" * 2992,
+        "summary": "請求服務延遲" * 2000,  # 36 KB
+    }
+    response = await hooks.post("/hooks/generic", json={"alerts": [alert]})
+    assert response.status_code == 202, response.text[:500]
+    state = await harness.until(incident_of(harness, "generic", "long-fields"), lambda s: True)
+    assert state.service is not None and state.service.startswith("billing-yyy")
+    assert state.service.endswith(bounds.MARKER)
+    await eventually(lambda: harness.paged())

@@ -40,6 +40,14 @@ WRONG = st.one_of(
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
+# A number is a valid timestamp (Unix seconds) to pydantic, so it is not wrong there.
+WRONG_FOR_TIMESTAMPS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+TIMESTAMPS = {"startsAt", "endsAt"}
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: (
@@ -97,7 +105,13 @@ def _mutations(endpoint: str) -> st.SearchStrategy[bytes]:
 
     return st.one_of(
         paths.map(drop),
-        st.builds(wrong, paths, WRONG),
+        paths.flatmap(
+            lambda path: st.builds(
+                wrong,
+                st.just(path),
+                WRONG_FOR_TIMESTAMPS if path[-1] in TIMESTAMPS else WRONG,
+            )
+        ),
         JSON.filter(lambda v: not isinstance(v, dict)).map(lambda v: json.dumps(v).encode()),
         st.binary(max_size=64).filter(lambda b: not b.strip().startswith(b"{")),
     )
@@ -123,10 +137,10 @@ def _collect(strategy: st.SearchStrategy[bytes], count: int) -> list[bytes]:
 
 @pytest.fixture
 async def hooks(harness: Harness) -> AsyncIterator[httpx.AsyncClient]:
-    settings_ = HookSettings(task_queue=harness.task_queue)
+    settings_ = HookSettings(task_queue=harness.task_queue, tokens=("fuzz-token",))
     async with (
         running_hooks(settings_, harness.client) as url,
-        httpx.AsyncClient(base_url=url) as http,
+        httpx.AsyncClient(base_url=url, headers={"Authorization": "Bearer fuzz-token"}) as http,
     ):
         yield http
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -16,7 +17,7 @@ from starter.devserver import free_port, port_in_use
 
 
 async def _start(
-    data_dir: Path, port: int, ui_port: int, hooks_port: int = 0
+    data_dir: Path, port: int, ui_port: int, hooks_port: int = 0, hooks_host: str = "127.0.0.1"
 ) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -30,9 +31,10 @@ async def _start(
         "--ui-port",
         str(ui_port),
         env={
-            **os.environ,
+            # The developer's own hook credentials would change what `warroom up` does.
+            **{k: v for k, v in os.environ.items() if not k.startswith("WARROOM_HOOKS_")},
             "WARROOM_CHANNELS": "",
-            "WARROOM_HOOKS_ADDR": f"127.0.0.1:{hooks_port or free_port()}",
+            "WARROOM_HOOKS_ADDR": f"{hooks_host}:{hooks_port or free_port()}",
         },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -54,21 +56,43 @@ async def test_stack_starts_prints_where_things_are_and_stops(tmp_path: Path) ->
     port, ui_port, hooks_port = free_port(), free_port(), free_port()
     process = await _start(tmp_path, port, ui_port, hooks_port)
     try:
-        banner = await _read_until(process, "Data")
+        banner = await _read_until(process, "-d '")
         assert f"http://127.0.0.1:{ui_port}" in banner
         assert f"127.0.0.1:{port}" in banner and str(tmp_path) in banner
         assert f"http://127.0.0.1:{hooks_port}/hooks/alertmanager" in banner
+        # No credentials configured: the stack made a token and says how to use it.
+        token = re.search(r"Authorization: Bearer ([\w-]+)", banner)
+        assert token is not None, banner
+        curl = banner[banner.index("curl -X POST") :]
+        assert f"Authorization: Bearer {token.group(1)}" in curl
+        hooks = f"http://127.0.0.1:{hooks_port}/hooks/generic"
+        alert = {"alerts": [{"dedup_key": "up-token", "name": "UpToken", "severity": "P3"}]}
         async with httpx.AsyncClient() as http:
             page = await http.get(f"http://127.0.0.1:{ui_port}/")
             ready = await http.get(f"http://127.0.0.1:{hooks_port}/readyz")
+            anonymous = await http.post(hooks, json=alert)
+            authorized = await http.post(
+                hooks, json=alert, headers={"Authorization": f"Bearer {token.group(1)}"}
+            )
         assert page.status_code == 200
         assert ready.json() == {"status": "ready"}
+        assert anonymous.status_code == 401
+        assert authorized.status_code == 202, authorized.text
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 0, output.decode()
     assert (tmp_path / "temporal.db").exists()
     assert not port_in_use("127.0.0.1", port), "the dev server was left running"
+
+
+async def test_hooks_on_the_network_without_credentials_are_refused(tmp_path: Path) -> None:
+    process = await _start(tmp_path, free_port(), free_port(), hooks_host="0.0.0.0")
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1
+    assert "would listen on 0.0.0.0 with no credentials" in output.decode()
+    assert "WARROOM_HOOKS_OPEN=1" in output.decode()
+    assert not (tmp_path / "temporal.db").exists()
 
 
 async def test_a_taken_port_is_a_clear_error_and_starts_nothing(tmp_path: Path) -> None:

@@ -8,16 +8,21 @@ from contextlib import asynccontextmanager
 from temporalio.client import Client
 
 from starter.hooks.app import create_app
-from starter.hooks.server import serving
+from starter.hooks.server import HOOKS_SHUTDOWN_GRACE, serving
 from starter.hooks.settings import HookSettings
 
 
 @asynccontextmanager
 async def running_hooks(settings: HookSettings, client: Client) -> AsyncIterator[str]:
-    """Serve the hooks until the block ends; yields the base URL."""
+    """Serve the hooks until the block ends; yields the base URL.
+
+    ``settings`` must carry credentials (or ``allow_open=True``): the hooks refuse
+    to run open by accident, so every request needs them too.
+    """
 
     async def source() -> Client:
         return client
 
-    async with serving(create_app(settings, source), "127.0.0.1", 0) as url:
+    app = create_app(settings, source)
+    async with serving(app, "127.0.0.1", 0, shutdown_grace=HOOKS_SHUTDOWN_GRACE) as url:
         yield url
