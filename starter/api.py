@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from incident.bounds import DETAILS_BYTES, clip, clip_line
-from incident.ids import incident_workflow_id, looks_like_human_id
+from incident.ids import incident_workflow_id, looks_like_human_id, normal_human_id
 from incident.models import (
     Acknowledge,
     AddActionItem,
@@ -225,10 +225,11 @@ async def incident_handle(client: Client, ref: str) -> IncidentHandle:
     """The handle of an incident named by its ``INC-`` ID or its workflow ID."""
     if not looks_like_human_id(ref):
         return client.get_workflow_handle_for(IncidentWorkflow.run, ref)
-    query = f'{INCIDENT_ID.name} = "{ref.upper()}"'
+    name = normal_human_id(ref)
+    query = f'{INCIDENT_ID.name} = "{name}"'
     async for execution in client.list_workflows(query, limit=1):
         return client.get_workflow_handle_for(IncidentWorkflow.run, execution.id)
-    raise IncidentNotFound(f"no incident {ref.upper()}")
+    raise IncidentNotFound(f"no incident {name}")
 
 
 async def decide(
