@@ -46,8 +46,20 @@ def age(moment: datetime) -> str:
     return format_duration(datetime.now(UTC) - moment)
 
 
+MAX_CELL = 32
+"""Widest a table cell gets; a longer value (a 3,000-character label) is cut with '…'."""
+
+
+def _fit(cell: str) -> str:
+    plain = click.unstyle(cell)
+    if len(plain) <= MAX_CELL:
+        return cell
+    return plain[: MAX_CELL - 1] + "…"
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Columns aligned on their visible width (colour codes do not count)."""
+    rows = [[_fit(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
