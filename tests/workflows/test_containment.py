@@ -162,18 +162,24 @@ async def test_degraded_mode_is_one_decision_and_lifted_as_one(
     assert org["autonomy_tier"] == "L3"  # the tier it had before, restored
 
 
-async def test_closing_undoes_what_is_still_in_force(
-    contained: Harness, control_plane: ControlPlane
-) -> None:
-    harness, plane = contained, control_plane
-    incident = await harness.declare(Severity.P3)  # P3 closes on resolution
+async def _p3_with_promotion_frozen(harness: Harness, plane: ControlPlane) -> IncidentHandle:
+    """A P3 (it closes on resolution) whose technical lead froze promotion (auto by policy)."""
+    incident = await harness.declare(Severity.P3)
     await decide(incident, AssignRole(actor="dana", role=Role.TECHNICAL_LEAD, person="dana"))
     await decide(
         incident,
         ProposeContainment(actor="dana", kind=ActionKind.FREEZE_PROMOTION, target=plane.deployment),
-    )  # auto by policy
+    )
     await harness.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
     assert (await plane.deployment_row())["promotion_frozen"]
+    return incident
+
+
+async def test_closing_undoes_what_is_still_in_force(
+    contained: Harness, control_plane: ControlPlane
+) -> None:
+    harness, plane = contained, control_plane
+    incident = await _p3_with_promotion_frozen(harness, plane)
     # Mitigated, then resolved before the quiet window ends: close comes with resolution.
     await decide(incident, Resolve(actor="dana", root_cause="flaky eval"))
     await harness.advance(incident, 61 * MIN)
@@ -284,13 +290,7 @@ async def test_a_refused_undo_stays_in_force_escalates_and_is_tried_again(
     contained: Harness, control_plane: ControlPlane
 ) -> None:
     harness, plane = contained, control_plane
-    incident = await harness.declare(Severity.P3)  # P3 closes on resolution
-    await decide(incident, AssignRole(actor="dana", role=Role.TECHNICAL_LEAD, person="dana"))
-    await decide(
-        incident,
-        ProposeContainment(actor="dana", kind=ActionKind.FREEZE_PROMOTION, target=plane.deployment),
-    )  # auto by policy
-    await harness.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
+    incident = await _p3_with_promotion_frozen(harness, plane)
     # The deployment goes away from the control plane: unfreezing it is refused (404).
     conn = await asyncpg.connect(plane.database_url)
     await conn.execute("DELETE FROM cp_deployments WHERE id = $1", plane.deployment)
