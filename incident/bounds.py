@@ -9,6 +9,8 @@ measures a model as the data converter will send it.
 
 from __future__ import annotations
 
+import hashlib
+
 from pydantic import BaseModel
 
 MARKER = "…[truncated]"
@@ -47,6 +49,14 @@ def clip(text: str, max_bytes: int, marker: str = MARKER) -> str:
         return text
     room = max(0, max_bytes - len(marker.encode()))
     return encoded[:room].decode("utf-8", "ignore") + marker
+
+
+def clip_name(name: str, max_bytes: int = LABEL_NAME_BYTES) -> str:
+    """A label name cut to size; two long names alike in their first bytes stay two names."""
+    if len(name.encode("utf-8", "surrogatepass")) <= max_bytes:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return clip(name, max_bytes - len(digest) - 1) + "#" + digest
 
 
 def clip_line(text: str, max_bytes: int = SUMMARY_BYTES) -> str:

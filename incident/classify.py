@@ -37,9 +37,15 @@ def alert_severity(alert: Alert, policy: Policy) -> Severity:
 
 def _first_label(alert: Alert, names: list[str]) -> str | None:
     for name in names:
-        if alert.labels.get(name):
-            return alert.labels[name]
+        value = alert.labels.get(name, "").strip()
+        if value:
+            return value
     return None
+
+
+def _first_text(*candidates: str | None) -> str | None:
+    """The first candidate with something in it besides whitespace, stripped."""
+    return next((c.strip() for c in candidates if c and c.strip()), None)
 
 
 def classify(alerts: list[Alert], policy: Policy) -> Classification:
@@ -49,14 +55,12 @@ def classify(alerts: list[Alert], policy: Policy) -> Classification:
     rule = policy.routing.rule_for(lead.labels)
     service = (rule and rule.service) or _first_label(lead, policy.routing.service_labels)
     notes = lead.annotations
-    title = (
-        notes.get("summary")
-        or notes.get("title")
-        or (f"{lead.name} on {service}" if service else lead.name)
+    title = _first_text(notes.get("summary"), notes.get("title")) or (
+        f"{lead.name} on {service}" if service else lead.name
     )
     return Classification(
         severity=alert_severity(lead, policy),
-        title=title[:200],
+        title=title,  # cut in bytes, with a marker, where the incident keeps it
         service=service,
         org=(rule and rule.org) or _first_label(lead, policy.routing.org_labels),
         summary=notes.get("description", "")[:4000],

@@ -48,8 +48,7 @@ def _bounded(values: dict[str, str], value_bytes: int) -> dict[str, str]:
     if len(values) > bounds.MAX_LABELS:
         raise ValueError(f"{len(values)} entries; at most {bounds.MAX_LABELS} are accepted")
     return {
-        bounds.clip(name, bounds.LABEL_NAME_BYTES): bounds.clip(value, value_bytes)
-        for name, value in values.items()
+        bounds.clip_name(name): bounds.clip(value, value_bytes) for name, value in values.items()
     }
 
 

@@ -81,6 +81,12 @@ def test_alert_labels_and_annotations_are_cut_with_a_visible_marker() -> None:
     assert len(alert.labels["service"].encode()) <= bounds.LABEL_VALUE_BYTES
     assert alert.labels["service"].endswith(bounds.MARKER)
     assert len(alert.annotations["summary"].encode()) <= bounds.ANNOTATION_VALUE_BYTES
+    # Two long label names alike in their first bytes stay two labels, each marked.
+    twins = Alert(
+        fingerprint="f", name="Twins", labels={"k" * 300 + "a": "1", "k" * 300 + "b": "2"}
+    )
+    assert len(twins.labels) == 2
+    assert all(len(n.encode()) <= bounds.LABEL_NAME_BYTES for n in twins.labels)
     with pytest.raises(ValueError, match="at most 128"):
         Alert(fingerprint="f", name="Many", labels={f"l{i}": "v" for i in range(200)})
 

@@ -56,3 +56,15 @@ def test_routing_rules_route_the_runbook_alerts() -> None:
         "https://wiki/agents",
         "Runs failing",
     )
+
+
+def test_a_blank_summary_or_service_never_names_the_incident() -> None:
+    alert = Alert(
+        fingerprint="f",
+        name="DiskFull",
+        labels={"severity": "critical", "service": "  ", "app": "billing"},
+        annotations={"summary": " \t ", "title": "Disk full on billing-db"},
+    )
+    found = classify([alert], POLICY)
+    assert found.title == "Disk full on billing-db"
+    assert found.service == "billing"
