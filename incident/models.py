@@ -495,11 +495,28 @@ class PreviousIncident(Model):
     closed_at: datetime
 
 
+class TimerKind(StrEnum):
+    """What a timer is for; ``incident.rules.timers`` has one handler for each."""
+
+    ACK_DEADLINE = "ack_deadline"
+    ESCALATION = "escalation"
+    RESOLUTION_TARGET = "resolution_target"
+    STATUS_REMINDER = "status_reminder"
+    STATUS_UPDATE = "status_update"
+    RECOVERY_CHECK = "recovery_check"
+    APPROVAL_DUE = "approval_due"
+    UNDO_RETRY = "undo_retry"
+    POSTMORTEM_REMINDER = "postmortem_reminder"
+
+
 class PendingTimer(Model):
-    """A durable timer the incident is waiting on, with what happens when it fires."""
+    """A durable timer the incident is waiting on, with what happens when it falls due."""
 
     key: str
-    kind: str
+    """Unique among the incident's timers; a step that must not repeat is remembered by it."""
+    kind: TimerKind
+    ref: int | None = None
+    """The escalation step's index, or the containment action's id, the timer is for."""
     due: datetime
     summary: str
 

@@ -1,0 +1,155 @@
+"""The status-update cadence: updates posted by people, reminders, and automatic updates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from incident.durations import format_duration
+from incident.models import (
+    PendingTimer,
+    PostStatusUpdate,
+    Role,
+    Status,
+    TimelineEvent,
+    TimerKind,
+)
+from incident.notices import Notice, NoticeKind
+from incident.rules import (
+    response,
+    timeline,
+    wording,
+)
+from incident.rules.effects import Effects
+
+if TYPE_CHECKING:
+    from incident.lifecycle import Incident
+
+
+def next_update_due(inc: Incident) -> datetime | None:
+    """When the next status update is due, while updates are on a cadence."""
+    every = inc.rule.status_update_every
+    if every is None or not inc.state.phase.is_open:
+        return None
+    due: datetime = inc.state.last_status_update_at + every
+    return due
+
+
+def check_update(inc: Incident, d: PostStatusUpdate) -> str | None:
+    if d.status is not None and inc.state.status is Status.MONITORING:
+        return "the incident is monitoring recovery; reopen it to go back to " + d.status.value
+    return response.open_only(inc, "post a status update")
+
+
+def apply_update(inc: Incident, d: PostStatusUpdate, now: datetime, fx: Effects) -> TimelineEvent:
+    if d.status is not None:
+        inc.state.status = d.status
+    fx.notices += post_update(inc, now, d.actor, d.message, automatic=False)
+    return inc.state.timeline[-1]
+
+
+def post_update(
+    inc: Incident, now: datetime, actor: str, message: str, *, automatic: bool
+) -> list[Notice]:
+    s = inc.state
+    s.last_status_update_at = now
+    if not automatic:  # the latest word from a person, which automatic updates repeat
+        s.last_status_update = message
+    label = "Automatic status update" if automatic else "Status update"
+    event = timeline.record(
+        inc, now, "status_update", actor, f"{label} ({s.status.value}): {message}"
+    )
+    notices = [
+        wording.notice(
+            inc,
+            now,
+            f"update:{event.seq}",
+            NoticeKind.STATUS_UPDATE,
+            wording.STAKEHOLDERS,
+            f"{s.human_id} update: {s.status.value}",
+            message=message,
+            automatic=automatic,
+        )
+    ]
+    if inc.rule.executive_brief:
+        notices.append(
+            wording.notice(
+                inc,
+                now,
+                f"brief:update:{event.seq}",
+                NoticeKind.EXECUTIVE_BRIEF,
+                wording.EXECUTIVES,
+                f"{s.severity} incident: {s.title}",
+                message=message,
+            )
+        )
+    return notices
+
+
+def plan(inc: Incident) -> list[PendingTimer]:
+    """The reminder before the next status update is due, and the automatic update at it."""
+    due = next_update_due(inc)
+    every = inc.rule.status_update_every
+    if due is None or every is None:
+        return []
+    timers = []
+    before = inc.policy.communication.reminder_before
+    if inc.state.reminded_for_update_due != due and before < every:
+        timers.append(
+            PendingTimer(
+                key="status_reminder",
+                kind=TimerKind.STATUS_REMINDER,
+                due=due - before,
+                summary="remind the communications lead: status update due " + wording.utc(due),
+            )
+        )
+    timers.append(
+        PendingTimer(
+            key="status_update",
+            kind=TimerKind.STATUS_UPDATE,
+            due=due,
+            summary="post an automatic status update if nobody has",
+        )
+    )
+    return timers
+
+
+def remind(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
+    """Remind the communications lead that a status update is due."""
+    s = inc.state
+    due = next_update_due(inc)
+    s.reminded_for_update_due = due
+    who = s.roles.get(Role.COMMUNICATIONS_LEAD, "Communications lead")
+    timeline.record(
+        inc,
+        now,
+        "status_update_reminder",
+        wording.SYSTEM,
+        f"Reminded {who}: status update due {wording.utc(due) if due else ''}",
+    )
+    notice = wording.notice(
+        inc,
+        now,
+        f"status_reminder:{timer.due.isoformat()}",
+        NoticeKind.STATUS_REMINDER,
+        who,
+        f"Status update due for {s.human_id}",
+        reason="the communication cadence requires an update",
+    )
+    return Effects(notices=[notice])
+
+
+def post_automatic_update(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
+    """Nobody posted an update in time: post one that says where things stand."""
+    s = inc.state
+    silence = now - s.last_status_update_at
+    latest = (
+        f"Latest: {s.last_status_update}"
+        if s.last_status_update
+        else "The response team is working on it."
+    )
+    message = (
+        f"No status update was posted in the last {format_duration(silence)}. "
+        f"Status: {s.status.value}. " + latest
+    )
+    return Effects(notices=post_update(inc, now, wording.SYSTEM, message, automatic=True))

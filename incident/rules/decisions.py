@@ -1,0 +1,109 @@
+"""Decisions: which rule checks and applies each one, and the size every decision must fit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from incident import bounds
+from incident.models import (
+    Acknowledge,
+    AddActionItem,
+    AddNote,
+    ApproveContainment,
+    AssignRole,
+    ChangeSeverity,
+    Close,
+    Decision,
+    DeclareMitigated,
+    DenyContainment,
+    EnterDegradedMode,
+    LiftDegradedMode,
+    Phase,
+    PostStatusUpdate,
+    ProposeContainment,
+    RaiseFlag,
+    RecordCause,
+    Reopen,
+    Resolve,
+    SubmitPostmortem,
+    TimelineEvent,
+)
+from incident.rules import communication, paging, postmortem, response, saga, timeline
+from incident.rules.effects import DecisionRejected, Effects
+
+if TYPE_CHECKING:
+    from incident.lifecycle import Incident
+
+
+def check(inc: Incident, decision: Decision) -> None:
+    """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply now."""
+    s = inc.state
+    too_large = fits_decision(inc, decision)
+    if too_large:
+        raise DecisionRejected(f"{s.human_id}: {too_large}")
+    if s.phase is Phase.CLOSED:
+        raise DecisionRejected(f"{s.human_id} is closed; reopen is not possible after close")
+    reason = RULES[type(decision)].check(inc, decision)
+    if reason:
+        raise DecisionRejected(f"{s.human_id}: {reason}")
+
+
+def apply(inc: Incident, decision: Decision, now: datetime) -> tuple[TimelineEvent, Effects]:
+    """Apply a checked decision; returns its timeline event and what to send."""
+    check(inc, decision)
+    effects = Effects()
+    event = RULES[type(decision)].apply(inc, decision, now, effects)
+    event.decision = {
+        "type": type(decision).__name__,
+        **decision.model_dump(mode="json", exclude={"actor", "reason"}),
+    }
+    inc.event_sizes.pop(event.seq, None)  # measured before the decision was attached
+    timeline.trim_timeline(inc)
+    return event, effects
+
+
+class Rule(NamedTuple):
+    """How one kind of decision is checked (None: it may apply) and applied."""
+
+    check: Callable[[Incident, Any], str | None]
+    apply: Callable[[Incident, Any, datetime, Effects], TimelineEvent]
+
+
+def _always(inc: Incident, decision: Decision) -> str | None:
+    return None
+
+
+RULES: dict[type[Decision], Rule] = {
+    Acknowledge: Rule(response.check_ack, response.apply_ack),
+    AssignRole: Rule(response.check_assign, response.apply_assign),
+    ChangeSeverity: Rule(response.check_severity, response.apply_severity),
+    PostStatusUpdate: Rule(communication.check_update, communication.apply_update),
+    AddNote: Rule(_always, response.apply_note),
+    RaiseFlag: Rule(paging.check_flag, paging.apply_flag),
+    DeclareMitigated: Rule(response.check_mitigate, response.apply_mitigate),
+    Resolve: Rule(response.check_resolve, response.apply_resolve),
+    Reopen: Rule(response.check_reopen, response.apply_reopen),
+    SubmitPostmortem: Rule(postmortem.check_postmortem, postmortem.apply_postmortem),
+    AddActionItem: Rule(postmortem.check_action_item, postmortem.apply_action_item),
+    Close: Rule(postmortem.check_close, postmortem.apply_close),
+    ProposeContainment: Rule(saga.check_propose, saga.apply_propose),
+    ApproveContainment: Rule(saga.check_approve, saga.apply_approve),
+    DenyContainment: Rule(saga.check_deny, saga.apply_deny),
+    EnterDegradedMode: Rule(saga.check_degrade, saga.apply_degrade),
+    LiftDegradedMode: Rule(saga.check_lift, saga.apply_lift),
+    RecordCause: Rule(saga.check_cause, saga.apply_cause),
+}
+"""Every decision and the rule that takes it: a decision missing here cannot be sent."""
+
+
+def fits_decision(inc: Incident, decision: Decision) -> str | None:
+    """Why ``decision`` is too large to take, or None."""
+    size = bounds.payload_bytes(decision)
+    if size > bounds.DECISION_BYTES:
+        return (
+            f"the decision is {size:,} bytes; at most {bounds.DECISION_BYTES:,} are taken "
+            "(link a document for longer text)"
+        )
+    return None

@@ -1,0 +1,207 @@
+"""Paging and escalation: the response ladder, the acknowledgement deadline, the resolution
+target, and immediate-escalation flags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from incident.durations import format_duration
+from incident.models import (
+    PendingTimer,
+    RaisedFlag,
+    RaiseFlag,
+    Role,
+    Status,
+    TimelineEvent,
+    TimerKind,
+)
+from incident.notices import Notice, NoticeKind
+from incident.policy import LadderKind
+from incident.rules import (
+    response,
+    timeline,
+    wording,
+)
+from incident.rules.effects import Effects
+
+if TYPE_CHECKING:
+    from incident.lifecycle import Incident
+
+
+def step_key(inc: Incident, index: int) -> str:
+    return f"escalation:{inc.state.severity}:{index}"
+
+
+def escalate(
+    inc: Incident,
+    now: datetime,
+    key: str,
+    target: str,
+    contact: str | None,
+    reason: str,
+    *,
+    record: bool = True,
+) -> Notice:
+    via = f" via {contact}" if contact else ""
+    if record:
+        timeline.record(
+            inc, now, "escalated", wording.SYSTEM, f"Escalated to {target}{via}: {reason}"
+        )
+    return wording.notice(
+        inc,
+        now,
+        key,
+        NoticeKind.ESCALATION,
+        target,
+        f"{inc.state.severity} {inc.state.human_id}: {reason}",
+        contact=contact,
+        reason=reason,
+    )
+
+
+def check_flag(inc: Incident, d: RaiseFlag) -> str | None:
+    triggers = inc.policy.escalation_triggers
+    if d.flag not in triggers:
+        return f"unknown flag {d.flag!r}; known flags: {', '.join(sorted(triggers))}"
+    if any(f.flag == d.flag for f in inc.state.flags):
+        return f"flag {d.flag!r} is already raised"
+    return response.open_only(inc, "raise a flag")
+
+
+def apply_flag(inc: Incident, d: RaiseFlag, now: datetime, fx: Effects) -> TimelineEvent:
+    s = inc.state
+    trigger = inc.policy.escalation_triggers[d.flag]
+    s.flags.append(
+        RaisedFlag(flag=d.flag, label=trigger.label, at=now, actor=d.actor, reason=d.reason)
+    )
+    event = timeline.record(
+        inc,
+        now,
+        "flag_raised",
+        d.actor,
+        f"{trigger.label}: immediate escalation to {', '.join(trigger.notify)}",
+        d.reason,
+    )
+    reason = f"{trigger.label} (raised by {d.actor})"
+    for target in trigger.notify:
+        fx.notices.append(
+            escalate(inc, now, f"flag:{d.flag}:{target}", target, None, reason, record=False)
+        )
+    if trigger.jump_ladder:
+        for index, step in enumerate(inc.rule.escalation):
+            key = step_key(inc, index)
+            if key not in s.fired_steps and step.ladder is LadderKind.MANAGEMENT:
+                s.fired_steps.append(key)
+                fx.notices.append(
+                    escalate(inc, now, key, step.target, step.contact, f"{reason}: ladder jumped")
+                )
+    return event
+
+
+def plan(inc: Incident) -> list[PendingTimer]:
+    """The acknowledgement deadline, the ladder's steps still to come, the resolution target."""
+    s = inc.state
+    if not s.phase.is_open:
+        return []
+    timers: list[PendingTimer] = []
+    fired = set(s.fired_steps)
+    acked = s.acknowledged_at is not None
+    calm = s.status is Status.MONITORING
+    if not acked and "ack_deadline" not in fired:
+        paged = [st.target for st in inc.rule.escalation if st.ladder is LadderKind.PAGING]
+        who = ", ".join(paged) or "the on-call rotation"
+        timers.append(
+            PendingTimer(
+                key="ack_deadline",
+                kind=TimerKind.ACK_DEADLINE,
+                due=inc.ack_due(),
+                summary=f"re-page {who} if nobody has acknowledged",
+            )
+        )
+    for index, step in enumerate(inc.rule.escalation):
+        key = step_key(inc, index)
+        if key in fired:
+            continue
+        if step.ladder is LadderKind.PAGING and acked:
+            continue
+        if step.ladder is LadderKind.MANAGEMENT and calm:
+            continue
+        timers.append(
+            PendingTimer(
+                key=key,
+                kind=TimerKind.ESCALATION,
+                ref=index,
+                due=s.declared_at + step.after,
+                summary=wording.step_summary(inc, step),
+            )
+        )
+    if "resolution_target" not in fired and not calm:
+        target = inc.rule.resolution_target
+        timers.append(
+            PendingTimer(
+                key="resolution_target",
+                kind=TimerKind.RESOLUTION_TARGET,
+                due=s.declared_at + target,
+                summary=f"flag the {format_duration(target)} resolution target as breached",
+            )
+        )
+    return timers
+
+
+def escalation_due(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
+    """A step of the ladder is due: page its target."""
+    inc.state.fired_steps.append(timer.key)
+    # Timers planned before ``ref`` existed name their step only in their key.
+    index = timer.ref if timer.ref is not None else int(timer.key.rsplit(":", 1)[1])
+    step = inc.rule.escalation[index]
+    reason = wording.ladder_reason(inc, step, now)
+    return Effects(notices=[escalate(inc, now, timer.key, step.target, step.contact, reason)])
+
+
+def ack_deadline_missed(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
+    """Nobody acknowledged in time: say so and page again whoever has been paged so far."""
+    s = inc.state
+    s.fired_steps.append(timer.key)
+    reason = f"{s.severity} not acknowledged within {wording.response_text(inc)}"
+    timeline.record(
+        inc,
+        now,
+        "ack_deadline_missed",
+        wording.SYSTEM,
+        f"Acknowledgement deadline missed: {reason}",
+    )
+    effects = Effects()
+    for index, step in enumerate(inc.rule.escalation):
+        # Later rungs keep their own time.
+        if step.ladder is LadderKind.PAGING and s.declared_at + step.after <= now:
+            effects.notices.append(
+                escalate(
+                    inc,
+                    now,
+                    f"ack_deadline:{index}",
+                    step.target,
+                    step.contact,
+                    reason,
+                    record=False,
+                )
+            )
+    return effects
+
+
+def resolution_target_breached(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
+    """The severity's resolution target passed: say so and tell the commander."""
+    s = inc.state
+    s.fired_steps.append(timer.key)
+    reason = (
+        f"{s.severity} unresolved after its {format_duration(inc.rule.resolution_target)} target"
+    )
+    timeline.record(
+        inc,
+        now,
+        "resolution_target_breached",
+        wording.SYSTEM,
+        f"Resolution target breached: {reason}",
+    )
+    commander = s.roles.get(Role.INCIDENT_COMMANDER, "Incident commander")
+    return Effects(notices=[escalate(inc, now, timer.key, commander, None, reason, record=False)])

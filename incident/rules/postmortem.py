@@ -1,0 +1,181 @@
+"""Post-incident: postmortem deadlines and reminders, action items, close."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from incident.models import (
+    ActionItem,
+    AddActionItem,
+    Close,
+    PendingTimer,
+    Phase,
+    Postmortem,
+    PostmortemStatus,
+    Role,
+    SubmitPostmortem,
+    TimelineEvent,
+    TimerKind,
+)
+from incident.notices import NoticeKind
+from incident.rules import (
+    timeline,
+    wording,
+)
+from incident.rules.effects import Effects
+
+if TYPE_CHECKING:
+    from incident.lifecycle import Incident
+
+MAX_ACTION_ITEMS = 200
+
+
+def postmortem_deadlines(inc: Incident) -> tuple[datetime | None, datetime | None]:
+    """When the postmortem must be scheduled and completed (None before resolution)."""
+    rule = inc.rule.postmortem
+    resolved = inc.state.resolved_at
+    if resolved is None or rule.schedule_within is None or rule.complete_within is None:
+        return None, None
+    return resolved + rule.schedule_within, resolved + rule.complete_within
+
+
+def close(inc: Incident, now: datetime, actor: str, reason: str | None) -> TimelineEvent:
+    inc.state.phase = Phase.CLOSED
+    inc.state.closed_at = now
+    return timeline.record(inc, now, "closed", actor, "Closed", reason)
+
+
+def check_postmortem(inc: Incident, d: SubmitPostmortem) -> str | None:
+    if inc.state.phase not in (Phase.RESOLVED, Phase.POST_INCIDENT):
+        return "the postmortem comes after resolution"
+    if d.status is PostmortemStatus.SCHEDULED and d.scheduled_for is None:
+        return "a scheduled postmortem needs scheduled_for"
+    return None
+
+
+def apply_postmortem(
+    inc: Incident, d: SubmitPostmortem, now: datetime, fx: Effects
+) -> TimelineEvent:
+    s = inc.state
+    previous = s.postmortem
+    s.postmortem = Postmortem(
+        status=d.status,
+        submitted_at=now,
+        submitted_by=d.actor,
+        scheduled_for=d.scheduled_for or (previous.scheduled_for if previous else None),
+        document_url=d.document_url or (previous.document_url if previous else None),
+        summary=d.summary or (previous.summary if previous else ""),
+        contributing_factors=d.contributing_factors
+        or (previous.contributing_factors if previous else []),
+        lessons=d.lessons or (previous.lessons if previous else []),
+    )
+    when = f" for {d.scheduled_for:%Y-%m-%d %H:%M} UTC" if d.scheduled_for else ""
+    event = timeline.record(
+        inc, now, "postmortem", d.actor, f"Postmortem {d.status.value}{when}", d.reason
+    )
+    if d.status is PostmortemStatus.FINAL and s.phase is Phase.POST_INCIDENT:
+        close(inc, now, wording.SYSTEM, "postmortem final")
+    return event
+
+
+def check_action_item(inc: Incident, d: AddActionItem) -> str | None:
+    if len(inc.state.action_items) >= MAX_ACTION_ITEMS:
+        return f"at most {MAX_ACTION_ITEMS} action items per incident"
+    return None
+
+
+def apply_action_item(inc: Incident, d: AddActionItem, now: datetime, fx: Effects) -> TimelineEvent:
+    s = inc.state
+    due = inc.policy.action_item_due(d.priority, now)
+    item = ActionItem(
+        id=len(s.action_items) + 1,
+        description=d.description,
+        owner=d.owner,
+        priority=d.priority,
+        created_at=now,
+        due=due,
+    )
+    s.action_items.append(item)
+    by = f"due {due:%Y-%m-%d}" if due else "backlog"
+    return timeline.record(
+        inc,
+        now,
+        "action_item",
+        d.actor,
+        f"Action item #{item.id} ({d.priority}, {d.owner}, {by}): {d.description}",
+        d.reason,
+    )
+
+
+def check_close(inc: Incident, d: Close) -> str | None:
+    s = inc.state
+    if s.phase.is_open:
+        return "resolve the incident before closing it"
+    pm = s.postmortem
+    if inc.rule.postmortem.required and (pm is None or pm.status is not PostmortemStatus.FINAL):
+        state = pm.status.value if pm else "not started"
+        return (
+            f"a {s.severity} incident needs a final postmortem before it closes "
+            f"(postmortem: {state})"
+        )
+    return None
+
+
+def apply_close(inc: Incident, d: Close, now: datetime, fx: Effects) -> TimelineEvent:
+    return close(inc, now, d.actor, d.reason)
+
+
+def plan(inc: Incident) -> list[PendingTimer]:
+    """Reminders to schedule the postmortem and to make it final, by the policy's deadlines."""
+    s = inc.state
+    if s.phase is not Phase.POST_INCIDENT:
+        return []
+    timers = []
+    fired = set(s.fired_steps)
+    schedule_by, complete_by = postmortem_deadlines(inc)
+    if schedule_by and s.postmortem is None and "postmortem_schedule" not in fired:
+        timers.append(
+            PendingTimer(
+                key="postmortem_schedule",
+                kind=TimerKind.POSTMORTEM_REMINDER,
+                due=schedule_by,
+                summary="remind the commander: the postmortem is not scheduled yet",
+            )
+        )
+    final = s.postmortem is not None and s.postmortem.status is PostmortemStatus.FINAL
+    if complete_by and not final and "postmortem_complete" not in fired:
+        timers.append(
+            PendingTimer(
+                key="postmortem_complete",
+                kind=TimerKind.POSTMORTEM_REMINDER,
+                due=complete_by,
+                summary="remind the commander: the postmortem is due to be final",
+            )
+        )
+    return timers
+
+
+def remind(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
+    """A postmortem deadline passed: remind the commander."""
+    s = inc.state
+    s.fired_steps.append(timer.key)
+    what = "scheduled" if timer.key == "postmortem_schedule" else "final"
+    commander = s.roles.get(Role.INCIDENT_COMMANDER, "Incident commander")
+    timeline.record(
+        inc,
+        now,
+        "postmortem_reminder",
+        wording.SYSTEM,
+        f"Postmortem reminder to {commander}: it should be {what} by now",
+    )
+    notice = wording.notice(
+        inc,
+        now,
+        timer.key,
+        NoticeKind.POSTMORTEM_REMINDER,
+        commander,
+        f"Postmortem for {s.human_id} is due to be {what}",
+        reason=f"{s.severity} postmortem deadline reached",
+    )
+    return Effects(notices=[notice])

@@ -1,0 +1,256 @@
+"""Alerts and recovery: alerts counted, monitoring, SLO probes, resolution, reopening, links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from incident.classify import alert_severity
+from incident.durations import format_duration
+from incident.models import (
+    AlertBatch,
+    AlertRecord,
+    AlertStatus,
+    PendingTimer,
+    Phase,
+    ProbeResult,
+    Status,
+    TimelineEvent,
+    TimerKind,
+)
+from incident.notices import Notice, NoticeKind
+from incident.rules import (
+    postmortem,
+    saga,
+    timeline,
+    wording,
+)
+from incident.rules.effects import Effects
+
+if TYPE_CHECKING:
+    from incident.lifecycle import Incident
+
+MAX_ALERTS = 1000
+"""Distinct alerts tracked per incident; more are counted, not stored."""
+
+
+def link_previous(inc: Incident, human_id: str, closed_at: datetime, now: datetime) -> None:
+    """Link to the group's previous incident if it closed within the policy's window."""
+    window = inc.policy.routing.link_closed_within
+    if now - closed_at > window:
+        return
+    inc.state.follows = human_id
+    ago = format_duration(now - closed_at)
+    timeline.record(
+        inc,
+        now,
+        "linked",
+        wording.SYSTEM,
+        f"Follows {human_id}, closed {ago} ago: the same alert group fired again",
+    )
+
+
+def on_probe(inc: Incident, result: ProbeResult, now: datetime) -> Effects:
+    """Take the SLO probes' answer: recover, or check again later."""
+    s = inc.state
+    effects = Effects()
+    previous = s.last_probe
+    s.last_probe = result
+    if not s.phase.is_open or s.status is not Status.MONITORING:
+        return effects
+    if previous is None or previous.healthy != result.healthy or previous.error != result.error:
+        timeline.record(inc, now, "probe", wording.SYSTEM, result.summary)
+    quiet_since = s.monitoring_since or now
+    if result.healthy and now >= quiet_since + inc.policy.recovery.quiet_window:
+        s.recovered_at = now
+        effects.undo_actions += saga.compensate_all(inc)
+        timeline.record(
+            inc,
+            now,
+            "recovered",
+            wording.SYSTEM,
+            f"Recovery criteria met: {format_duration(now - quiet_since)} without a "
+            f"recurring alert and SLO probes in bounds",
+        )
+        if s.resolution_declared_at is not None:
+            effects.notices += finish_resolution(inc, now)
+    else:
+        s.probe_due = now + inc.policy.recovery.probe_every
+    return effects
+
+
+def finish_resolution(inc: Incident, now: datetime) -> list[Notice]:
+    s = inc.state
+    s.phase = Phase.RESOLVED
+    s.status = Status.RESOLVED
+    s.resolved_at = now
+    timeline.record(
+        inc,
+        now,
+        "resolved",
+        wording.SYSTEM,
+        f"Resolved after {format_duration(now - s.declared_at)}: {s.root_cause}",
+    )
+    notices = [
+        wording.notice(
+            inc,
+            now,
+            f"resolved:{s.reopened}",
+            NoticeKind.RESOLUTION,
+            wording.INCIDENT_CHANNEL,
+            f"Resolved: {s.title}",
+        )
+    ]
+    if inc.rule.executive_brief:
+        notices.append(
+            wording.notice(
+                inc,
+                now,
+                f"brief:resolved:{s.reopened}",
+                NoticeKind.EXECUTIVE_BRIEF,
+                wording.EXECUTIVES,
+                f"Resolved: {s.title}",
+            )
+        )
+    if inc.rule.close_on_resolve or not inc.rule.postmortem.required:
+        postmortem.close(inc, now, wording.SYSTEM, f"{s.severity} closes on resolution by policy")
+    else:
+        s.phase = Phase.POST_INCIDENT
+        schedule_by, complete_by = postmortem.postmortem_deadlines(inc)
+        timeline.record(
+            inc,
+            now,
+            "post_incident",
+            wording.SYSTEM,
+            f"Postmortem to be scheduled by {schedule_by:%Y-%m-%d %H:%M} UTC and final by "
+            f"{complete_by:%Y-%m-%d %H:%M} UTC",
+        )
+    return notices
+
+
+def on_alerts(inc: Incident, batch: AlertBatch, now: datetime, *, record: bool = True) -> Effects:
+    """Count alerts; a firing during monitoring or after resolution reopens the incident.
+
+    Repeats of a firing alert are counted, never appended, so a flapping
+    alert cannot grow the incident without bound.
+    """
+    s = inc.state
+    effects = Effects()
+    changes: list[str] = []
+    refired: list[str] = []
+    for alert in batch.alerts:
+        firing = alert.status is AlertStatus.FIRING
+        if firing:
+            s.firings += 1
+            refired.append(alert.name)
+        known = s.alerts.get(alert.fingerprint)
+        if known is None:
+            if len(s.alerts) >= MAX_ALERTS:
+                s.alerts_untracked += 1
+                continue
+            s.alerts[alert.fingerprint] = AlertRecord(
+                fingerprint=alert.fingerprint,
+                name=alert.name,
+                status=alert.status,
+                first_seen=now,
+                last_seen=now,
+                firings=1 if firing else 0,
+            )
+            changes.append(
+                f"{alert.name} {alert.status.value} ({alert_severity(alert, inc.policy)})"
+            )
+            continue
+        known.last_seen = now
+        known.firings += 1 if firing else 0
+        if known.status is not alert.status:
+            known.status = alert.status
+            changes.append(f"{alert.name} {'fired again' if firing else 'resolved'}")
+    if batch.truncated:
+        s.alerts_untracked += batch.truncated
+        changes.append(f"{batch.truncated} more alerts truncated by {batch.source}")
+    if changes and record:
+        more = f" and {len(changes) - 5} more" if len(changes) > 5 else ""
+        timeline.record(
+            inc, now, "alerts", batch.source, "Alerts: " + "; ".join(changes[:5]) + more
+        )
+    monitoring = s.phase.is_open and s.status is Status.MONITORING
+    if refired and (monitoring or s.phase in (Phase.RESOLVED, Phase.POST_INCIDENT)):
+        effects.notices += reopen(
+            inc, now, batch.source, f"{refired[0]} fired again during {s.status.value}"
+        )
+    elif (
+        not refired
+        and s.phase.is_open
+        and s.phase is not Phase.DETECTED
+        and not monitoring
+        and s.alerts
+        and all(r.status is AlertStatus.RESOLVED for r in s.alerts.values())
+    ):
+        start_monitoring(inc, now, batch.source, "every alert has resolved")
+    return effects
+
+
+def start_monitoring(
+    inc: Incident, now: datetime, actor: str, reason: str, kind: str = "monitoring"
+) -> TimelineEvent:
+    s = inc.state
+    s.status = Status.MONITORING
+    s.monitoring_since = now
+    s.recovered_at = None
+    s.probe_due = now + inc.policy.recovery.quiet_window
+    window = format_duration(inc.policy.recovery.quiet_window)
+    return timeline.record(
+        inc,
+        now,
+        kind,
+        actor,
+        f"Monitoring recovery: resolves after {window} without a recurring alert "
+        f"and with SLO probes in bounds",
+        reason,
+    )
+
+
+def reopen(inc: Incident, now: datetime, actor: str, reason: str) -> list[Notice]:
+    s = inc.state
+    was = s.phase.value if s.phase is not Phase.RESPONDING else s.status.value
+    s.phase = Phase.RESPONDING
+    s.status = Status.INVESTIGATING
+    s.reopened += 1
+    s.monitoring_since = s.recovered_at = s.resolved_at = s.resolution_declared_at = None
+    s.probe_due = None
+    s.last_status_update_at = now
+    event = timeline.record(
+        inc, now, "reopened", actor, f"Reopened (was {was}); back to investigating", reason
+    )
+    return [
+        wording.notice(
+            inc,
+            now,
+            f"reopened:{event.seq}",
+            NoticeKind.ESCALATION,
+            wording.INCIDENT_CHANNEL,
+            f"{s.human_id} reopened: {reason}",
+            reason=reason,
+        )
+    ]
+
+
+def plan(inc: Incident) -> list[PendingTimer]:
+    """The next recovery check while the incident is being watched."""
+    s = inc.state
+    if not s.phase.is_open or s.status is not Status.MONITORING or s.probe_due is None:
+        return []
+    return [
+        PendingTimer(
+            key="recovery_check",
+            kind=TimerKind.RECOVERY_CHECK,
+            due=s.probe_due,
+            summary="check recovery: quiet window passed and SLO probes in bounds",
+        )
+    ]
+
+
+def check_recovery(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
+    """The quiet window passed: run the SLO probes."""
+    inc.state.probe_due = None
+    return Effects(run_probe=True)

@@ -1,0 +1,131 @@
+"""What people see of an incident: the brief notices carry, the Web UI's search attributes and
+current details, and what it waits for."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from incident import bounds
+from incident.containment import (
+    ActionState,
+)
+from incident.durations import format_duration
+from incident.models import (
+    PendingTimer,
+    Phase,
+    Role,
+    Status,
+)
+from incident.notices import IncidentBrief
+from incident.rules import (
+    communication,
+    postmortem,
+    wording,
+)
+
+if TYPE_CHECKING:
+    from incident.lifecycle import Incident
+
+
+def brief(inc: Incident, now: datetime) -> IncidentBrief:
+    """The facts a notice about this incident carries."""
+    s = inc.state
+    schedule_by, complete_by = postmortem.postmortem_deadlines(inc)
+    return IncidentBrief(
+        human_id=s.human_id,
+        title=s.title,
+        severity=s.severity,
+        severity_name=inc.rule.name,
+        phase=s.phase,
+        status=s.status,
+        service=s.service,
+        org=s.org,
+        summary=s.summary,
+        impact=s.impact,
+        commander=s.roles.get(Role.INCIDENT_COMMANDER),
+        roles={role.title: person for role, person in s.roles.items()},
+        responders=list(inc.rule.response_team),
+        flags=[f.label for f in s.flags],
+        declared_at=s.declared_at,
+        duration=(s.resolved_at or now) - s.declared_at,
+        last_update=s.last_status_update,
+        root_cause=s.root_cause,
+        resolved_at=s.resolved_at,
+        next_update_due=communication.next_update_due(inc),
+        postmortem_schedule_by=schedule_by,
+        postmortem_complete_by=complete_by,
+        action_items=len(s.action_items),
+        firings=s.firings,
+    )
+
+
+def search_fields(inc: Incident) -> dict[str, str]:
+    """Values for the Web UI's search attributes."""
+    s = inc.state
+    fields = {
+        "IncidentId": s.human_id,
+        "IncidentSeverity": s.severity.value,
+        "IncidentPhase": s.phase.value,
+        "IncidentStatus": s.status.value,
+        "IncidentService": s.service or "",
+        "IncidentCommander": s.roles.get(Role.INCIDENT_COMMANDER, ""),
+    }
+    # Over the server's limit, the upsert would get the run terminated.
+    return {k: bounds.keyword(v) for k, v in fields.items()}
+
+
+def details(inc: Incident, now: datetime, timers: list[PendingTimer]) -> str:
+    """Markdown for the Web UI's current details: where it stands and what comes next."""
+    s = inc.state
+    lines = [
+        f"**{s.human_id}** · {s.severity} {inc.rule.name} · {s.phase.value} / {s.status.value}",
+        f"**{s.title}**",
+        "",
+        f"- Service: {s.service or 'unknown'} · Org: {s.org or '-'}",
+        f"- Commander: {s.roles.get(Role.INCIDENT_COMMANDER, 'not assigned')}",
+        f"- Declared {wording.utc(s.declared_at)} by {s.declared_by}; open for "
+        f"{format_duration((s.resolved_at or now) - s.declared_at)}",
+    ]
+    if s.acknowledged_at:
+        lines.append(f"- Acknowledged {wording.utc(s.acknowledged_at)} by {s.acknowledged_by}")
+    if s.flags:
+        lines.append("- Flags: " + ", ".join(f.label for f in s.flags))
+    if s.last_probe is not None:
+        lines.append(f"- Last SLO probe: {s.last_probe.summary}")
+    if s.containment:
+        lines += ["", "**Containment:**"]
+        lines += [
+            f"- {a.title}: {wording.action_state(a)} ({a.autonomy.value})" for a in s.containment
+        ]
+    waiting = waiting_for(inc)
+    if waiting:
+        lines += ["", f"**Waiting for:** {waiting}"]
+    if timers:
+        lines += ["", "**Next:**"]
+        lines += [f"- {wording.utc(t.due)} — {t.summary}" for t in timers[:5]]
+    return bounds.clip("\n".join(lines), bounds.DETAILS_BYTES)
+
+
+def waiting_for(inc: Incident) -> str:
+    """What the incident needs from people right now, in one line."""
+    s = inc.state
+    pending = [a for a in s.containment if a.state is ActionState.AWAITING_APPROVAL]
+    if pending:
+        first = pending[0]
+        approvers = " or ".join(wording.approver_titles(inc))
+        due = f" (due {wording.utc(first.approval_due)})" if first.approval_due else ""
+        more = f" and {len(pending) - 1} more" if len(pending) > 1 else ""
+        return f"approval of {first.title}{more} by the {approvers}{due}"
+    if s.phase is Phase.TRIAGED:
+        return f"acknowledgement (due {wording.utc(inc.ack_due())})"
+    if s.phase.is_open and s.status is Status.MONITORING:
+        if s.recovered_at and not s.resolution_declared_at:
+            return "recovery criteria met: a person to resolve with the root cause"
+        return "recovery exit criteria (quiet window and SLO probes)"
+    if s.phase is Phase.RESPONDING:
+        return "mitigation or resolution"
+    if s.phase is Phase.POST_INCIDENT:
+        pm = s.postmortem.status.value if s.postmortem else "not scheduled"
+        return f"the postmortem to be final (now: {pm})"
+    return ""

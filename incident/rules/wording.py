@@ -1,0 +1,99 @@
+"""How the incident says things: times, durations, reasons, headlines, and the notices it sends."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from incident.containment import (
+    ActionState,
+    ContainmentAction,
+)
+from incident.durations import format_duration
+from incident.models import (
+    Role,
+)
+from incident.notices import Notice, NoticeKind
+from incident.policy import EscalationStep, LadderKind
+from incident.rules import (
+    views,
+)
+
+if TYPE_CHECKING:
+    from incident.lifecycle import Incident
+
+SYSTEM = "warroom"
+"""The actor of what the incident does by itself."""
+
+INCIDENT_CHANNEL = "Incident channel"
+
+STAKEHOLDERS = "Stakeholders"
+
+EXECUTIVES = "Executive leadership"
+
+
+def utc(moment: datetime) -> str:
+    """``14:05 UTC``: a time of day as the timeline and notices say it."""
+    return moment.strftime("%H:%M UTC")
+
+
+def action_state(action: ContainmentAction) -> str:
+    """``in force``, or ``undo failing (2 attempts): <why>`` when its undo keeps failing."""
+    if action.state is ActionState.COMPENSATING and action.compensation_attempts:
+        return f"undo failing ({action.compensation_attempts} attempts): {action.detail}"
+    return action.state.value.replace("_", " ")
+
+
+def step_summary(inc: Incident, step: EscalationStep) -> str:
+    if step.after == timedelta(0):
+        return f"page {step.target} via {step.contact}"
+    if step.ladder is LadderKind.PAGING:
+        return f"page {step.target} via {step.contact} if still unacknowledged"
+    return f"escalate to {step.target} via {step.contact} if still unresolved"
+
+
+def response_text(inc: Incident) -> str:
+    response = inc.rule.response_time
+    return format_duration(response) if isinstance(response, timedelta) else "the next business day"
+
+
+def ladder_reason(inc: Incident, step: EscalationStep, now: datetime) -> str:
+    s = inc.state
+    open_for = format_duration(now - s.declared_at)
+    if step.after == timedelta(0):
+        return f"new {s.severity} incident"
+    if step.ladder is LadderKind.PAGING:
+        return f"{s.severity} not acknowledged after {open_for}"
+    return f"{s.severity} unresolved after {open_for}"
+
+
+def approver_titles(inc: Incident) -> list[str]:
+    return [Role(r).title.lower() for r in inc.policy.containment.approvers]
+
+
+def notice(
+    inc: Incident,
+    now: datetime,
+    key: str,
+    kind: NoticeKind,
+    audience: str,
+    headline: str,
+    *,
+    contact: str | None = None,
+    reason: str | None = None,
+    message: str | None = None,
+    automatic: bool = False,
+) -> Notice:
+    return Notice(
+        key=key,
+        incident_uid=inc.state.uid,
+        kind=kind,
+        audience=audience,
+        contact=contact,
+        headline=headline,
+        reason=reason,
+        message=message,
+        automatic=automatic,
+        at=now,
+        incident=views.brief(inc, now),
+    )
