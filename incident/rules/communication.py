@@ -1,4 +1,8 @@
-"""The status-update cadence: updates posted by people, reminders, and automatic updates."""
+"""The status-update cadence: updates posted by people, reminders, and automatic updates.
+
+Each decision has a ``check_…`` (why it cannot apply now, or None) and an ``apply_…``
+(what it does; returns its timeline event), taken from ``decisions.RULES``.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incident.durations import format_duration
-from incident.models import (
-    PendingTimer,
-    PostStatusUpdate,
-    Role,
-    Status,
-    TimelineEvent,
-    TimerKind,
-)
+from incident.models import PendingTimer, PostStatusUpdate, Role, Status, TimelineEvent, TimerKind
 from incident.notices import Notice, NoticeKind
-from incident.rules import (
-    response,
-    timeline,
-    wording,
-)
+from incident.rules import response, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -44,11 +37,11 @@ def check_update(inc: Incident, d: PostStatusUpdate) -> str | None:
 def apply_update(inc: Incident, d: PostStatusUpdate, now: datetime, fx: Effects) -> TimelineEvent:
     if d.status is not None:
         inc.state.status = d.status
-    fx.notices += post_update(inc, now, d.actor, d.message, automatic=False)
+    fx.notices += _post_update(inc, now, d.actor, d.message, automatic=False)
     return inc.state.timeline[-1]
 
 
-def post_update(
+def _post_update(
     inc: Incident, now: datetime, actor: str, message: str, *, automatic: bool
 ) -> list[Notice]:
     s = inc.state
@@ -152,4 +145,4 @@ def post_automatic_update(inc: Incident, timer: PendingTimer, now: datetime) -> 
         f"No status update was posted in the last {format_duration(silence)}. "
         f"Status: {s.status.value}. " + latest
     )
-    return Effects(notices=post_update(inc, now, wording.SYSTEM, message, automatic=True))
+    return Effects(notices=_post_update(inc, now, wording.SYSTEM, message, automatic=True))

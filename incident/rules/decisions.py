@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 def check(inc: Incident, decision: Decision) -> None:
     """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply now."""
     s = inc.state
-    too_large = fits_decision(inc, decision)
+    too_large = _fits_decision(inc, decision)
     if too_large:
         raise DecisionRejected(f"{s.human_id}: {too_large}")
     if s.phase is Phase.CLOSED:
@@ -98,7 +98,7 @@ RULES: dict[type[Decision], Rule] = {
 """Every decision and the rule that takes it: a decision missing here cannot be sent."""
 
 
-def fits_decision(inc: Incident, decision: Decision) -> str | None:
+def _fits_decision(inc: Incident, decision: Decision) -> str | None:
     """Why ``decision`` is too large to take, or None."""
     size = bounds.payload_bytes(decision)
     if size > bounds.DECISION_BYTES:

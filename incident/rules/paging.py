@@ -1,5 +1,9 @@
 """Paging and escalation: the response ladder, the acknowledgement deadline, the resolution
-target, and immediate-escalation flags."""
+target, and immediate-escalation flags.
+
+Each decision has a ``check_…`` (why it cannot apply now, or None) and an ``apply_…``
+(what it does; returns its timeline event), taken from ``decisions.RULES``.
+"""
 
 from __future__ import annotations
 
@@ -18,18 +22,14 @@ from incident.models import (
 )
 from incident.notices import Notice, NoticeKind
 from incident.policy import LadderKind
-from incident.rules import (
-    response,
-    timeline,
-    wording,
-)
+from incident.rules import response, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
     from incident.lifecycle import Incident
 
 
-def step_key(inc: Incident, index: int) -> str:
+def _step_key(inc: Incident, index: int) -> str:
     return f"escalation:{inc.state.severity}:{index}"
 
 
@@ -43,6 +43,7 @@ def escalate(
     *,
     record: bool = True,
 ) -> Notice:
+    """Page ``target`` through ``contact``: the notice (and a timeline line unless told not to)."""
     via = f" via {contact}" if contact else ""
     if record:
         timeline.record(
@@ -90,7 +91,7 @@ def apply_flag(inc: Incident, d: RaiseFlag, now: datetime, fx: Effects) -> Timel
         )
     if trigger.jump_ladder:
         for index, step in enumerate(inc.rule.escalation):
-            key = step_key(inc, index)
+            key = _step_key(inc, index)
             if key not in s.fired_steps and step.ladder is LadderKind.MANAGEMENT:
                 s.fired_steps.append(key)
                 fx.notices.append(
@@ -120,7 +121,7 @@ def plan(inc: Incident) -> list[PendingTimer]:
             )
         )
     for index, step in enumerate(inc.rule.escalation):
-        key = step_key(inc, index)
+        key = _step_key(inc, index)
         if key in fired:
             continue
         if step.ladder is LadderKind.PAGING and acked:

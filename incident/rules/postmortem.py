@@ -1,4 +1,8 @@
-"""Post-incident: postmortem deadlines and reminders, action items, close."""
+"""Post-incident: postmortem deadlines and reminders, action items, close.
+
+Each decision has a ``check_…`` (why it cannot apply now, or None) and an ``apply_…``
+(what it does; returns its timeline event), taken from ``decisions.RULES``.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +23,7 @@ from incident.models import (
     TimerKind,
 )
 from incident.notices import NoticeKind
-from incident.rules import (
-    timeline,
-    wording,
-)
+from incident.rules import timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def postmortem_deadlines(inc: Incident) -> tuple[datetime | None, datetime | Non
 
 
 def close(inc: Incident, now: datetime, actor: str, reason: str | None) -> TimelineEvent:
+    """Close the incident for good."""
     inc.state.phase = Phase.CLOSED
     inc.state.closed_at = now
     return timeline.record(inc, now, "closed", actor, "Closed", reason)

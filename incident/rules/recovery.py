@@ -19,12 +19,7 @@ from incident.models import (
     TimerKind,
 )
 from incident.notices import Notice, NoticeKind
-from incident.rules import (
-    postmortem,
-    saga,
-    timeline,
-    wording,
-)
+from incident.rules import postmortem, saga, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -80,6 +75,7 @@ def on_probe(inc: Incident, result: ProbeResult, now: datetime) -> Effects:
 
 
 def finish_resolution(inc: Incident, now: datetime) -> list[Notice]:
+    """Recovery held: the incident is resolved; notices to send."""
     s = inc.state
     s.phase = Phase.RESOLVED
     s.status = Status.RESOLVED
@@ -193,6 +189,7 @@ def on_alerts(inc: Incident, batch: AlertBatch, now: datetime, *, record: bool =
 def start_monitoring(
     inc: Incident, now: datetime, actor: str, reason: str, kind: str = "monitoring"
 ) -> TimelineEvent:
+    """Impact contained: watch recovery through the quiet window and the SLO probes."""
     s = inc.state
     s.status = Status.MONITORING
     s.monitoring_since = now
@@ -211,6 +208,7 @@ def start_monitoring(
 
 
 def reopen(inc: Incident, now: datetime, actor: str, reason: str) -> list[Notice]:
+    """The problem is back: return to responding; notices to send."""
     s = inc.state
     was = s.phase.value if s.phase is not Phase.RESPONDING else s.status.value
     s.phase = Phase.RESPONDING

@@ -1,4 +1,8 @@
-"""Response decisions: acknowledge, roles, severity, notes, mitigation, resolution, reopening."""
+"""Response decisions: acknowledge, roles, severity, notes, mitigation, resolution, reopening.
+
+Each decision has a ``check_…`` (why it cannot apply now, or None) and an ``apply_…``
+(what it does; returns its timeline event), taken from ``decisions.RULES``.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +23,7 @@ from incident.models import (
     TimelineEvent,
 )
 from incident.notices import NoticeKind
-from incident.rules import (
-    recovery,
-    timeline,
-    wording,
-)
+from incident.rules import recovery, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 
 def open_only(inc: Incident, what: str) -> str | None:
+    """Why a decision about ``what`` cannot be taken after resolution, or None."""
     if not inc.state.phase.is_open:
         return f"cannot {what} once the incident is {inc.state.phase.value}"
     return None
@@ -44,10 +45,10 @@ def check_ack(inc: Incident, d: Acknowledge) -> str | None:
 
 
 def apply_ack(inc: Incident, d: Acknowledge, now: datetime, fx: Effects) -> TimelineEvent:
-    return acknowledge(inc, now, d.actor, d.reason)
+    return _acknowledge(inc, now, d.actor, d.reason)
 
 
-def acknowledge(inc: Incident, now: datetime, actor: str, reason: str | None) -> TimelineEvent:
+def _acknowledge(inc: Incident, now: datetime, actor: str, reason: str | None) -> TimelineEvent:
     s = inc.state
     s.acknowledged_at, s.acknowledged_by = now, actor
     s.phase = Phase.RESPONDING
@@ -134,7 +135,7 @@ def check_mitigate(inc: Incident, d: DeclareMitigated) -> str | None:
 def apply_mitigate(inc: Incident, d: DeclareMitigated, now: datetime, fx: Effects) -> TimelineEvent:
     s = inc.state
     if s.acknowledged_at is None:
-        acknowledge(inc, now, d.actor, "acknowledged by mitigating")
+        _acknowledge(inc, now, d.actor, "acknowledged by mitigating")
     if s.mitigated_at is None:
         s.mitigated_at = now
     return recovery.start_monitoring(inc, now, d.actor, d.reason or "mitigated", kind="mitigated")
@@ -152,7 +153,7 @@ def check_resolve(inc: Incident, d: Resolve) -> str | None:
 def apply_resolve(inc: Incident, d: Resolve, now: datetime, fx: Effects) -> TimelineEvent:
     s = inc.state
     if s.acknowledged_at is None:
-        acknowledge(inc, now, d.actor, "acknowledged by resolving")
+        _acknowledge(inc, now, d.actor, "acknowledged by resolving")
     s.root_cause = d.root_cause
     s.resolution_declared_at = now
     if s.status is not Status.MONITORING:

@@ -1,5 +1,9 @@
 """The containment saga: proposals, autonomy and approvals, degraded mode, the decision tree,
-the control plane's answers, and undoing what recovery no longer needs."""
+the control plane's answers, and undoing what recovery no longer needs.
+
+Each decision has a ``check_…`` (why it cannot apply now, or None) and an ``apply_…``
+(what it does; returns its timeline event), taken from ``decisions.RULES``.
+"""
 
 from __future__ import annotations
 
@@ -29,12 +33,7 @@ from incident.models import (
     TimerKind,
 )
 from incident.policy import PlaybookStep
-from incident.rules import (
-    paging,
-    response,
-    timeline,
-    wording,
-)
+from incident.rules import paging, response, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -61,6 +60,7 @@ def propose(
     group: str | None = None,
     autonomy: Autonomy | None = None,
 ) -> ContainmentAction:
+    """Propose ``kind`` on ``target``; the policy's autonomy, or ``autonomy``, decides."""
     s = inc.state
     rule = inc.policy.containment
     mode = autonomy or rule.autonomy_for(
@@ -111,7 +111,7 @@ def apply_propose(
     return inc.state.timeline[-1]
 
 
-def awaiting(inc: Incident, action_id: int) -> tuple[ContainmentAction | None, str | None]:
+def _awaiting(inc: Incident, action_id: int) -> tuple[ContainmentAction | None, str | None]:
     action = action_by_id(inc, action_id)
     if action is None:
         return None, f"no containment action #{action_id}"
@@ -124,7 +124,7 @@ def awaiting(inc: Incident, action_id: int) -> tuple[ContainmentAction | None, s
 
 
 def check_approve(inc: Incident, d: ApproveContainment) -> str | None:
-    _, problem = awaiting(inc, d.action_id)
+    _, problem = _awaiting(inc, d.action_id)
     if problem:
         return problem
     holders = {inc.state.roles.get(Role(r)) for r in inc.policy.containment.approvers}
@@ -139,7 +139,7 @@ def check_approve(inc: Incident, d: ApproveContainment) -> str | None:
 def apply_approve(
     inc: Incident, d: ApproveContainment, now: datetime, fx: Effects
 ) -> TimelineEvent:
-    decided = decide_awaiting(inc, d.action_id, ActionState.RUNNING, d.actor, now)
+    decided = _decide_awaiting(inc, d.action_id, ActionState.RUNNING, d.actor, now)
     fx.run_actions += [a.id for a in decided]
     titles = ", ".join(a.title for a in decided)
     return timeline.record(
@@ -147,7 +147,7 @@ def apply_approve(
     )
 
 
-def decide_awaiting(
+def _decide_awaiting(
     inc: Incident, action_id: int, outcome: ActionState, actor: str, now: datetime
 ) -> list[ContainmentAction]:
     """Approve or deny an action and every action awaiting approval in its group."""
@@ -165,7 +165,7 @@ def decide_awaiting(
 
 
 def check_deny(inc: Incident, d: DenyContainment) -> str | None:
-    _, problem = awaiting(inc, d.action_id)
+    _, problem = _awaiting(inc, d.action_id)
     if problem:
         return problem
     if not d.reason:
@@ -174,12 +174,12 @@ def check_deny(inc: Incident, d: DenyContainment) -> str | None:
 
 
 def apply_deny(inc: Incident, d: DenyContainment, now: datetime, fx: Effects) -> TimelineEvent:
-    decided = decide_awaiting(inc, d.action_id, ActionState.DENIED, d.actor, now)
+    decided = _decide_awaiting(inc, d.action_id, ActionState.DENIED, d.actor, now)
     titles = ", ".join(a.title for a in decided)
     return timeline.record(inc, now, "containment_denied", d.actor, f"Denied {titles}", d.reason)
 
 
-def degraded(inc: Incident, org: str) -> list[ContainmentAction]:
+def _degraded(inc: Incident, org: str) -> list[ContainmentAction]:
     return [
         a
         for a in inc.state.containment
@@ -192,7 +192,7 @@ def check_degrade(inc: Incident, d: EnterDegradedMode) -> str | None:
     problem = target_problem(ActionKind.ACTIVATE_DENYLIST, d.org)
     if problem:
         return problem
-    if degraded(inc, d.org):
+    if _degraded(inc, d.org):
         return f"org {d.org} is already in degraded mode"
     return response.open_only(inc, "enter degraded mode")
 
@@ -225,17 +225,17 @@ def apply_degrade(inc: Incident, d: EnterDegradedMode, now: datetime, fx: Effect
 
 
 def check_lift(inc: Incident, d: LiftDegradedMode) -> str | None:
-    if not degraded(inc, d.org):
+    if not _degraded(inc, d.org):
         return f"org {d.org} is not in degraded mode"
     return None
 
 
 def apply_lift(inc: Incident, d: LiftDegradedMode, now: datetime, fx: Effects) -> TimelineEvent:
-    for action in degraded(inc, d.org):
+    for action in _degraded(inc, d.org):
         if action.state is ActionState.AWAITING_APPROVAL:
             action.state = ActionState.DENIED
             action.detail = "withdrawn: degraded mode lifted"
-    fx.undo_actions += compensate(inc, [a for a in degraded(inc, d.org)])
+    fx.undo_actions += compensate(inc, [a for a in _degraded(inc, d.org)])
     return timeline.record(
         inc, now, "degraded_mode_lifted", d.actor, f"Degraded mode lifted for org {d.org}", d.reason
     )
@@ -254,11 +254,11 @@ def apply_cause(inc: Incident, d: RecordCause, now: datetime, fx: Effects) -> Ti
     if inc.state.status is Status.INVESTIGATING:
         inc.state.status = Status.IDENTIFIED
     event = timeline.record(inc, now, "cause", d.actor, f"{rule.label}. {rule.advice}", d.reason)
-    propose_steps(inc, now, d.actor, rule.actions, f"decision tree: {rule.label}", fx)
+    _propose_steps(inc, now, d.actor, rule.actions, f"decision tree: {rule.label}", fx)
     return event
 
 
-def propose_steps(
+def _propose_steps(
     inc: Incident, now: datetime, actor: str, steps: list[PlaybookStep], why: str, fx: Effects
 ) -> None:
     for step in steps:
@@ -295,7 +295,7 @@ def propose_playbooks(inc: Incident, now: datetime) -> Effects:
     fx = Effects()
     for playbook in inc.policy.containment.playbooks:
         if all(inc.state.labels.get(k) == v for k, v in playbook.match.items()):
-            propose_steps(inc, now, "playbook", playbook.actions, f"playbook: {playbook.name}", fx)
+            _propose_steps(inc, now, "playbook", playbook.actions, f"playbook: {playbook.name}", fx)
     return fx
 
 
@@ -320,7 +320,7 @@ def on_action_result(
         )
         return fx
     if undo:
-        return undo_failed(inc, action, detail, now)
+        return _undo_failed(inc, action, detail, now)
     if not ok:
         action.state = ActionState.FAILED
         timeline.record(
@@ -329,12 +329,12 @@ def on_action_result(
         return fx
     action.state = ActionState.IN_FORCE
     timeline.record(inc, now, "containment_done", wording.SYSTEM, f"{action.title} done: {detail}")
-    if should_compensate(inc):
+    if _should_compensate(inc):
         fx.undo_actions += compensate(inc, [action])
     return fx
 
 
-def undo_failed(inc: Incident, action: ContainmentAction, detail: str, now: datetime) -> Effects:
+def _undo_failed(inc: Incident, action: ContainmentAction, detail: str, now: datetime) -> Effects:
     """Only a confirmed undo counts: the action stays in force, visibly, and is retried.
 
     The first failure escalates, since something the incident turned off (a
@@ -370,7 +370,7 @@ def undo_failed(inc: Incident, action: ContainmentAction, detail: str, now: date
     return fx
 
 
-def should_compensate(inc: Incident) -> bool:
+def _should_compensate(inc: Incident) -> bool:
     s = inc.state
     return s.recovered_at is not None or s.phase is Phase.CLOSED
 

@@ -7,15 +7,10 @@ from typing import TYPE_CHECKING
 
 from incident import bounds
 from incident.durations import format_duration
-from incident.models import (
-    NotificationRecord,
-    TimelineEvent,
-)
+from incident.models import NotificationRecord, TimelineEvent
 from incident.notices import DeliveryOutcome, Notice
 from incident.records import RecordBatch
-from incident.rules import (
-    wording,
-)
+from incident.rules import wording
 
 if TYPE_CHECKING:
     from incident.lifecycle import Incident
@@ -36,6 +31,7 @@ MIN_TIMELINE_KEPT = 10
 def record(
     inc: Incident, now: datetime, kind: str, actor: str, text: str, reason: str | None = None
 ) -> TimelineEvent:
+    """Append an event to the timeline (within its budget); returns it."""
     s = inc.state
     s.timeline_seq += 1
     event = TimelineEvent(
@@ -46,7 +42,7 @@ def record(
     return event
 
 
-def event_bytes(inc: Incident, event: TimelineEvent) -> int:
+def _event_bytes(inc: Incident, event: TimelineEvent) -> int:
     size = inc.event_sizes.get(event.seq)
     if size is None:
         size = bounds.payload_bytes(event)
@@ -64,7 +60,7 @@ def trim_timeline(inc: Incident) -> None:
     """
     s = inc.state
     timeline = s.timeline
-    total = sum(event_bytes(inc, e) for e in timeline)
+    total = sum(_event_bytes(inc, e) for e in timeline)
     drop = 0
     while drop < len(timeline) and (
         len(timeline) - drop > MAX_TIMELINE or total > bounds.TIMELINE_BYTES
@@ -77,7 +73,7 @@ def trim_timeline(inc: Incident) -> None:
             if drop == len(timeline) - 1:
                 break  # never drop the event just written
             s.records_lost += 1
-        total -= event_bytes(inc, event)
+        total -= _event_bytes(inc, event)
         inc.event_sizes.pop(event.seq, None)
         drop += 1
     if drop:

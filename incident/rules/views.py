@@ -7,22 +7,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incident import bounds
-from incident.containment import (
-    ActionState,
-)
+from incident.containment import ActionState
 from incident.durations import format_duration
-from incident.models import (
-    PendingTimer,
-    Phase,
-    Role,
-    Status,
-)
+from incident.models import PendingTimer, Phase, Role, Status
 from incident.notices import IncidentBrief
-from incident.rules import (
-    communication,
-    postmortem,
-    wording,
-)
+from incident.rules import communication, postmortem, wording
 
 if TYPE_CHECKING:
     from incident.lifecycle import Incident

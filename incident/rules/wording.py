@@ -5,19 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from incident.containment import (
-    ActionState,
-    ContainmentAction,
-)
+from incident.containment import ActionState, ContainmentAction
 from incident.durations import format_duration
-from incident.models import (
-    Role,
-)
+from incident.models import Role
 from incident.notices import Notice, NoticeKind
 from incident.policy import EscalationStep, LadderKind
-from incident.rules import (
-    views,
-)
+from incident.rules import views
 
 if TYPE_CHECKING:
     from incident.lifecycle import Incident
@@ -45,6 +38,7 @@ def action_state(action: ContainmentAction) -> str:
 
 
 def step_summary(inc: Incident, step: EscalationStep) -> str:
+    """What a step of the ladder will do, for its timer's summary."""
     if step.after == timedelta(0):
         return f"page {step.target} via {step.contact}"
     if step.ladder is LadderKind.PAGING:
@@ -53,11 +47,13 @@ def step_summary(inc: Incident, step: EscalationStep) -> str:
 
 
 def response_text(inc: Incident) -> str:
+    """The acknowledgement deadline in words: ``15m`` or ``the next business day``."""
     response = inc.rule.response_time
     return format_duration(response) if isinstance(response, timedelta) else "the next business day"
 
 
 def ladder_reason(inc: Incident, step: EscalationStep, now: datetime) -> str:
+    """Why a step of the ladder pages now."""
     s = inc.state
     open_for = format_duration(now - s.declared_at)
     if step.after == timedelta(0):
@@ -68,6 +64,7 @@ def ladder_reason(inc: Incident, step: EscalationStep, now: datetime) -> str:
 
 
 def approver_titles(inc: Incident) -> list[str]:
+    """Who may approve containment, as people say it."""
     return [Role(r).title.lower() for r in inc.policy.containment.approvers]
 
 
@@ -84,6 +81,7 @@ def notice(
     message: str | None = None,
     automatic: bool = False,
 ) -> Notice:
+    """A notice about this incident, carrying its brief as of ``now``."""
     return Notice(
         key=key,
         incident_uid=inc.state.uid,
