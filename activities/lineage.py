@@ -6,7 +6,7 @@ from temporalio import activity
 from temporalio.client import Client
 
 from incident.models import PreviousIncident
-from workflows.search_attributes import INCIDENT_ID
+from incident.search_attributes import INCIDENT_ID
 
 
 class LineageActivities:

@@ -42,9 +42,9 @@ from incident.models import (
     Resolve,
     SubmitPostmortem,
 )
+from incident.search_attributes import INCIDENT_ID
 from starter.connection import DEFAULT_TASK_QUEUE
 from workflows.incident import IncidentWorkflow
-from workflows.search_attributes import INCIDENT_ID
 
 IncidentHandle = WorkflowHandle[IncidentWorkflow, Any]
 

@@ -12,8 +12,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.testing._timeskipping import TimeSkippingConfig
 
+from incident import search_attributes
 from starter.binaries import temporal_cli
-from workflows import search_attributes
 
 WAL_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 """SQLite settings that roughly triple the dev server's write throughput."""

@@ -26,9 +26,9 @@ from activities.notify import NotifyActivities
 from activities.policy import PolicyActivities
 from activities.probe import ProbeActivities
 from activities.store import StoreActivities
+from incident import search_attributes
 from incident.policy import Policy
 from worker.settings import DEFAULT_CACHED_INCIDENTS
-from workflows import search_attributes
 from workflows.incident import IncidentWorkflow
 
 log = logging.getLogger("warroom.worker")

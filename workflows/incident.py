@@ -65,7 +65,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from incident.policy import Policy
     from incident.records import RecordBatch, pending_batch
-    from workflows.search_attributes import BY_NAME
+    from incident.search_attributes import BY_NAME
 
 FIRST_ALERT_WAIT = timedelta(hours=1)
 """How long an alert-started incident waits for its first alert before giving up."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incident import bounds
+from incident import search_attributes as search
 from incident.containment import ActionState
 from incident.durations import format_duration
 from incident.models import PendingTimer, Phase, Role, Status
@@ -53,15 +54,15 @@ def search_fields(inc: Incident) -> dict[str, str]:
     """Values for the Web UI's search attributes."""
     s = inc.state
     fields = {
-        "IncidentId": s.human_id,
-        "IncidentSeverity": s.severity.value,
-        "IncidentPhase": s.phase.value,
-        "IncidentStatus": s.status.value,
-        "IncidentService": s.service or "",
-        "IncidentCommander": s.roles.get(Role.INCIDENT_COMMANDER, ""),
+        search.INCIDENT_ID: s.human_id,
+        search.INCIDENT_SEVERITY: s.severity.value,
+        search.INCIDENT_PHASE: s.phase.value,
+        search.INCIDENT_STATUS: s.status.value,
+        search.INCIDENT_SERVICE: s.service or "",
+        search.INCIDENT_COMMANDER: s.roles.get(Role.INCIDENT_COMMANDER, ""),
     }
     # Over the server's limit, the upsert would get the run terminated.
-    return {k: bounds.keyword(v) for k, v in fields.items()}
+    return {key.name: bounds.keyword(value) for key, value in fields.items()}
 
 
 def details(inc: Incident, now: datetime, timers: list[PendingTimer]) -> str:

@@ -31,6 +31,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from incident import search_attributes as search
 from incident.containment import ActionKind
 from incident.durations import parse_duration
 from incident.models import (
@@ -69,7 +70,6 @@ from starter.postgres import upgrade as upgrade_database
 from starter.records import REPORT_HEADERS, NoRecord, postmortem_draft
 from starter.records import report as records_report
 from workflows.incident import IncidentWorkflow
-from workflows.search_attributes import BY_NAME
 
 EXIT_REJECTED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_UNREACHABLE = 1, 2, 3, 4
 EXIT_NO_ANSWER, EXIT_DENIED = 5, 6
@@ -295,34 +295,32 @@ async def list_incidents(
     clauses = ['WorkflowType = "IncidentWorkflow"']
     if not include_closed:
         clauses.append('ExecutionStatus = "Running"')
-    for name, values in (
-        ("IncidentSeverity", severity),
-        ("IncidentPhase", phases),
-        ("IncidentStatus", statuses),
+    for key, values in (
+        (search.INCIDENT_SEVERITY, severity),
+        (search.INCIDENT_PHASE, phases),
+        (search.INCIDENT_STATUS, statuses),
     ):
         if values:
-            clauses.append("(" + " OR ".join(f'{name} = "{v}"' for v in values) + ")")
-    for name, value in (("IncidentService", service), ("IncidentCommander", commander)):
+            clauses.append("(" + " OR ".join(f'{key.name} = "{v}"' for v in values) + ")")
+    for key, value in ((search.INCIDENT_SERVICE, service), (search.INCIDENT_COMMANDER, commander)):
         if value:
-            clauses.append(f'{name} = "{_quote(value)}"')
+            clauses.append(f'{key.name} = "{_quote(value)}"')
     query = " AND ".join(clauses)
     client = await ctx.client()
     rows = []
     async for execution in client.list_workflows(query, limit=limit):
-        attrs = {
-            name: execution.typed_search_attributes.get(key) or "" for name, key in BY_NAME.items()
-        }
-        if not attrs["IncidentId"]:
+        attrs = execution.typed_search_attributes
+        if not attrs.get(search.INCIDENT_ID):
             continue  # still being declared
         rows.append(
             {
-                "id": attrs["IncidentId"],
+                "id": attrs.get(search.INCIDENT_ID) or "",
                 "workflow_id": execution.id,
-                "severity": attrs["IncidentSeverity"],
-                "phase": attrs["IncidentPhase"],
-                "status": attrs["IncidentStatus"],
-                "service": attrs["IncidentService"],
-                "commander": attrs["IncidentCommander"],
+                "severity": attrs.get(search.INCIDENT_SEVERITY) or "",
+                "phase": attrs.get(search.INCIDENT_PHASE) or "",
+                "status": attrs.get(search.INCIDENT_STATUS) or "",
+                "service": attrs.get(search.INCIDENT_SERVICE) or "",
+                "commander": attrs.get(search.INCIDENT_COMMANDER) or "",
                 "started": execution.start_time.isoformat(),
             }
         )

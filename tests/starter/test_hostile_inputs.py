@@ -31,13 +31,13 @@ from incident.ids import incident_workflow_id
 from incident.lifecycle import TITLE_BYTES
 from incident.models import IncidentState, Phase
 from incident.policy import Policy, load_policy
+from incident.search_attributes import INCIDENT_SERVICE
 from starter.api import IncidentHandle
 from starter.hooks.settings import HookSettings
 from tests.reliability.invariants import recorded_state, server_refusals
 from tests.support.harness import Harness, eventually
 from tests.support.hooks import running_hooks
 from workflows.incident import IncidentWorkflow
-from workflows.search_attributes import INCIDENT_SERVICE
 
 TOKEN = "h0stile-token"
 FIRING_ENDS_AT = "0001-01-01T00:00:00Z"

@@ -17,6 +17,7 @@ from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
+from incident import search_attributes
 from incident.models import Declaration, IncidentState
 from incident.severity import Severity
 from starter.api import declare_incident
@@ -25,7 +26,6 @@ from starter.receiver import HttpReceiver
 from tests.support.harness import eventually
 from tests.support.postgres_proxy import postgres_on
 from worker.run import compile_workflow_modules, ensure_search_attributes
-from workflows import search_attributes
 from workflows.incident import IncidentWorkflow
 
 

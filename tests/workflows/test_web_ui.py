@@ -5,11 +5,11 @@ from __future__ import annotations
 import temporalio.api.sdk.v1
 from temporalio.api.enums.v1 import EventType
 
+from incident import search_attributes as sa
 from incident.models import Acknowledge, AssignRole, Resolve, Role
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, incident_handle
 from tests.support.harness import Harness, eventually
-from workflows import search_attributes as sa
 
 
 async def _listed(harness: Harness, query: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""The incident's typed search attributes, as the Web UI and `warroom list` filter on them."""
+"""The incident's typed search attributes: one place for the names the workflow sets, the
+Web UI and `warroom list` filter on, and the activities read."""
 
 from __future__ import annotations
 
