@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -183,7 +183,13 @@ class IncidentStart(Model):
 
 
 class Decision(Model):
-    """Every human decision says who made it and, where it matters, why."""
+    """Every human decision says who made it and, where it matters, why.
+
+    Each kind of decision names the workflow update that carries it (``update``);
+    ``incident.rules.decisions.RULES`` has the rule that checks and applies it.
+    """
+
+    update: ClassVar[str]
 
     actor: Name
     reason: Text | None = None
@@ -192,9 +198,13 @@ class Decision(Model):
 class Acknowledge(Decision):
     """I have the incident: stop paging the on-call rotation."""
 
+    update: ClassVar[str] = "acknowledge"
+
 
 class AssignRole(Decision):
     """Give one of the incident roles to a person."""
+
+    update: ClassVar[str] = "assign_role"
 
     role: Role
     person: Name
@@ -203,11 +213,15 @@ class AssignRole(Decision):
 class ChangeSeverity(Decision):
     """Re-grade the incident; every timer is re-planned from the declaration."""
 
+    update: ClassVar[str] = "change_severity"
+
     severity: Severity
 
 
 class PostStatusUpdate(Decision):
     """A status update to stakeholders; resets the communication cadence."""
+
+    update: ClassVar[str] = "post_status_update"
 
     message: Required
     status: Literal[Status.INVESTIGATING, Status.IDENTIFIED] | None = None
@@ -216,11 +230,15 @@ class PostStatusUpdate(Decision):
 class AddNote(Decision):
     """A free-text note on the timeline."""
 
+    update: ClassVar[str] = "add_note"
+
     text: Required
 
 
 class RaiseFlag(Decision):
     """An immediate-escalation condition (data loss, security breach, ...)."""
+
+    update: ClassVar[str] = "raise_flag"
 
     flag: Name
 
@@ -228,15 +246,21 @@ class RaiseFlag(Decision):
 class DeclareMitigated(Decision):
     """The bleeding has stopped: impact is contained, recovery is being watched."""
 
+    update: ClassVar[str] = "declare_mitigated"
+
 
 class Resolve(Decision):
     """The cause is fixed; the incident resolves once recovery criteria hold."""
+
+    update: ClassVar[str] = "resolve"
 
     root_cause: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 
 
 class Reopen(Decision):
     """The problem is back: return to responding."""
+
+    update: ClassVar[str] = "reopen"
 
 
 class PostmortemStatus(StrEnum):
@@ -251,6 +275,8 @@ class PostmortemStatus(StrEnum):
 class SubmitPostmortem(Decision):
     """Record the postmortem meeting or document."""
 
+    update: ClassVar[str] = "submit_postmortem"
+
     status: PostmortemStatus
     scheduled_for: datetime | None = None
     document_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
@@ -262,6 +288,8 @@ class SubmitPostmortem(Decision):
 class AddActionItem(Decision):
     """A follow-up task with an owner; its due date comes from the priority's SLA."""
 
+    update: ClassVar[str] = "add_action_item"
+
     description: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
     ]
@@ -272,9 +300,13 @@ class AddActionItem(Decision):
 class Close(Decision):
     """Close the incident for good."""
 
+    update: ClassVar[str] = "close"
+
 
 class ProposeContainment(Decision):
     """Propose a containment action; the policy's autonomy decides whether it runs."""
+
+    update: ClassVar[str] = "propose_containment"
 
     kind: ActionKind
     target: Name
@@ -284,11 +316,15 @@ class ProposeContainment(Decision):
 class ApproveContainment(Decision):
     """Approve an action awaiting approval (incident commander or technical lead)."""
 
+    update: ClassVar[str] = "approve_containment"
+
     action_id: int
 
 
 class DenyContainment(Decision):
     """Deny an action awaiting approval; a reason is required."""
+
+    update: ClassVar[str] = "deny_containment"
 
     action_id: int
 
@@ -296,17 +332,23 @@ class DenyContainment(Decision):
 class EnterDegradedMode(Decision):
     """The runbook's degraded mode for an org: L1, denylist, paused triggers — as one."""
 
+    update: ClassVar[str] = "enter_degraded_mode"
+
     org: Name
 
 
 class LiftDegradedMode(Decision):
     """Undo degraded mode for an org, as one."""
 
+    update: ClassVar[str] = "lift_degraded_mode"
+
     org: Name
 
 
 class RecordCause(Decision):
     """What caused the incident; proposes the decision tree's actions."""
+
+    update: ClassVar[str] = "record_cause"
 
     cause: Name
 

@@ -18,56 +18,18 @@ from incident.bounds import DETAILS_BYTES, clip, clip_line
 from incident.ids import incident_workflow_id, looks_like_human_id, normal_human_id
 from incident.models import (
     Acknowledge,
-    AddActionItem,
-    AddNote,
     AlertBatch,
     AlertStatus,
-    ApproveContainment,
-    AssignRole,
-    ChangeSeverity,
-    Close,
     Decision,
     DecisionReceipt,
     Declaration,
-    DeclareMitigated,
-    DenyContainment,
-    EnterDegradedMode,
     IncidentStart,
-    LiftDegradedMode,
-    PostStatusUpdate,
-    ProposeContainment,
-    RaiseFlag,
-    RecordCause,
-    Reopen,
-    Resolve,
-    SubmitPostmortem,
 )
 from incident.search_attributes import INCIDENT_ID
 from starter.connection import DEFAULT_TASK_QUEUE
 from workflows.incident import IncidentWorkflow
 
 IncidentHandle = WorkflowHandle[IncidentWorkflow, Any]
-
-_UPDATES: dict[type[Decision], Any] = {
-    Acknowledge: IncidentWorkflow.acknowledge,
-    AssignRole: IncidentWorkflow.assign_role,
-    ChangeSeverity: IncidentWorkflow.change_severity,
-    PostStatusUpdate: IncidentWorkflow.post_status_update,
-    AddNote: IncidentWorkflow.add_note,
-    RaiseFlag: IncidentWorkflow.raise_flag,
-    DeclareMitigated: IncidentWorkflow.declare_mitigated,
-    Resolve: IncidentWorkflow.resolve,
-    Reopen: IncidentWorkflow.reopen,
-    SubmitPostmortem: IncidentWorkflow.submit_postmortem,
-    AddActionItem: IncidentWorkflow.add_action_item,
-    Close: IncidentWorkflow.close,
-    ProposeContainment: IncidentWorkflow.propose_containment,
-    ApproveContainment: IncidentWorkflow.approve_containment,
-    DenyContainment: IncidentWorkflow.deny_containment,
-    EnterDegradedMode: IncidentWorkflow.enter_degraded_mode,
-    LiftDegradedMode: IncidentWorkflow.lift_degraded_mode,
-    RecordCause: IncidentWorkflow.record_cause,
-}
 
 
 NOT_READY_RETRIES = 6
@@ -242,12 +204,15 @@ async def decide(
     decision is sent again, a few times, before giving up. ``rpc_timeout``
     bounds each call (WorkflowUpdateRPCTimeoutOrCancelledError when it runs out).
     """
-    update = _UPDATES[type(decision)]
     delay = 0.2
     for attempt in range(NOT_READY_RETRIES + 1):
         try:
+            # Every kind of decision names the update that carries it.
             receipt: DecisionReceipt = await handle.execute_update(
-                update, decision, rpc_timeout=rpc_timeout
+                type(decision).update,
+                decision,
+                result_type=DecisionReceipt,
+                rpc_timeout=rpc_timeout,
             )
             return receipt
         except RPCError as err:

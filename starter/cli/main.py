@@ -438,13 +438,19 @@ async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) 
     )
 
 
+COMMANDS: dict[type[Decision], str] = {}
+"""The command that sends each kind of decision (a test checks none is missing)."""
+
+
 def _decision(
     name: str,
+    sends: type[Decision],
     help_text: str,
     *options: Callable[[Any], Any],
     build: Callable[..., Callable[[str], Decision]],
 ) -> None:
     """Register a decision command: INCIDENT plus its options, and --reason."""
+    COMMANDS[sends] = name
 
     @pass_context
     @run_async
@@ -461,11 +467,13 @@ def _decision(
 
 _decision(
     "ack",
+    Acknowledge,
     "Acknowledge: stop paging the on-call rotation.",
     build=lambda reason: lambda actor: Acknowledge(actor=actor, reason=reason),
 )
 _decision(
     "assign",
+    AssignRole,
     "Give an incident role to a person.",
     click.argument(
         "role", type=click.Choice([r.value for r in Role] + ["commander", "tech", "comms"])
@@ -477,6 +485,7 @@ _decision(
 )
 _decision(
     "severity",
+    ChangeSeverity,
     "Re-grade the incident; every timer is re-planned. Needs --reason.",
     click.argument("level"),
     build=lambda reason, level: (
@@ -485,6 +494,7 @@ _decision(
 )
 _decision(
     "update",
+    PostStatusUpdate,
     "Post a status update (resets the communication cadence).",
     click.argument("message"),
     click.option("--status", "new_status", type=click.Choice(["investigating", "identified"])),
@@ -499,23 +509,27 @@ _decision(
 )
 _decision(
     "note",
+    AddNote,
     "Add a note to the timeline.",
     click.argument("text"),
     build=lambda reason, text: lambda actor: AddNote(actor=actor, reason=reason, text=text),
 )
 _decision(
     "flag",
+    RaiseFlag,
     "Raise an immediate-escalation flag (data_loss, security_breach, ...).",
     click.argument("flag"),
     build=lambda reason, flag: lambda actor: RaiseFlag(actor=actor, reason=reason, flag=flag),
 )
 _decision(
     "mitigate",
+    DeclareMitigated,
     "Impact contained: start watching recovery. Needs --reason.",
     build=lambda reason: lambda actor: DeclareMitigated(actor=actor, reason=reason),
 )
 _decision(
     "resolve",
+    Resolve,
     "Declare resolution; resolves once the recovery criteria hold.",
     click.option("--root-cause", required=True, help="What caused it."),
     build=lambda reason, root_cause: (
@@ -524,11 +538,13 @@ _decision(
 )
 _decision(
     "reopen",
+    Reopen,
     "Send the incident back to responding. Needs --reason.",
     build=lambda reason: lambda actor: Reopen(actor=actor, reason=reason),
 )
 _decision(
     "action-item",
+    AddActionItem,
     "Add a follow-up task; due date from the priority's SLA.",
     click.argument("description"),
     click.option("--owner", required=True),
@@ -543,6 +559,7 @@ _decision(
 )
 _decision(
     "contain",
+    ProposeContainment,
     "Propose a containment action; the policy's autonomy decides whether it runs.",
     click.argument("kind", metavar="KIND", type=click.Choice([k.value for k in ActionKind])),
     click.argument("target"),
@@ -559,6 +576,7 @@ _decision(
 )
 _decision(
     "approve",
+    ApproveContainment,
     "Approve a containment action (incident commander or technical lead).",
     click.argument("action_id", type=int),
     build=lambda reason, action_id: (
@@ -567,6 +585,7 @@ _decision(
 )
 _decision(
     "deny",
+    DenyContainment,
     "Deny a containment action. Needs --reason.",
     click.argument("action_id", type=int),
     build=lambda reason, action_id: (
@@ -575,24 +594,28 @@ _decision(
 )
 _decision(
     "degrade",
+    EnterDegradedMode,
     "Degraded mode for an org: L1, emergency denylist, paused triggers, as one.",
     click.argument("org"),
     build=lambda reason, org: lambda actor: EnterDegradedMode(actor=actor, reason=reason, org=org),
 )
 _decision(
     "lift",
+    LiftDegradedMode,
     "Lift degraded mode for an org, as one.",
     click.argument("org"),
     build=lambda reason, org: lambda actor: LiftDegradedMode(actor=actor, reason=reason, org=org),
 )
 _decision(
     "cause",
+    RecordCause,
     "Record the cause (recent_deployment, infrastructure, code_bug, external_dependency).",
     click.argument("cause"),
     build=lambda reason, cause: lambda actor: RecordCause(actor=actor, reason=reason, cause=cause),
 )
 _decision(
     "close",
+    Close,
     "Close the incident (P0-P2 need a final postmortem).",
     build=lambda reason: lambda actor: Close(actor=actor, reason=reason),
 )
@@ -665,6 +688,9 @@ async def postmortem_submit(
             summary=summary,
         ),
     )
+
+
+COMMANDS[SubmitPostmortem] = "postmortem submit"
 
 
 @cli.command()

@@ -1,0 +1,38 @@
+"""One registry per decision: its model names the update; the workflow, the rules, the Python
+API and the CLI all take every decision there is."""
+
+from __future__ import annotations
+
+import inspect
+
+from temporalio import workflow
+
+from incident import models
+from incident.models import Decision, DecisionReceipt
+from incident.rules.decisions import RULES
+from starter.cli.main import COMMANDS
+from workflows.incident import IncidentWorkflow
+
+DECISIONS = {
+    value
+    for value in vars(models).values()
+    if isinstance(value, type) and issubclass(value, Decision) and value is not Decision
+}
+
+
+def test_every_decision_names_an_update_the_workflow_takes_and_validates() -> None:
+    definition = workflow._Definition.from_class(IncidentWorkflow)
+    assert definition is not None
+    for kind in DECISIONS:
+        update = definition.updates.get(kind.update)
+        assert update is not None, f"{kind.__name__}: no update {kind.update!r}"
+        assert update.validator is not None, f"{kind.update} has no validator"
+        hints = inspect.get_annotations(update.fn, eval_str=True)
+        assert hints["decision"] is kind and hints["return"] is DecisionReceipt
+    assert {u for u in definition.updates if u} == {kind.update for kind in DECISIONS}
+
+
+def test_every_decision_has_a_rule_and_a_command() -> None:
+    assert set(RULES) == DECISIONS
+    assert set(COMMANDS) == DECISIONS
+    assert len(set(COMMANDS.values())) == len(COMMANDS)
