@@ -99,7 +99,7 @@ async def send_alerts(
     """
     workflow_id = incident_workflow_id(batch.source, dedup_key)
     if all(alert.status is AlertStatus.RESOLVED for alert in batch.alerts):
-        existing = client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id)
+        existing: IncidentHandle = client.get_workflow_handle_for(IncidentWorkflow.run, workflow_id)
         try:
             await existing.signal(IncidentWorkflow.alerts, batch, rpc_timeout=rpc_timeout)
         except RPCError as err:
@@ -155,7 +155,7 @@ async def acknowledge_by_key(
     still not declared then, so the caller can have the sender retry.
     ``rpc_timeout`` bounds each call to Temporal (RPCTimeoutOrCancelledError).
     """
-    handle = client.get_workflow_handle_for(
+    handle: IncidentHandle = client.get_workflow_handle_for(
         IncidentWorkflow.run, incident_workflow_id(source, dedup_key)
     )
     decision = Acknowledge(actor=actor, reason=f"acknowledged in {source}")

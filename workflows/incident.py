@@ -20,8 +20,14 @@ from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.contain import ContainmentActivities
+    from activities.lineage import LineageActivities
+    from activities.notify import NotifyActivities
+    from activities.policy import PolicyActivities
+    from activities.probe import ProbeActivities
+    from activities.store import StoreActivities
     from incident.bounds import CARRIED_STATE_BYTES, clip_line, payload_bytes
-    from incident.containment import ContainmentCall, ContainmentResult
+    from incident.containment import ContainmentCall
     from incident.ids import SHORT_HUMAN_ID_CHARS, human_id, incident_key
     from incident.lifecycle import DecisionRejected, Effects, Incident
     from incident.models import (
@@ -59,11 +65,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from incident.notices import (
         DELIVERY_HEARTBEAT_TIMEOUT,
-        DeliveryReport,
         Notice,
         NoticeKind,
     )
-    from incident.policy import Policy
     from incident.records import RecordBatch, pending_batch
     from incident.search_attributes import BY_NAME
 
@@ -321,9 +325,8 @@ class IncidentWorkflow:
     async def _open(self, start: IncidentStart) -> bool:
         # A regular activity, not a local one: time read after a local activity
         # differs between the first run and a replay.
-        policy: Policy = await workflow.execute_activity(
-            "policy.current",
-            result_type=Policy,
+        policy = await workflow.execute_activity_method(
+            PolicyActivities.current,
             start_to_close_timeout=timedelta(seconds=10),
             priority=URGENT,  # the first page waits on it
             summary="load the response policy in force on the workers",
@@ -375,10 +378,9 @@ class IncidentWorkflow:
     async def _link_previous(self, workflow_id: str) -> None:
         """In the background, so looking back never delays the first page."""
         try:
-            previous: PreviousIncident | None = await workflow.execute_activity(
-                "incidents.last_closed",
+            previous = await workflow.execute_activity_method(
+                LineageActivities.last_closed,
                 workflow_id,
-                result_type=PreviousIncident | None,  # type: ignore[arg-type]
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=PROBE_RETRY,
                 summary="look for an earlier incident of this alert group to link",
@@ -451,10 +453,9 @@ class IncidentWorkflow:
 
     async def _record(self, batch: RecordBatch) -> None:
         try:
-            await workflow.execute_activity(
-                "store.record",
+            await workflow.execute_activity_method(
+                StoreActivities.record,
                 batch,
-                result_type=int,
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=STORE_PATIENCE,
                 retry_policy=STORE_RETRY,
@@ -519,10 +520,9 @@ class IncidentWorkflow:
     async def _send(self, notice: Notice) -> None:
         summary = clip_line(f"{notice.kind.value} → {notice.audience}: {notice.headline}")
         try:
-            report: DeliveryReport = await workflow.execute_activity(
-                "notify.deliver",
+            report = await workflow.execute_activity_method(
+                NotifyActivities.deliver,
                 notice,
-                result_type=DeliveryReport,
                 start_to_close_timeout=timedelta(seconds=60),
                 schedule_to_close_timeout=timedelta(hours=1),
                 heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
@@ -568,10 +568,9 @@ class IncidentWorkflow:
         )
         what = action.kind.undo_label if undo else action.kind.label
         try:
-            result: ContainmentResult = await workflow.execute_activity(
-                "contain.execute",
+            result = await workflow.execute_activity_method(
+                ContainmentActivities.execute,
                 call,
-                result_type=ContainmentResult,
                 start_to_close_timeout=timedelta(seconds=15),
                 # An undo is never dropped: past UNDO_PATIENCE it shows as failing,
                 # escalates, and is tried again later (a timer of the incident's).
@@ -606,10 +605,9 @@ class IncidentWorkflow:
     async def _check_slos(self) -> None:
         incident = self._live
         try:
-            result: ProbeResult = await workflow.execute_activity(
-                "probe.check_slos",
+            result = await workflow.execute_activity_method(
+                ProbeActivities.check_slos,
                 incident.policy.recovery.probes,
-                result_type=ProbeResult,
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=PROBE_RETRY,
                 summary="check the SLO probes before counting the incident resolved",
