@@ -9,8 +9,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from dev.timeskipping import start_time_skipping
 from incident.policy import Policy, load_policy
-from starter.devserver import start_time_skipping
 from starter.postgres import EmbeddedPostgres, upgrade
 from starter.receiver import HttpReceiver
 from tests.support.harness import Harness

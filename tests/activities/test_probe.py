@@ -16,9 +16,9 @@ from temporalio.testing import ActivityEnvironment
 
 from activities import probe as probe_module
 from activities.probe import ProbeActivities
+from dev.ports import free_port
 from incident.models import ProbeResult
 from incident.policy import SloProbe, load_policy
-from starter.devserver import free_port
 from starter.receiver import HttpReceiver, Received
 
 PROBES = load_policy().recovery.probes

@@ -15,10 +15,10 @@ from activities.contain import ContainmentActivities
 from activities.notify import NotifyActivities
 from activities.probe import ProbeActivities
 from activities.redact import safe_url, scrub
+from dev.ports import free_port
 from incident.containment import ActionKind, ContainmentCall
 from incident.notices import NoticeKind
 from incident.policy import load_policy
-from starter.devserver import free_port
 from starter.receiver import HttpReceiver, Received
 from tests.activities.test_notify import notice
 from worker.settings import WorkerSettings

@@ -17,6 +17,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities import schema
 from activities.store import StoreActivities
+from dev.ports import free_port
 from incident.lifecycle import Incident
 from incident.models import (
     Acknowledge,
@@ -36,7 +37,6 @@ from incident.policy import Policy, load_policy
 from incident.records import RecordBatch, pending_batch
 from incident.severity import Severity
 from starter.api import decide
-from starter.devserver import free_port
 from starter.postgres import upgrade
 from tests.support.harness import Harness
 from tests.support.postgres_proxy import postgres_on

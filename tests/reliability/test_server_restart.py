@@ -9,12 +9,13 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from dev.ports import free_port
 from incident.models import Acknowledge
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import decide
 from starter.connection import TemporalSettings, connect
-from starter.devserver import DevServer, free_port
+from starter.devserver import DevServer
 from starter.receiver import HttpReceiver
 from tests.reliability.invariants import Wire, check_incidents
 from tests.support.harness import Harness

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dev.ports import free_port
 from incident.models import IncidentState, Status
 from starter.api import IncidentHandle
-from starter.devserver import free_port
 from starter.hooks.settings import HookSettings
 from tests.support.harness import Harness, eventually
 from tests.support.hooks import running_hooks

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from dev.ports import free_port
 from starter.connection import SettingsError
-from starter.devserver import free_port
 from starter.hooks.app import create_app
 from starter.hooks.auth import sign
 from starter.hooks.settings import HookSettings

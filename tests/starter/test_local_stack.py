@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from starter.devserver import free_port, port_in_use
+from dev.ports import free_port
+from starter.devserver import port_in_use
 
 
 async def _start(

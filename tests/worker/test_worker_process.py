@@ -17,10 +17,10 @@ from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
+from dev.ports import free_port
 from incident.models import Declaration, IncidentState
 from incident.severity import Severity
 from starter.api import declare_incident
-from starter.devserver import free_port
 from starter.receiver import HttpReceiver
 from tests.support.harness import eventually
 from tests.support.postgres_proxy import postgres_on
