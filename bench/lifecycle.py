@@ -220,7 +220,7 @@ async def run() -> dict[str, Any]:
     queue = f"lifecycle-{uuid.uuid4().hex[:6]}"
     try:
         async with (
-            HttpReceiver(on_receive=receive, record=False) as sink,
+            HttpReceiver(on_receive=receive) as sink,
             httpx.AsyncClient() as http,
         ):
             channel = Channel.model_validate(

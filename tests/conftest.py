@@ -12,8 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 from dev.timeskipping import start_time_skipping
 from incident.policy import Policy, load_policy
 from starter.postgres import EmbeddedPostgres, upgrade
-from starter.receiver import HttpReceiver
 from tests.support.harness import Harness
+from tests.support.receiver import RecordingReceiver
 from tests.support.workers import running_worker
 
 
@@ -65,14 +65,16 @@ def policy() -> Policy:
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[HttpReceiver]:
+async def receiver() -> AsyncIterator[RecordingReceiver]:
     """A real HTTP endpoint standing in for a notification channel."""
-    async with HttpReceiver() as server:
+    async with RecordingReceiver() as server:
         yield server
 
 
 @pytest.fixture
-def bare_harness(env: WorkflowEnvironment, receiver: HttpReceiver, database_url: str) -> Harness:
+def bare_harness(
+    env: WorkflowEnvironment, receiver: RecordingReceiver, database_url: str
+) -> Harness:
     """A fresh task queue and receiver, with no worker running yet."""
     client: Client = env.client
     task_queue = f"warroom-test-{uuid.uuid4().hex[:8]}"

@@ -40,8 +40,8 @@ from incident.ids import incident_key
 from incident.models import IncidentState, PendingTimer, TimelineEvent
 from incident.policy import LadderKind, Policy
 from starter.api import IncidentHandle
-from starter.receiver import HttpReceiver, Received
 from tests.support.harness import eventually
+from tests.support.receiver import Received, RecordingReceiver
 from tests.workflows.conftest import ControlPlane
 from workflows.incident import IncidentWorkflow
 
@@ -65,7 +65,7 @@ class Delivery:
 class Wire:
     """Sits on the test receiver: answers with ``status`` and logs every delivery attempt."""
 
-    receiver: HttpReceiver
+    receiver: RecordingReceiver
     status: int = 200
     log: list[Delivery] = field(default_factory=list)
 

@@ -23,7 +23,7 @@ from incident.models import (
 )
 from incident.severity import Severity
 from starter.api import IncidentHandle, declare_incident, send_alerts
-from starter.receiver import HttpReceiver
+from tests.support.receiver import RecordingReceiver
 from workflows.incident import IncidentWorkflow
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ class Harness:
     env: WorkflowEnvironment
     client: Client
     task_queue: str
-    receiver: HttpReceiver
+    receiver: RecordingReceiver
     database_url: str
 
     async def declare(

@@ -21,9 +21,9 @@ from dev.ports import free_port
 from incident.models import Declaration, IncidentState
 from incident.severity import Severity
 from starter.api import declare_incident
-from starter.receiver import HttpReceiver
 from tests.support.harness import eventually
 from tests.support.postgres_proxy import postgres_on
+from tests.support.receiver import RecordingReceiver
 from worker.run import compile_workflow_modules, ensure_search_attributes
 from workflows import search_attributes
 from workflows.incident import IncidentWorkflow
@@ -41,7 +41,7 @@ async def _spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
 
 
 async def test_worker_process_pages_and_stops_on_sigterm(
-    env: WorkflowEnvironment, receiver: HttpReceiver, database_url: str
+    env: WorkflowEnvironment, receiver: RecordingReceiver, database_url: str
 ) -> None:
     task_queue = f"warroom-proc-{uuid.uuid4().hex[:8]}"
     config = env.client.service_client.config
@@ -126,7 +126,7 @@ async def _recorded(database_url: str, human_id: str) -> int:
 
 
 async def test_the_worker_pages_while_postgres_is_down_and_records_once_it_is_back(
-    env: WorkflowEnvironment, receiver: HttpReceiver, database_url: str
+    env: WorkflowEnvironment, receiver: RecordingReceiver, database_url: str
 ) -> None:
     task_queue = f"warroom-proc-{uuid.uuid4().hex[:8]}"
     config = env.client.service_client.config
@@ -177,7 +177,7 @@ async def test_the_worker_pages_while_postgres_is_down_and_records_once_it_is_ba
 
 
 async def test_the_worker_logs_no_credential_of_its_channels(
-    env: WorkflowEnvironment, receiver: HttpReceiver, database_url: str
+    env: WorkflowEnvironment, receiver: RecordingReceiver, database_url: str
 ) -> None:
     task_queue = f"warroom-proc-{uuid.uuid4().hex[:8]}"
     config = env.client.service_client.config
