@@ -40,9 +40,9 @@ from incident.ids import incident_key
 from incident.models import IncidentState, PendingTimer, TimelineEvent
 from incident.policy import LadderKind, Policy
 from starter.api import IncidentHandle
+from tests.support.controlplane import ControlPlane
 from tests.support.harness import eventually
 from tests.support.receiver import Received, RecordingReceiver
-from tests.workflows.conftest import ControlPlane
 from workflows.incident import IncidentWorkflow
 
 ALIVE = (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED)

@@ -32,8 +32,8 @@ from incident.models import (
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide
 from tests.starter.test_cli import ok, warroom
+from tests.support.controlplane import ControlPlane
 from tests.support.harness import Harness, eventually, scheduled
-from tests.workflows.conftest import ControlPlane
 
 MIN = timedelta(minutes=1)
 
