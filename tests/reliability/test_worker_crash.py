@@ -31,7 +31,8 @@ from starter.api import IncidentHandle, decide
 from tests.reliability.invariants import Wire, check_incidents
 from tests.reliability.processes import WorkerProcess
 from tests.support.controlplane import ControlPlane, reference_control_plane
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 
 MIN = timedelta(minutes=1)
 Step = Callable[[Harness, IncidentHandle], Awaitable[None]]

@@ -34,8 +34,9 @@ from incident.policy import Policy, load_policy
 from starter.api import IncidentHandle
 from starter.hooks.settings import HookSettings
 from tests.reliability.invariants import recorded_state, server_refusals
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
 from tests.support.hooks import running_hooks
+from tests.support.wait import eventually
 from workflows.incident import IncidentWorkflow
 from workflows.search_attributes import INCIDENT_SERVICE
 

@@ -10,7 +10,8 @@ from incident.models import Acknowledge, AddNote, Alert, AlertBatch, Phase, Reso
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import decide, send_alerts
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 from tests.support.workers import running_worker
 from workflows.incident import IncidentWorkflow
 

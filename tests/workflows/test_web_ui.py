@@ -8,7 +8,8 @@ from temporalio.api.enums.v1 import EventType
 from incident.models import Acknowledge, AssignRole, Resolve, Role
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, incident_handle
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 from workflows import search_attributes as sa
 
 
