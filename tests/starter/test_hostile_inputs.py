@@ -368,7 +368,8 @@ async def test_arbitrary_notifications_get_a_named_4xx_or_an_incident_that_pages
 
 def _lead(body: dict[str, Any], state: IncidentState) -> dict[str, Any] | None:
     """The alert sent whose labels the incident kept (whole, or cut and marked), if any."""
-    for sent in body["alerts"]:
+    alerts: list[dict[str, Any]] = body["alerts"]
+    for sent in alerts:
         if all(
             name in state.labels and kept(value, state.labels[name], bounds.LABEL_VALUE_BYTES)
             for name, value in sent["labels"].items()

@@ -103,7 +103,7 @@ class Harness:
 
     async def advance(self, handle: IncidentHandle, by: timedelta) -> None:
         """Move this incident's clock forward by ``by`` and let what fell due run."""
-        await self.env.fast_forward(handle, by)  # type: ignore[attr-defined]
+        await self.env.fast_forward(handle, by)
         await self.settle(handle)
 
     async def settle(self, handle: IncidentHandle) -> None:

@@ -292,8 +292,8 @@ async def test_a_refused_undo_stays_in_force_escalates_and_is_tried_again(
     conn = await asyncpg.connect(plane.database_url)
     await conn.execute("DELETE FROM cp_deployments WHERE id = $1", plane.deployment)
     await decide(incident, Resolve(actor="dana", root_cause="flaky eval"))
-    await harness.env.fast_forward(incident, 61 * MIN)  # type: ignore[attr-defined]
-    await harness.env.fast_forward(incident, 11 * MIN)  # type: ignore[attr-defined]
+    await harness.env.fast_forward(incident, 61 * MIN)
+    await harness.env.fast_forward(incident, 11 * MIN)
     state = await harness.until(
         incident, lambda s: s.containment[0].compensation_attempts == 1, within=30
     )
@@ -314,7 +314,7 @@ async def test_a_refused_undo_stays_in_force_escalates_and_is_tried_again(
         plane.deployment,
     )
     await conn.close()
-    await harness.env.fast_forward(incident, 6 * MIN)  # type: ignore[attr-defined]
+    await harness.env.fast_forward(incident, 6 * MIN)
     final = await asyncio.wait_for(incident.result(), 60)
     assert final.containment[0].state is ActionState.COMPENSATED
     assert not (await plane.deployment_row())["promotion_frozen"]

@@ -115,7 +115,7 @@ async def test_a_firing_while_an_incident_closes_opens_the_next_one(harness: Har
     incident = await harness.fire("disk-closing", DISK)
     await decide(incident, Resolve(actor="bob", root_cause="log rotation stuck"))
     harness.receiver.respond = lambda _request: (503, b"down")  # the resolution notice waits
-    await harness.env.fast_forward(incident, 61 * MIN)  # type: ignore[attr-defined]
+    await harness.env.fast_forward(incident, 61 * MIN)
     closing = await harness.until(incident, lambda s: s.phase is Phase.CLOSED)
 
     # The closed run still waits for its resolution notice when the alert fires again.
