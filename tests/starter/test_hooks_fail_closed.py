@@ -133,6 +133,7 @@ def _hooks_env(**extra: str) -> dict[str, str]:
     return {**env, "TEMPORAL_ADDRESS": "127.0.0.1:9", **extra}
 
 
+@pytest.mark.slow
 async def test_the_hook_service_without_credentials_refuses_to_start() -> None:
     port = free_port()
     refused = await run(
@@ -147,6 +148,7 @@ async def test_the_hook_service_without_credentials_refuses_to_start() -> None:
     assert "WARROOM_HOOKS_OPEN=1" in message and "Traceback" not in message
 
 
+@pytest.mark.slow
 async def test_the_hook_service_runs_open_only_when_told_to() -> None:
     port = free_port()
     process = await start(

@@ -11,10 +11,13 @@ import socket
 from pathlib import Path
 
 import httpx
+import pytest
 
 from dev.ports import free_port
 from starter.devserver import port_in_use
 from tests.support.processes import finish, python_m, read_until, start, stop, warroom
+
+pytestmark = pytest.mark.slow  # every test starts `warroom up`
 
 
 async def _start(

@@ -65,12 +65,14 @@ async def test_worker_process_pages_and_stops_on_sigterm(
     assert f"task queue {task_queue}" in stopped.out
 
 
+@pytest.mark.slow
 async def test_bad_settings_exit_with_a_clear_message() -> None:
     refused = await finish(await _spawn({"WARROOM_CHANNELS": "[{", "WARROOM_POLICY": ""}))
     assert refused.code == 2
     assert refused.out.strip().startswith("warroom worker: WARROOM_CHANNELS: not valid JSON")
 
 
+@pytest.mark.slow
 async def test_bad_policy_exits_naming_file_and_field(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text("version: 1\nseverities: {}\n")
@@ -199,6 +201,7 @@ async def test_the_worker_logs_no_credential_of_its_channels(
         assert secret not in text
 
 
+@pytest.mark.slow
 async def test_a_database_url_that_is_not_one_is_refused_without_its_password() -> None:
     process = await _spawn({"DATABASE_URL": "postgresql://warroom:db-secret-pw@db:notaport/x"})
     refused = await finish(process)
