@@ -104,7 +104,8 @@ async def test_open_incidents_survive_a_restart(tmp_path: Path) -> None:
         return done.out
 
     async def interrupt(process: asyncio.subprocess.Process) -> None:
-        assert (await stop(process, sig=signal.SIGINT, within=60)).code == 0
+        stopped = await stop(process, sig=signal.SIGINT, within=60)
+        assert stopped.code == 0, stopped.out
 
     first = await _start(tmp_path, port, ui_port)
     banner = await read_until(first, "Alert hooks: ready")
