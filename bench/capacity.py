@@ -50,10 +50,10 @@ from temporalio.worker import Worker
 from bench.bare import BareOpen
 from bench.ingest import drain
 from bench.stack import bench_stack, finish, pool, rss_bytes, save, summary_ms
+from dev.ports import free_port
 from incident.models import AddNote, Declaration
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, declare_incident
-from starter.devserver import free_port
 from worker.settings import DEFAULT_CACHED_INCIDENTS
 from workflows.incident import IncidentWorkflow
 

@@ -100,7 +100,7 @@ async def measure(
 async def run(incidents: int, concurrency: int, sequential: int) -> dict[str, Any]:
     """Run the whole benchmark; returns the figures."""
     pages = Pages()
-    async with bench_stack() as stack, HttpReceiver(on_receive=pages.receive, record=False) as sink:
+    async with bench_stack() as stack, HttpReceiver(on_receive=pages.receive) as sink:
         channel = {"name": "sink", "kind": "webhook", "url": f"{sink.url}/warroom"}
         await stack.spawn("worker", {"WARROOM_CHANNELS": json.dumps([channel])})
         bare_queue = f"{stack.task_queue}-bare"

@@ -4,7 +4,7 @@
 
 Timers really pass, at the shipped policy's own durations, on a time-skipping
 server: the real ``temporal`` dev server started as the tests start it
-(``starter.devserver.start_time_skipping``), each workflow's clock moved on
+(``dev.timeskipping.start_time_skipping``), each workflow's clock moved on
 with ``env.fast_forward(handle, delta)`` between steps, then left to settle (no
 activity or workflow task pending), as tests/support/harness.py ``advance``
 does. The real Warroom worker is built in this process by
@@ -71,11 +71,11 @@ from activities.store import StoreActivities
 from bench.bare import Pager
 from bench.bare_lifecycle import BareLifecycle, BarePlan, probe
 from bench.stack import finish, save
+from dev.timeskipping import start_time_skipping
 from incident import models as m
 from incident.policy import load_policy
 from incident.severity import Severity
 from starter.api import decide, declare_incident
-from starter.devserver import start_time_skipping
 from starter.postgres import EmbeddedPostgres, upgrade
 from starter.receiver import HttpReceiver, Received
 from worker.run import build_worker
@@ -220,7 +220,7 @@ async def run() -> dict[str, Any]:
     queue = f"lifecycle-{uuid.uuid4().hex[:6]}"
     try:
         async with (
-            HttpReceiver(on_receive=receive, record=False) as sink,
+            HttpReceiver(on_receive=receive) as sink,
             httpx.AsyncClient() as http,
         ):
             channel = Channel.model_validate(

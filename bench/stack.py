@@ -35,8 +35,9 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from dev.ports import free_port
 from starter.connection import TemporalSettings, connect
-from starter.devserver import DevServer, free_port
+from starter.devserver import DevServer
 from starter.postgres import EmbeddedPostgres, upgrade
 
 RESULTS = Path(__file__).parent / "results"

@@ -137,7 +137,7 @@ async def run(incidents: int, factor: int, concurrency: int) -> dict[str, Any]:
         policy = write_policy(factor, stack.workdir / "policy.yaml")
         offsets = [step.after.total_seconds() for step in policy.rule(Severity.P0).escalation]
         ladders = Ladders(offsets)
-        async with HttpReceiver(on_receive=ladders.receive, record=False) as sink:
+        async with HttpReceiver(on_receive=ladders.receive) as sink:
             channel = {"name": "sink", "kind": "webhook", "url": f"{sink.url}/warroom"}
             await stack.spawn(
                 "worker",

@@ -12,7 +12,6 @@ Run it alone with ``python -m starter.controlplane`` (``CONTROL_PLANE_ADDR``,
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -86,14 +85,8 @@ class QualityGate(BaseModel):
 Effect = Callable[[asyncpg.Connection], Awaitable[dict[str, Any]]]
 
 
-def create_control_plane(
-    database_url: str,
-    *,
-    token: str | None = None,
-    respond_after: dict[str, float] | None = None,
-) -> FastAPI:
-    """The app. ``respond_after`` delays answers to paths containing a key (tests use it to
-    lose a response after the effect is committed)."""
+def create_control_plane(database_url: str, *, token: str | None = None) -> FastAPI:
+    """The app: the runbook's endpoints over ``database_url``; ``token`` makes them ask for it."""
     pool: dict[str, asyncpg.Pool] = {}
 
     @asynccontextmanager
@@ -103,7 +96,6 @@ def create_control_plane(
             await pool.pop("pool").close()
 
     app = FastAPI(title="Warroom reference control plane", version="1", lifespan=lifespan)
-    delays = respond_after or {}
 
     async def db() -> asyncpg.Pool:
         if "pool" not in pool:
@@ -140,9 +132,6 @@ def create_control_plane(
                 key,
                 json.dumps(body),
             )
-        for fragment, seconds in delays.items():
-            if fragment in request.url.path:
-                await asyncio.sleep(seconds)
         return JSONResponse(body)
 
     async def require(conn: asyncpg.Connection, table: str, id_: str, what: str) -> asyncpg.Record:

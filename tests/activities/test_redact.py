@@ -15,12 +15,12 @@ from activities.contain import ContainmentActivities
 from activities.notify import NotifyActivities
 from activities.probe import ProbeActivities
 from activities.redact import safe_url, scrub
+from dev.ports import free_port
 from incident.containment import ActionKind, ContainmentCall
 from incident.notices import NoticeKind
 from incident.policy import load_policy
-from starter.devserver import free_port
-from starter.receiver import HttpReceiver, Received
 from tests.activities.test_notify import notice
+from tests.support.receiver import Received, RecordingReceiver
 from worker.settings import WorkerSettings
 
 SECRETS = ("alice-basic", "hunter2-pw", "XXXXsecret", "tok-abc123", "cp-bearer-9f8e7d")
@@ -110,7 +110,7 @@ async def test_a_channel_echoing_its_url_in_a_refusal_shows_no_credential(
         return 404, f"Cannot {request.method} {request.path}".encode()
 
     caplog.set_level(logging.DEBUG, logger="warroom")
-    async with HttpReceiver(respond=echo) as receiver:
+    async with RecordingReceiver(respond=echo) as receiver:
         channel = Channel.model_validate(
             {"name": "slack", "kind": "slack", "url": slack_like(receiver.url)}
         )
@@ -140,7 +140,7 @@ async def test_prometheus_echoing_its_url_shows_no_credential() -> None:
     def echo(request: Received) -> tuple[int, bytes]:
         return 502, f"bad gateway for {request.path} as alice-basic".encode()
 
-    async with HttpReceiver(respond=echo) as server:
+    async with RecordingReceiver(respond=echo) as server:
         url = slack_like(server.url).replace("/services/T000/B000/", "/prom/")
         async with httpx.AsyncClient() as http:
             probe = ProbeActivities(http=http, prometheus_url=url)
@@ -180,7 +180,7 @@ async def test_a_control_plane_echoing_the_request_shows_no_credential(status: i
         auth = request.headers.get("authorization", "")
         return status, f"{request.method} {request.path} refused for {auth}".encode()
 
-    async with HttpReceiver(respond=echo) as server:
+    async with RecordingReceiver(respond=echo) as server:
         base = slack_like(server.url).replace("/services/T000/B000/", "/gw/").split("?")[0]
         async with httpx.AsyncClient() as http:
             contain = ContainmentActivities(http=http, base_url=base, token="cp-bearer-9f8e7d")

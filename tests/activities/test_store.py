@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +15,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities import schema
 from activities.store import StoreActivities
+from dev.ports import free_port
 from incident.lifecycle import Incident
 from incident.models import (
     Acknowledge,
@@ -36,10 +35,10 @@ from incident.policy import Policy, load_policy
 from incident.records import RecordBatch, pending_batch
 from incident.severity import Severity
 from starter.api import decide
-from starter.devserver import free_port
 from starter.postgres import upgrade
 from tests.support.harness import Harness
 from tests.support.postgres_proxy import postgres_on
+from tests.support.processes import python_m, run
 
 MIN = timedelta(minutes=1)
 
@@ -97,18 +96,10 @@ async def test_a_newer_schema_is_refused(fresh_database: str) -> None:
 
 
 async def test_the_worker_refuses_a_database_it_does_not_know(fresh_database: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "worker",
-        env={"DATABASE_URL": fresh_database, "PATH": ""},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 2
-    assert "schema is at version 0, this Warroom needs" in output.decode()
-    assert "warroom db upgrade" in output.decode()
+    refused = await run(*python_m("worker"), env={"DATABASE_URL": fresh_database, "PATH": ""})
+    assert refused.code == 2
+    assert "schema is at version 0, this Warroom needs" in refused.out
+    assert "warroom db upgrade" in refused.out
 
 
 def _lifecycle(policy: Policy) -> Incident:

@@ -196,7 +196,7 @@ def test_a_refused_undo_stays_in_force_escalates_and_is_tried_again() -> None:
     effects = incident.on_action_result(
         action.id, undo=True, ok=False, detail="control plane refused (404)", now=at(12)
     )
-    assert action.state is ActionState.COMPENSATING  # never "undone" on a refusal
+    assert incident.state.containment[0].state is ActionState.COMPENSATING  # never "undone"
     assert incident.undoing()
     assert [n.kind for n in effects.notices] == [NoticeKind.ESCALATION]
     assert "still in force" in incident.state.timeline[-1].text

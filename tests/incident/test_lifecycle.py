@@ -158,7 +158,8 @@ def resolved_p0() -> Incident:
 
 def test_closing_a_p0_needs_a_final_postmortem() -> None:
     incident = resolved_p0()
-    assert incident.state.phase is Phase.POST_INCIDENT
+    state = incident.state
+    assert state.phase is Phase.POST_INCIDENT
     with pytest.raises(DecisionRejected, match=r"needs a final postmortem .*draft"):
         incident.apply(SubmitPostmortem(actor="bob", status=PostmortemStatus.DRAFT), minutes(90))
         incident.apply(Close(actor="bob"), minutes(91))
@@ -206,11 +207,12 @@ def test_firing_during_monitoring_reopens() -> None:
     alert = Alert(fingerprint="abc", name="AgentRunLatencyHigh")
     incident.on_alerts(AlertBatch(source="am", alerts=[alert]), minutes(1))
     incident.apply(DeclareMitigated(actor="bob", reason="rolled back"), minutes(10))
-    assert incident.state.status is Status.MONITORING
+    state = incident.state
+    assert state.status is Status.MONITORING
     effects = incident.on_alerts(AlertBatch(source="am", alerts=[alert]), minutes(20))
     assert incident.state.status is Status.INVESTIGATING
     assert incident.state.reopened == 1
-    assert "fired again during monitoring" in incident.state.timeline[-1].reason
+    assert "fired again during monitoring" in (incident.state.timeline[-1].reason or "")
     assert effects.notices[0].kind is NoticeKind.ESCALATION
 
 

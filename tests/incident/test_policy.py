@@ -149,6 +149,7 @@ def test_a_compressed_policy_keeps_fractions_of_a_second(factor: int) -> None:
     policy = load_policy().compressed(factor)
     assert Policy.model_validate_json(policy.model_dump_json()) == policy
     p0 = load_policy().rule(Severity.P0)
+    assert isinstance(p0.response_time, timedelta)
     assert policy.rule(Severity.P0).response_time == p0.response_time / factor
     assert parse_duration("7.5s") == timedelta(seconds=7.5)
     assert parse_duration("1m 0.25s") == timedelta(seconds=60.25)

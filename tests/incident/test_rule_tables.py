@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 
@@ -39,7 +40,10 @@ def test_a_timer_of_no_known_kind_fails_instead_of_firing_again() -> None:
         now=datetime(2026, 1, 1, tzinfo=UTC),
     )
     stray = PendingTimer.model_construct(
-        key="stray", kind="no_such_kind", due=datetime(2026, 1, 1, tzinfo=UTC), summary=""
+        key="stray",
+        kind=cast(TimerKind, "no_such_kind"),
+        due=datetime(2026, 1, 1, tzinfo=UTC),
+        summary="",
     )
     with pytest.raises(ValueError, match="no handler for timers of kind 'no_such_kind'"):
         incident.fire(stray, datetime(2026, 1, 1, tzinfo=UTC))

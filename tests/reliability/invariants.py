@@ -23,9 +23,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -40,9 +39,9 @@ from incident.ids import incident_key
 from incident.models import IncidentState, PendingTimer, TimelineEvent
 from incident.policy import LadderKind, Policy
 from starter.api import IncidentHandle
-from starter.receiver import HttpReceiver, Received
-from tests.support.harness import eventually
-from tests.workflows.conftest import ControlPlane
+from tests.support.controlplane import ControlPlane
+from tests.support.receiver import Received, RecordingReceiver
+from tests.support.wait import eventually, poll
 from workflows.incident import IncidentWorkflow
 
 ALIVE = (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED)
@@ -65,7 +64,7 @@ class Delivery:
 class Wire:
     """Sits on the test receiver: answers with ``status`` and logs every delivery attempt."""
 
-    receiver: HttpReceiver
+    receiver: RecordingReceiver
     status: int = 200
     log: list[Delivery] = field(default_factory=list)
 
@@ -391,6 +390,20 @@ async def server_refusals(client: Client, task_queue: str) -> list[str]:
     return found
 
 
+async def _agreeing(
+    check: Callable[[], Awaitable[tuple[IncidentState, list[str]]]], *, within: float
+) -> tuple[IncidentState, list[str]]:
+    """The first reading that finds no problem, or the last one once ``within`` s have passed."""
+    readings: list[tuple[IncidentState, list[str]]] = []
+
+    async def agrees() -> bool:
+        readings.append(await check())
+        return not readings[-1][1]
+
+    await poll(agrees, within=within, every=0.2)
+    return readings[-1]
+
+
 async def check_incidents(
     client: Client,
     handles: list[IncidentHandle],
@@ -420,22 +433,19 @@ async def check_incidents(
         # An incident still running in real time moves on while it is being checked (a
         # reminder fires between reading its state and reading Postgres): check again
         # until one reading agrees with itself. A real loss never does.
-        deadline = time.monotonic() + within
-        while True:
-            state, found = await _check_one(
-                handle,
-                description.status,
-                policy,
-                database_url,
-                wire,
-                control_plane,
-                grace=grace,
-                on_time_within=on_time_within,
-                within=within,
-            )
-            if not found or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.2)
+        check = partial(
+            _check_one,
+            handle,
+            description.status,
+            policy,
+            database_url,
+            wire,
+            control_plane,
+            grace=grace,
+            on_time_within=on_time_within,
+            within=within,
+        )
+        state, found = await _agreeing(check, within=within)
         if found:
             problems[f"{state.human_id} ({handle.id}, {state.phase})"] = found
         states.append(state)

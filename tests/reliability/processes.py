@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.harness import Harness, eventually
+from tests.support import processes
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 
 
 @dataclass
@@ -38,9 +40,7 @@ class WorkerProcess:
             "WARROOM_CONTROL_PLANE_URL": self.control_plane_url or "",
         }
         with log.open("wb") as out:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "worker", env=env, stdout=out, stderr=out
-            )
+            self.process = await processes.start(*processes.python_m("worker"), env=env, stdout=out)
         process = self.process
 
         def ready() -> bool:
@@ -65,10 +65,7 @@ class WorkerProcess:
         """A clean stop (SIGTERM), if it is still running."""
         if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), timeout=30)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-        self.process = None
+        process, self.process = self.process, None
+        # One that does not stop in time is killed: what a test checks is its incidents.
+        with contextlib.suppress(AssertionError):
+            await processes.stop(process, within=30)

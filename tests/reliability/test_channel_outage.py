@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from incident.policy import Policy
 from incident.severity import Severity
 from tests.reliability.invariants import Wire, check_incidents
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 from tests.support.workers import running_worker
 
 FACTOR = 120

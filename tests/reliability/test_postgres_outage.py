@@ -17,7 +17,8 @@ from incident.severity import Severity
 from starter.api import decide
 from starter.postgres import EmbeddedPostgres, upgrade
 from tests.reliability.invariants import Wire, check_incidents
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 from tests.support.workers import running_worker
 
 FACTOR = 300

@@ -9,15 +9,16 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from dev.ports import free_port
 from incident.models import Acknowledge
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import decide
 from starter.connection import TemporalSettings, connect
-from starter.devserver import DevServer, free_port
-from starter.receiver import HttpReceiver
+from starter.devserver import DevServer
 from tests.reliability.invariants import Wire, check_incidents
 from tests.support.harness import Harness
+from tests.support.receiver import RecordingReceiver
 from tests.support.workers import running_worker
 
 FACTOR = 120
@@ -26,7 +27,7 @@ FACTOR = 120
 
 async def test_open_incidents_and_their_timers_survive_a_server_restart(
     env: WorkflowEnvironment,
-    receiver: HttpReceiver,
+    receiver: RecordingReceiver,
     database_url: str,
     policy: Policy,
     tmp_path: Path,

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from incident.containment import ActionKind, ActionState
@@ -30,12 +28,11 @@ from incident.models import (
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide
-from starter.controlplane import create_control_plane
-from starter.hooks.server import serving
 from tests.reliability.invariants import Wire, check_incidents
 from tests.reliability.processes import WorkerProcess
-from tests.support.harness import Harness, eventually
-from tests.workflows.conftest import ControlPlane
+from tests.support.controlplane import ControlPlane, reference_control_plane
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 
 MIN = timedelta(minutes=1)
 Step = Callable[[Harness, IncidentHandle], Awaitable[None]]
@@ -163,16 +160,7 @@ async def test_worker_killed_in_every_phase_carries_on(
 @pytest.fixture
 async def slow_control_plane(database_url: str) -> AsyncIterator[ControlPlane]:
     """Commits a rollback at once but answers 6 s later: a worker killed meanwhile never hears."""
-    app = create_control_plane(database_url, respond_after={"/rollback": 6.0})
-    async with serving(app, "127.0.0.1", 0) as url:
-        plane = ControlPlane(url, database_url, f"crash-{uuid.uuid4().hex[:6]}", "-", "-")
-        await plane.state()  # creates the control plane's tables
-        conn = await asyncpg.connect(database_url)
-        await conn.execute(
-            "INSERT INTO cp_deployments (id, version, stable_version) VALUES ($1, 'v42', 'v41')",
-            plane.deployment,
-        )
-        await conn.close()
+    async with reference_control_plane(database_url, answer_late={"/rollback": 6.0}) as plane:
         yield plane
 
 

@@ -6,7 +6,6 @@ duplicates, authenticating the way its ``http_config`` does.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,12 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dev.ports import free_port
 from incident.models import IncidentState, Status
 from starter.api import IncidentHandle
-from starter.devserver import free_port
 from starter.hooks.settings import HookSettings
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
 from tests.support.hooks import running_hooks
+from tests.support.processes import DEVNULL, start, stop
+from tests.support.wait import eventually
 from workflows.incident import IncidentWorkflow
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
@@ -85,22 +86,21 @@ async def alertmanager(
         config.write_text(template.format(url=hook_url))
         port = free_port()
         assert ALERTMANAGER is not None
-        process = await asyncio.create_subprocess_exec(
+        process = await start(
             ALERTMANAGER,
             f"--config.file={config}",
             f"--storage.path={tmp_path / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
             "--cluster.listen-address=",
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+            stdout=DEVNULL,
+            stderr=DEVNULL,
         )
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api:
                 await eventually(lambda: _ready(api))
                 yield api
         finally:
-            process.terminate()
-            await process.wait()
+            await stop(process)
 
 
 async def _ready(api: httpx.AsyncClient) -> bool:

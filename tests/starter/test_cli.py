@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.testing import WorkflowEnvironment
 
 from incident.models import Declaration, Phase
 from incident.severity import Severity
-from starter.api import declare_incident
+from starter.api import IncidentHandle, declare_incident
 from starter.cli.main import (
     EXIT_DENIED,
     EXIT_NO_ANSWER,
@@ -25,57 +20,14 @@ from starter.cli.main import (
     describe_rpc_failure,
     run_async,
 )
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 from workflows.incident import IncidentWorkflow
-
-WARROOM = str(Path(sys.executable).parent / "warroom")
-
-
-async def warroom(
-    env: WorkflowEnvironment,
-    *args: str,
-    task_queue: str = "warroom",
-    address: str | None = None,
-    database_url: str = "",
-    within: float = 60,
-) -> tuple[int, str, str]:
-    """Run the CLI; returns (exit code, stdout, stderr)."""
-    process = await asyncio.create_subprocess_exec(
-        WARROOM,
-        *args,
-        env={
-            **os.environ,
-            "TEMPORAL_ADDRESS": address or env.client.service_client.config.target_host,
-            "WARROOM_TASK_QUEUE": task_queue,
-            "WARROOM_ACTOR": "cli-tester",
-            "NO_COLOR": "1",
-            "DATABASE_URL": database_url,
-        },
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=within)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise AssertionError(f"warroom {' '.join(args)} still running after {within}s") from None
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
-async def ok(harness: Harness, *args: str) -> str:
-    code, out, err = await warroom(
-        harness.env, *args, task_queue=harness.task_queue, database_url=harness.database_url
-    )
-    assert code == 0, f"warroom {' '.join(args)} → {code}: {err}"
-    return out
 
 
 async def test_a_whole_incident_driven_from_the_cli(harness: Harness) -> None:
     declared = json.loads(
-        await ok(
-            harness,
+        await harness.ok(
             "--json",
             "declare",
             "Checkout 5xx above 5%",
@@ -89,39 +41,29 @@ async def test_a_whole_incident_driven_from_the_cli(harness: Harness) -> None:
     wid, human = declared["workflow_id"], declared["human_id"]
 
     async def listed() -> list[dict[str, Any]]:
-        code, out, _ = await warroom(
-            harness.env,
-            "--json",
-            "list",
-            "--severity",
-            "P1",
-            "--service",
-            "checkout",
-            task_queue=harness.task_queue,
-        )
-        return [r for r in json.loads(out) if r["id"] == human] if code == 0 else []
+        done = await harness.warroom("--json", "list", "--severity", "P1", "--service", "checkout")
+        return [r for r in json.loads(done.out) if r["id"] == human] if done.code == 0 else []
 
     rows = await eventually(listed)
     assert rows[0]["phase"] == "triaged"
 
-    await ok(harness, "--as", "bob", "ack", human, "--reason", "paged at 02:13")
-    await ok(harness, "--as", "bob", "assign", wid, "commander", "dana")
-    await ok(harness, "--as", "dana", "update", wid, "Rolling back v42", "--status", "identified")
-    await ok(harness, "--as", "dana", "note", wid, "error rate falling")
-    await ok(harness, "--as", "dana", "resolve", wid, "--root-cause", "v42 retry policy")
+    await harness.ok("--as", "bob", "ack", human, "--reason", "paged at 02:13")
+    await harness.ok("--as", "bob", "assign", wid, "commander", "dana")
+    await harness.ok("--as", "dana", "update", wid, "Rolling back v42", "--status", "identified")
+    await harness.ok("--as", "dana", "note", wid, "error rate falling")
+    await harness.ok("--as", "dana", "resolve", wid, "--root-cause", "v42 retry policy")
 
-    handle = harness.client.get_workflow_handle_for(IncidentWorkflow.run, wid)
+    handle: IncidentHandle = harness.client.get_workflow_handle_for(IncidentWorkflow.run, wid)
     await harness.advance(handle, timedelta(minutes=61))  # the monitoring window
     await harness.until(handle, lambda s: s.phase is Phase.POST_INCIDENT)
 
-    shown = json.loads(await ok(harness, "--json", "show", wid))
+    shown = json.loads(await harness.ok("--json", "show", wid))
     assert shown["state"]["roles"] == {"incident_commander": "dana"}
     assert [t["key"] for t in shown["timers"]] == ["postmortem_schedule", "postmortem_complete"]
-    text = await ok(harness, "show", wid)
+    text = await harness.ok("show", wid)
     assert "Pending timers" in text and "UTC" in text and "remind the commander" in text
 
-    await ok(
-        harness,
+    await harness.ok(
         "--as",
         "dana",
         "action-item",
@@ -133,8 +75,7 @@ async def test_a_whole_incident_driven_from_the_cli(harness: Harness) -> None:
         "P1",
     )
     receipt = json.loads(
-        await ok(
-            harness,
+        await harness.ok(
             "--json",
             "--as",
             "dana",
@@ -148,29 +89,29 @@ async def test_a_whole_incident_driven_from_the_cli(harness: Harness) -> None:
         )
     )
     assert receipt["phase"] == "closed"
-    final = json.loads(await ok(harness, "--json", "show", wid))
+    final = json.loads(await harness.ok("--json", "show", wid))
     actors = {e["actor"] for e in final["state"]["timeline"]}
     assert {"cli-tester", "bob", "dana"} <= actors
 
 
 async def test_exit_codes(harness: Harness) -> None:
     declared = json.loads(
-        await ok(harness, "--json", "declare", "Queue depth 5000", "--severity", "P0")
+        await harness.ok("--json", "declare", "Queue depth 5000", "--severity", "P0")
     )
     wid = declared["workflow_id"]
-    code, _, err = await warroom(harness.env, "close", wid, task_queue=harness.task_queue)
-    assert code == 1 and err.strip() == (
+    closed = await harness.warroom("close", wid)
+    assert closed.code == 1 and closed.err.strip() == (
         f"warroom: rejected: {declared['human_id']}: resolve the incident before closing it"
     )
-    code, _, err = await warroom(harness.env, "severity", wid, "P1", task_queue=harness.task_queue)
-    assert code == 1 and "needs a reason" in err
-    code, _, err = await warroom(harness.env, "show", "INC-ZZZZZZ", task_queue=harness.task_queue)
-    assert (code, err.strip()) == (3, "warroom: no incident INC-ZZZZZZ")
-    code, _, err = await warroom(harness.env, "list", address="127.0.0.1:9")
-    assert code == 4 and "cannot reach Temporal at 127.0.0.1:9" in err
-    assert "Traceback" not in err
-    code, _, err = await warroom(harness.env, "ack")
-    assert code == 2 and "Missing argument 'INCIDENT'" in err
+    regraded = await harness.warroom("severity", wid, "P1")
+    assert regraded.code == 1 and "needs a reason" in regraded.err
+    missing = await harness.warroom("show", "INC-ZZZZZZ")
+    assert (missing.code, missing.err.strip()) == (3, "warroom: no incident INC-ZZZZZZ")
+    unreachable = await harness.warroom("list", address="127.0.0.1:9")
+    assert unreachable.code == 4 and "cannot reach Temporal at 127.0.0.1:9" in unreachable.err
+    assert "Traceback" not in unreachable.err
+    usage = await harness.warroom("ack")
+    assert usage.code == 2 and "Missing argument 'INCIDENT'" in usage.err
 
 
 async def test_show_of_an_incident_no_worker_answers_for_returns_promptly(
@@ -183,13 +124,11 @@ async def test_show_of_an_incident_no_worker_answers_for_returns_promptly(
         task_queue=bare_harness.task_queue,
     )
     started = time.monotonic()
-    code, out, err = await warroom(
-        bare_harness.env, "show", handle.id, task_queue=bare_harness.task_queue, within=45
-    )
+    shown = await bare_harness.warroom("show", handle.id, within=45)
     assert time.monotonic() - started < 30
-    assert code == EXIT_NO_ANSWER, (code, out, err)
-    assert f"{handle.id} is open but no worker answered" in err
-    assert bare_harness.task_queue in err and "Traceback" not in err
+    assert shown.code == EXIT_NO_ANSWER, shown
+    assert f"{handle.id} is open but no worker answered" in shown.err
+    assert bare_harness.task_queue in shown.err and "Traceback" not in shown.err
 
 
 def test_an_authentication_failure_is_named_as_such() -> None:

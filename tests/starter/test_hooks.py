@@ -22,8 +22,9 @@ from incident.severity import Severity
 from starter.api import IncidentHandle, decide
 from starter.hooks.auth import sign
 from starter.hooks.settings import HookSettings
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
 from tests.support.hooks import running_hooks
+from tests.support.wait import eventually
 from workflows.incident import IncidentWorkflow
 
 FIRING_ENDS_AT = "0001-01-01T00:00:00Z"

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import re
 import string
-import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -15,13 +13,15 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from dev.ports import free_port
 from starter.connection import SettingsError
-from starter.devserver import free_port
 from starter.hooks.app import create_app
 from starter.hooks.auth import sign
 from starter.hooks.settings import HookSettings
 from tests.support.harness import Harness
 from tests.support.hooks import running_hooks
+from tests.support.processes import DEVNULL, PIPE, python_m, run, start, stop
+from tests.support.wait import eventually
 
 TOKEN = "fail-closed-token"
 ROUTES = {"alertmanager", "grafana", "pagerduty", "generic", "other"}
@@ -133,47 +133,43 @@ def _hooks_env(**extra: str) -> dict[str, str]:
     return {**env, "TEMPORAL_ADDRESS": "127.0.0.1:9", **extra}
 
 
+@pytest.mark.slow
 async def test_the_hook_service_without_credentials_refuses_to_start() -> None:
     port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "starter.hooks",
+    refused = await run(
+        *python_m("starter.hooks"),
         env=_hooks_env(WARROOM_HOOKS_ADDR=f"127.0.0.1:{port}"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=PIPE,
+        within=30,
     )
-    _, err = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 2
-    message = err.decode()
+    assert refused.code == 2
+    message = refused.err
     assert "no credentials" in message and "WARROOM_HOOKS_TOKENS" in message
     assert "WARROOM_HOOKS_OPEN=1" in message and "Traceback" not in message
 
 
+@pytest.mark.slow
 async def test_the_hook_service_runs_open_only_when_told_to() -> None:
     port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "starter.hooks",
+    process = await start(
+        *python_m("starter.hooks"),
         env=_hooks_env(WARROOM_HOOKS_ADDR=f"127.0.0.1:{port}", WARROOM_HOOKS_OPEN="1"),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        stdout=DEVNULL,
+        stderr=PIPE,
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            for _ in range(300):
+
+            async def healthy() -> bool:
                 try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
+                    return (await http.get("/healthz")).status_code == 200
                 except httpx.HTTPError:
-                    await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("the open hook service did not start")
+                    return False
+
+            await eventually(healthy, within=30)
     finally:
-        process.terminate()
-        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert "anyone who can reach" in err.decode()
+        stopped = await stop(process)
+    assert "anyone who can reach" in stopped.err
 
 
 def test_running_open_and_the_call_timeout_come_from_the_environment() -> None:

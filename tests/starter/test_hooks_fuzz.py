@@ -55,7 +55,7 @@ JSON = st.recursive(
     ),
     max_leaves=20,
 )
-REQUIRED: dict[str, list[tuple[str, ...]]] = {
+REQUIRED: dict[str, list[tuple[str | int, ...]]] = {
     "/hooks/alertmanager": [
         ("version",),
         ("groupKey",),

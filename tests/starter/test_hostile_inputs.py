@@ -35,8 +35,9 @@ from incident.search_attributes import INCIDENT_SERVICE
 from starter.api import IncidentHandle
 from starter.hooks.settings import HookSettings
 from tests.reliability.invariants import recorded_state, server_refusals
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
 from tests.support.hooks import running_hooks
+from tests.support.wait import eventually
 from workflows.incident import IncidentWorkflow
 
 TOKEN = "h0stile-token"
@@ -367,7 +368,8 @@ async def test_arbitrary_notifications_get_a_named_4xx_or_an_incident_that_pages
 
 def _lead(body: dict[str, Any], state: IncidentState) -> dict[str, Any] | None:
     """The alert sent whose labels the incident kept (whole, or cut and marked), if any."""
-    for sent in body["alerts"]:
+    alerts: list[dict[str, Any]] = body["alerts"]
+    for sent in alerts:
         if all(
             name in state.labels and kept(value, state.labels[name], bounds.LABEL_VALUE_BYTES)
             for name, value in sent["labels"].items()

@@ -8,21 +8,23 @@ import os
 import re
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
-from starter.devserver import free_port, port_in_use
+from dev.ports import free_port
+from starter.devserver import port_in_use
+from tests.support.processes import finish, python_m, read_until, start, stop, warroom
+
+pytestmark = pytest.mark.slow  # every test starts `warroom up`
 
 
 async def _start(
     data_dir: Path, port: int, ui_port: int, hooks_port: int = 0, hooks_host: str = "127.0.0.1"
 ) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "starter.local",
+    return await start(
+        *python_m("starter.local"),
         "--no-sample",
         "--data-dir",
         str(data_dir),
@@ -36,27 +38,14 @@ async def _start(
             "WARROOM_CHANNELS": "",
             "WARROOM_HOOKS_ADDR": f"{hooks_host}:{hooks_port or free_port()}",
         },
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
     )
-
-
-async def _read_until(process: asyncio.subprocess.Process, marker: str) -> str:
-    seen = ""
-    assert process.stdout is not None
-    while marker not in seen:
-        line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
-        if not line:
-            raise AssertionError(f"exited before {marker!r}:\n{seen}")
-        seen += line.decode()
-    return seen
 
 
 async def test_stack_starts_prints_where_things_are_and_stops(tmp_path: Path) -> None:
     port, ui_port, hooks_port = free_port(), free_port(), free_port()
     process = await _start(tmp_path, port, ui_port, hooks_port)
     try:
-        banner = await _read_until(process, "-d '")
+        banner = await read_until(process, "-d '")
         assert f"http://127.0.0.1:{ui_port}" in banner
         assert f"127.0.0.1:{port}" in banner and str(tmp_path) in banner
         assert f"http://127.0.0.1:{hooks_port}/hooks/alertmanager" in banner
@@ -79,19 +68,18 @@ async def test_stack_starts_prints_where_things_are_and_stops(tmp_path: Path) ->
         assert anonymous.status_code == 401
         assert authorized.status_code == 202, authorized.text
     finally:
-        process.send_signal(signal.SIGINT)
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, output.decode()
+        stopped = await stop(process, sig=signal.SIGINT, within=60)
+    assert stopped.code == 0, stopped.out
     assert (tmp_path / "temporal.db").exists()
     assert not port_in_use("127.0.0.1", port), "the dev server was left running"
 
 
 async def test_hooks_on_the_network_without_credentials_are_refused(tmp_path: Path) -> None:
     process = await _start(tmp_path, free_port(), free_port(), hooks_host="0.0.0.0")
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 1
-    assert "would listen on 0.0.0.0 with no credentials" in output.decode()
-    assert "WARROOM_HOOKS_OPEN=1" in output.decode()
+    refused = await finish(process)
+    assert refused.code == 1
+    assert "would listen on 0.0.0.0 with no credentials" in refused.out
+    assert "WARROOM_HOOKS_OPEN=1" in refused.out
     assert not (tmp_path / "temporal.db").exists()
 
 
@@ -100,44 +88,38 @@ async def test_a_taken_port_is_a_clear_error_and_starts_nothing(tmp_path: Path) 
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
-        process = await _start(tmp_path, taken, free_port())
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 1
-    assert f"port {taken} (Temporal gRPC) is already in use" in output.decode()
+        refused = await finish(await _start(tmp_path, taken, free_port()))
+    assert refused.code == 1
+    assert f"port {taken} (Temporal gRPC) is already in use" in refused.out
     assert not (tmp_path / "temporal.db").exists()
 
 
 async def test_open_incidents_survive_a_restart(tmp_path: Path) -> None:
     port, ui_port = free_port(), free_port()
-    warroom = str(Path(sys.executable).parent / "warroom")
     env = {**os.environ, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}", "WARROOM_ACTOR": "alice"}
 
     async def cli(*args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            warroom, "--json", *args, env=env, stdout=asyncio.subprocess.PIPE
-        )
-        out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-        assert process.returncode == 0
-        return out.decode()
+        done = await warroom("--json", *args, env=env)
+        assert done.code == 0, done.err
+        return done.out
 
-    async def stop(process: asyncio.subprocess.Process) -> None:
-        process.send_signal(signal.SIGINT)
-        await asyncio.wait_for(process.communicate(), timeout=60)
-        assert process.returncode == 0
+    async def interrupt(process: asyncio.subprocess.Process) -> None:
+        stopped = await stop(process, sig=signal.SIGINT, within=60)
+        assert stopped.code == 0, stopped.out
 
     first = await _start(tmp_path, port, ui_port)
-    banner = await _read_until(first, "Alert hooks: ready")
+    banner = await read_until(first, "Alert hooks: ready")
     assert "✓ Worker (warroom): 1 poller(s)" in banner
     declared = json.loads(await cli("declare", "Search down", "--severity", "P1"))
     await cli("ack", declared["workflow_id"])
-    await stop(first)
+    await interrupt(first)
 
     second = await _start(tmp_path, port, ui_port)
     try:
-        await _read_until(second, "Alert hooks: ready")
+        await read_until(second, "Alert hooks: ready")
         shown = json.loads(await cli("show", declared["workflow_id"]))
         assert shown["state"]["human_id"] == declared["human_id"]
         assert shown["state"]["acknowledged_by"] == "alice"
         assert any(t["key"] == "escalation:P1:2" for t in shown["timers"])  # still planned
     finally:
-        await stop(second)
+        await interrupt(second)

@@ -21,7 +21,6 @@ from incident.models import (
 from incident.severity import Severity
 from starter.api import decide
 from starter.records import postmortem_draft, report
-from tests.starter.test_cli import ok
 from tests.support.harness import Harness
 
 MIN = timedelta(minutes=1)
@@ -98,9 +97,9 @@ async def test_reports_from_the_record(harness: Harness) -> None:
     assert p0.response_breaches >= 1  # acknowledged after the 5 min deadline
     assert p0.mtta is not None and p0.mttr is not None
 
-    text = await ok(harness, "report", "--since", "400d", "--by", "service")
+    text = await harness.ok("report", "--since", "400d", "--by", "service")
     assert "MTTA" in text and "agents" in text
-    data = json.loads(await ok(harness, "--json", "report", "--since", "400d"))
+    data = json.loads(await harness.ok("--json", "report", "--since", "400d"))
     assert any(row["group"] == "P0" and row["mtta"] > 0 for row in data)
-    draft = json.loads(await ok(harness, "--json", "postmortem", "show", state.human_id))["draft"]
+    draft = json.loads(await harness.ok("--json", "postmortem", "show", state.human_id))["draft"]
     assert "## Action Items" in draft

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,24 +21,12 @@ from incident.models import (
 )
 from incident.severity import Severity
 from starter.api import IncidentHandle, declare_incident, send_alerts
-from starter.receiver import HttpReceiver
+from tests.support.processes import Finished, cli_env, warroom
+from tests.support.receiver import RecordingReceiver
+from tests.support.wait import eventually
 from workflows.incident import IncidentWorkflow
 
 T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], Any], *, within: float = 15.0) -> Any:
-    """Poll ``probe`` (sync or async) until it returns something truthy; fail after ``within`` s."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if asyncio.iscoroutine(last):
-            last = await last
-        if last:
-            return last
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
 
 
 @dataclass
@@ -50,7 +36,7 @@ class Harness:
     env: WorkflowEnvironment
     client: Client
     task_queue: str
-    receiver: HttpReceiver
+    receiver: RecordingReceiver
     database_url: str
 
     async def declare(
@@ -117,7 +103,7 @@ class Harness:
 
     async def advance(self, handle: IncidentHandle, by: timedelta) -> None:
         """Move this incident's clock forward by ``by`` and let what fell due run."""
-        await self.env.fast_forward(handle, by)  # type: ignore[attr-defined]
+        await self.env.fast_forward(handle, by)
         await self.settle(handle)
 
     async def settle(self, handle: IncidentHandle) -> None:
@@ -128,6 +114,21 @@ class Harness:
             return not raw.pending_activities and not raw.HasField("pending_workflow_task")
 
         await eventually(idle)
+
+    async def warroom(self, *args: str, address: str | None = None, within: float = 60) -> Finished:
+        """The `warroom` CLI as a real process, on this harness's task queue and database."""
+        env = cli_env(
+            address or self.client.service_client.config.target_host,
+            task_queue=self.task_queue,
+            database_url=self.database_url,
+        )
+        return await warroom(*args, env=env, within=within)
+
+    async def ok(self, *args: str) -> str:
+        """The `warroom` CLI, which must exit 0; returns its output."""
+        done = await self.warroom(*args)
+        assert done.code == 0, f"warroom {' '.join(args)} → {done.code}: {done.err}"
+        return done.out
 
     def notices(self, kind: str | None = None) -> list[dict[str, Any]]:
         """Notices received by the channel, optionally of one kind."""

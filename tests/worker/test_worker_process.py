@@ -6,7 +6,6 @@ import asyncio
 import importlib.util
 import json
 import os
-import signal
 import sys
 import uuid
 from pathlib import Path
@@ -17,31 +16,25 @@ from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
+from dev.ports import free_port
 from incident import search_attributes
 from incident.models import Declaration, IncidentState
 from incident.severity import Severity
 from starter.api import declare_incident
-from starter.devserver import free_port
-from starter.receiver import HttpReceiver
-from tests.support.harness import eventually
 from tests.support.postgres_proxy import postgres_on
+from tests.support.processes import finish, python_m, start, stop
+from tests.support.receiver import RecordingReceiver
+from tests.support.wait import eventually
 from worker.run import compile_workflow_modules, ensure_search_attributes
 from workflows.incident import IncidentWorkflow
 
 
 async def _spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "worker",
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    return await start(*python_m("worker"), env={**os.environ, **env})
 
 
 async def test_worker_process_pages_and_stops_on_sigterm(
-    env: WorkflowEnvironment, receiver: HttpReceiver, database_url: str
+    env: WorkflowEnvironment, receiver: RecordingReceiver, database_url: str
 ) -> None:
     task_queue = f"warroom-proc-{uuid.uuid4().hex[:8]}"
     config = env.client.service_client.config
@@ -67,26 +60,25 @@ async def test_worker_process_pages_and_stops_on_sigterm(
             )
         )
     finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 0, output.decode()
-    assert f"task queue {task_queue}" in output.decode()
+        stopped = await stop(process)
+    assert stopped.code == 0, stopped.out
+    assert f"task queue {task_queue}" in stopped.out
 
 
+@pytest.mark.slow
 async def test_bad_settings_exit_with_a_clear_message() -> None:
-    process = await _spawn({"WARROOM_CHANNELS": "[{", "WARROOM_POLICY": ""})
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 2
-    assert output.decode().strip().startswith("warroom worker: WARROOM_CHANNELS: not valid JSON")
+    refused = await finish(await _spawn({"WARROOM_CHANNELS": "[{", "WARROOM_POLICY": ""}))
+    assert refused.code == 2
+    assert refused.out.strip().startswith("warroom worker: WARROOM_CHANNELS: not valid JSON")
 
 
+@pytest.mark.slow
 async def test_bad_policy_exits_naming_file_and_field(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text("version: 1\nseverities: {}\n")
-    process = await _spawn({"WARROOM_POLICY": str(policy)})
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 2
-    text = output.decode()
+    refused = await finish(await _spawn({"WARROOM_POLICY": str(policy)}))
+    assert refused.code == 2
+    text = refused.out
     assert f"{policy}: invalid policy" in text and "communication" in text
 
 
@@ -126,7 +118,7 @@ async def _recorded(database_url: str, human_id: str) -> int:
 
 
 async def test_the_worker_pages_while_postgres_is_down_and_records_once_it_is_back(
-    env: WorkflowEnvironment, receiver: HttpReceiver, database_url: str
+    env: WorkflowEnvironment, receiver: RecordingReceiver, database_url: str
 ) -> None:
     task_queue = f"warroom-proc-{uuid.uuid4().hex[:8]}"
     config = env.client.service_client.config
@@ -166,18 +158,16 @@ async def test_the_worker_pages_while_postgres_is_down_and_records_once_it_is_ba
             await eventually(caught_up, within=40)
             assert await _recorded(database_url, state.human_id) >= state.timeline_seq
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-    text = output.decode()
-    assert process.returncode == 0, text
+        stopped = await stop(process)
+    text = stopped.out
+    assert stopped.code == 0, text
     assert f"task queue {task_queue}" in text
     assert f"Postgres at postgresql://127.0.0.1:{port}/postgres is not reachable" in text
     assert "db-secret-pw" not in text
 
 
 async def test_the_worker_logs_no_credential_of_its_channels(
-    env: WorkflowEnvironment, receiver: HttpReceiver, database_url: str
+    env: WorkflowEnvironment, receiver: RecordingReceiver, database_url: str
 ) -> None:
     task_queue = f"warroom-proc-{uuid.uuid4().hex[:8]}"
     config = env.client.service_client.config
@@ -204,18 +194,17 @@ async def test_the_worker_logs_no_credential_of_its_channels(
         )
         await eventually(lambda: any(b["kind"] == "escalation" for b in receiver.bodies()))
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-    text = output.decode()
-    assert process.returncode == 0, text
+        stopped = await stop(process)
+    text = stopped.out
+    assert stopped.code == 0, text
     for secret in ("hook-pass-77", "XXXXsecret", "tok-abc1", "prom-pass-88", "cp-pass-99"):
         assert secret not in text
 
 
+@pytest.mark.slow
 async def test_a_database_url_that_is_not_one_is_refused_without_its_password() -> None:
     process = await _spawn({"DATABASE_URL": "postgresql://warroom:db-secret-pw@db:notaport/x"})
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 2
-    assert output.decode().startswith("warroom worker: DATABASE_URL: not a usable Postgres URL")
-    assert "db-secret-pw" not in output.decode()
+    refused = await finish(process)
+    assert refused.code == 2
+    assert refused.out.startswith("warroom worker: DATABASE_URL: not a usable Postgres URL")
+    assert "db-secret-pw" not in refused.out

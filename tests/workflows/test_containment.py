@@ -31,9 +31,9 @@ from incident.models import (
 )
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide
-from tests.starter.test_cli import ok, warroom
-from tests.support.harness import Harness, eventually, scheduled
-from tests.workflows.conftest import ControlPlane
+from tests.support.controlplane import ControlPlane
+from tests.support.harness import Harness, scheduled
+from tests.support.wait import eventually
 
 MIN = timedelta(minutes=1)
 
@@ -245,8 +245,7 @@ async def test_cli_shows_the_pending_approval_and_approves_it(
 ) -> None:
     harness = contained
     incident = await _with_commander(harness)
-    await ok(
-        harness,
+    await harness.ok(
         "--as",
         "dana",
         "contain",
@@ -256,14 +255,12 @@ async def test_cli_shows_the_pending_approval_and_approves_it(
         "--reason",
         "v42 fails 38% of runs",
     )
-    assert "AWAITING APPROVAL" in await ok(harness, "show", incident.id)
-    code, _, err = await warroom(
-        harness.env, "--as", "erin", "approve", incident.id, "1", task_queue=harness.task_queue
-    )
-    assert code == 1 and "only the incident commander or technical lead can" in err
-    await ok(harness, "--as", "dana", "approve", incident.id, "1")
+    assert "AWAITING APPROVAL" in await harness.ok("show", incident.id)
+    refused = await harness.warroom("--as", "erin", "approve", incident.id, "1")
+    assert refused.code == 1 and "only the incident commander or technical lead can" in refused.err
+    await harness.ok("--as", "dana", "approve", incident.id, "1")
     await harness.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
-    shown = json.loads(await ok(harness, "--json", "show", incident.id))
+    shown = json.loads(await harness.ok("--json", "show", incident.id))
     assert shown["state"]["containment"][0]["decided_by"] == "dana"
 
 
@@ -295,8 +292,8 @@ async def test_a_refused_undo_stays_in_force_escalates_and_is_tried_again(
     conn = await asyncpg.connect(plane.database_url)
     await conn.execute("DELETE FROM cp_deployments WHERE id = $1", plane.deployment)
     await decide(incident, Resolve(actor="dana", root_cause="flaky eval"))
-    await harness.env.fast_forward(incident, 61 * MIN)  # type: ignore[attr-defined]
-    await harness.env.fast_forward(incident, 11 * MIN)  # type: ignore[attr-defined]
+    await harness.env.fast_forward(incident, 61 * MIN)
+    await harness.env.fast_forward(incident, 11 * MIN)
     state = await harness.until(
         incident, lambda s: s.containment[0].compensation_attempts == 1, within=30
     )
@@ -317,7 +314,7 @@ async def test_a_refused_undo_stays_in_force_escalates_and_is_tried_again(
         plane.deployment,
     )
     await conn.close()
-    await harness.env.fast_forward(incident, 6 * MIN)  # type: ignore[attr-defined]
+    await harness.env.fast_forward(incident, 6 * MIN)
     final = await asyncio.wait_for(incident.result(), 60)
     assert final.containment[0].state is ActionState.COMPENSATED
     assert not (await plane.deployment_row())["promotion_frozen"]

@@ -18,7 +18,8 @@ from incident.models import (
 )
 from incident.severity import Severity
 from starter.api import decide
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 
 UPDATE_EVENTS = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,

@@ -9,8 +9,9 @@ from datetime import timedelta
 from incident.models import Acknowledge, AddNote, Alert, AlertBatch, Phase, Resolve
 from incident.policy import Policy
 from incident.severity import Severity
-from starter.api import decide, send_alerts
-from tests.support.harness import Harness, eventually
+from starter.api import IncidentHandle, decide, send_alerts
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 from tests.support.workers import running_worker
 from workflows.incident import IncidentWorkflow
 
@@ -51,7 +52,9 @@ async def test_noisy_incident_continues_as_new_and_keeps_its_state(harness: Harn
     first_run = (await incident.describe()).run_id
     await decide(incident, Acknowledge(actor="bob"))
     batch = AlertBatch(source="alertmanager", alerts=[alert])
-    handle = harness.client.get_workflow_handle_for(IncidentWorkflow.run, incident.id)
+    handle: IncidentHandle = harness.client.get_workflow_handle_for(
+        IncidentWorkflow.run, incident.id
+    )
 
     async def firings(count: int) -> None:
         for _ in range(count):
@@ -114,7 +117,7 @@ async def test_a_firing_while_an_incident_closes_opens_the_next_one(harness: Har
     incident = await harness.fire("disk-closing", DISK)
     await decide(incident, Resolve(actor="bob", root_cause="log rotation stuck"))
     harness.receiver.respond = lambda _request: (503, b"down")  # the resolution notice waits
-    await harness.env.fast_forward(incident, 61 * MIN)  # type: ignore[attr-defined]
+    await harness.env.fast_forward(incident, 61 * MIN)
     closing = await harness.until(incident, lambda s: s.phase is Phase.CLOSED)
 
     # The closed run still waits for its resolution notice when the alert fires again.
@@ -125,7 +128,9 @@ async def test_a_firing_while_an_incident_closes_opens_the_next_one(harness: Har
         task_queue=harness.task_queue,
     )
     harness.receiver.respond = lambda _request: (200, b"{}")
-    handle = harness.client.get_workflow_handle_for(IncidentWorkflow.run, incident.id)
+    handle: IncidentHandle = harness.client.get_workflow_handle_for(
+        IncidentWorkflow.run, incident.id
+    )
     new = await harness.until(handle, lambda s: s.human_id != closing.human_id, within=60)
     assert new.follows == closing.human_id and new.phase is Phase.TRIAGED
     assert any(e.kind == "linked" and closing.human_id in e.text for e in new.timeline)

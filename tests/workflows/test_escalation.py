@@ -7,7 +7,8 @@ from datetime import timedelta
 from incident.models import Acknowledge, ChangeSeverity, PostStatusUpdate
 from incident.severity import Severity
 from starter.api import decide
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 
 MIN = timedelta(minutes=1)
 

@@ -8,8 +8,9 @@ from incident.models import Acknowledge, PostStatusUpdate
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import decide
-from starter.receiver import Received
-from tests.support.harness import Harness, eventually, scheduled
+from tests.support.harness import Harness, scheduled
+from tests.support.receiver import Received
+from tests.support.wait import eventually
 from tests.support.workers import running_worker
 
 

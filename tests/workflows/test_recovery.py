@@ -17,7 +17,8 @@ from incident.models import (
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import decide
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 from tests.support.workers import running_worker
 
 MIN = timedelta(minutes=1)

@@ -52,8 +52,9 @@ from incident.models import (
 )
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, send_alerts
-from tests.support.harness import Harness, eventually
-from tests.workflows.conftest import ControlPlane
+from tests.support.controlplane import ControlPlane
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 from workflows.incident import CONTINUE_AS_NEW_AFTER, IncidentWorkflow
 
 HISTORIES = Path(__file__).parents[1] / "histories"

@@ -9,7 +9,8 @@ from incident import search_attributes as sa
 from incident.models import Acknowledge, AssignRole, Resolve, Role
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, incident_handle
-from tests.support.harness import Harness, eventually
+from tests.support.harness import Harness
+from tests.support.wait import eventually
 
 
 async def _listed(harness: Harness, query: str) -> list[str]:
