@@ -35,7 +35,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from starter.connection import TemporalSettings, connect
+from settings import TemporalSettings, connect
 from starter.devserver import DevServer, free_port
 from starter.postgres import EmbeddedPostgres, upgrade
 

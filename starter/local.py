@@ -29,7 +29,7 @@ from temporalio.service import RPCError
 from activities.channels import Channel
 from activities.store import StoreActivities
 from incident.policy import PolicyError, load_policy
-from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings, connect
+from settings import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings, connect
 from starter.controlplane import create_control_plane
 from starter.devserver import DevServer, StackError, port_in_use
 from starter.hooks.app import create_app

@@ -12,8 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 from incident.models import Acknowledge
 from incident.policy import Policy
 from incident.severity import Severity
+from settings import TemporalSettings, connect
 from starter.api import decide
-from starter.connection import TemporalSettings, connect
 from starter.devserver import DevServer, free_port
 from starter.receiver import HttpReceiver
 from tests.reliability.invariants import Wire, check_incidents

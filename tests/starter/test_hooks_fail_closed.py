@@ -15,7 +15,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from starter.connection import SettingsError
+from settings import SettingsError
 from starter.devserver import free_port
 from starter.hooks.app import create_app
 from starter.hooks.auth import sign
