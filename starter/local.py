@@ -23,7 +23,12 @@ from pathlib import Path
 import httpx
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError
 
 from activities.channels import Channel
@@ -38,7 +43,7 @@ from starter.hooks.server import HOOKS_SHUTDOWN_GRACE, serving
 from starter.hooks.settings import HookSettings
 from starter.postgres import EmbeddedPostgres, upgrade
 from starter.receiver import HttpReceiver, Received
-from starter.sample import COMPRESSION, SAMPLE_TASK_QUEUE, run_sample
+from starter.sample import COMPRESSION, SAMPLE_TASK_QUEUE, SampleStalled, run_sample
 from worker.run import build_worker, ensure_search_attributes
 from worker.settings import WorkerSettings
 
@@ -164,17 +169,27 @@ async def run(args: argparse.Namespace) -> None:
                 loop.add_signal_handler(sig, stop.set)
             sample = None
             if not args.no_sample:
-                sample = asyncio.create_task(run_sample(client, _say))
+                sample = asyncio.create_task(_play_sample(client))
             await stop.wait()
             _say("stopping: hooks, workers, console channel, Postgres, Temporal dev server")
             if sample is not None:
                 sample.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
+                with contextlib.suppress(asyncio.CancelledError):
                     await sample
     finally:
         postgres.stop()
         server.stop()
         _say(f"stopped; incidents are kept in {data_dir}")
+
+
+async def _play_sample(client: Client) -> None:
+    """The sample incident; what stops it is said, and the stack runs on."""
+    try:
+        await run_sample(client, _say)
+    except WorkflowUpdateFailedError as err:
+        _say(f"the sample incident stopped: a decision was rejected: {err.cause or err}")
+    except (SampleStalled, WorkflowFailureError, RPCError, RPCTimeoutOrCancelledError) as err:
+        _say(f"the sample incident stopped: {err}")
 
 
 def _loopback(host: str) -> bool:

@@ -22,6 +22,8 @@ from typing import Any, NoReturn, TypeVar
 
 import asyncpg
 import click
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -267,10 +269,25 @@ def up(data_dir: str, port: int, ui_port: int, sample: bool) -> None:
 @run_async
 async def demo(ctx: Context) -> None:
     """Play a realistic incident through every phase against `warroom up` (about 3 minutes)."""
-    from starter.sample import run_sample
+    from starter.sample import SAMPLE_TASK_QUEUE, SampleStalled, run_sample
 
     client = await ctx.client()
-    await run_sample(client, lambda line: click.echo(line))
+    described = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace, task_queue=TaskQueue(name=SAMPLE_TASK_QUEUE)
+        )
+    )
+    if not described.pollers:
+        fail(
+            EXIT_NO_ANSWER,
+            f"no worker polls task queue {SAMPLE_TASK_QUEUE} at {ctx.settings.temporal.address}: "
+            "the sample runs on the worker `warroom up` starts for it (its policy compressed "
+            "60 times); start `warroom up` first, or point --address at it",
+        )
+    try:
+        await run_sample(client, lambda line: click.echo(line))
+    except SampleStalled as err:
+        fail(EXIT_NO_ANSWER, f"the sample incident stalled: {err}")
 
 
 # --- views --------------------------------------------------------------------
