@@ -64,7 +64,7 @@ from incident.models import (
     Status,
     SubmitPostmortem,
 )
-from incident.policy import load_policy
+from incident.policy import PolicyError, load_policy
 from incident.severity import Severity
 from settings import SettingsError, TemporalCredentialsRefused, TemporalUnreachable, connect
 from starter.api import IncidentHandle, IncidentNotFound, decide, declare_incident, incident_handle
@@ -203,7 +203,7 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
             fail(EXIT_REJECTED, f"rejected: {message}")
         except RPCError as err:
             fail(*describe_rpc_failure(err))
-        except SettingsError as err:
+        except (SettingsError, PolicyError) as err:
             fail(EXIT_USAGE, str(err))
 
     return wrapper

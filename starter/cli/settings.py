@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 from pydantic import Field
 
 from settings import DEFAULT_TASK_QUEUE, EnvSettings, TemporalSettings
-from settings.fields import existing_file
 
 
 class CliSettings(EnvSettings):
@@ -24,6 +22,5 @@ class CliSettings(EnvSettings):
     actor: str | None = Field(None, validation_alias="WARROOM_ACTOR")
     database_url: str | None = Field(None, repr=False, validation_alias="DATABASE_URL")
     home: Path = Field(Path(".warroom"), validation_alias="WARROOM_HOME")
-    policy_path: Annotated[Path | None, existing_file()] = Field(
-        None, validation_alias="WARROOM_POLICY"
-    )
+    policy_path: Path | None = Field(None, validation_alias="WARROOM_POLICY")
+    """Read only by the commands that name a severity: the others work without it."""
