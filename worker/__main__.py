@@ -15,7 +15,7 @@ from activities.redact import describe, scrub
 from activities.schema import SchemaError
 from activities.store import UNAVAILABLE, StoreActivities
 from incident.policy import PolicyError, load_policy
-from starter.connection import connect
+from settings import TemporalConnectError, connect
 from worker.run import build_worker, ensure_search_attributes
 from worker.settings import SettingsError, WorkerSettings
 
@@ -96,11 +96,9 @@ def run() -> int:
     except (SettingsError, PolicyError, SchemaError) as err:
         print(f"warroom worker: {err}", file=sys.stderr)
         return 2
-    except RuntimeError as err:
-        if "Failed client connect" in str(err) or "connect" in str(err).lower():
-            print(f"warroom worker: cannot reach Temporal: {err}", file=sys.stderr)
-            return 4
-        raise
+    except TemporalConnectError as err:
+        print(f"warroom worker: {err}", file=sys.stderr)
+        return 4
     return 0
 
 

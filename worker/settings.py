@@ -6,14 +6,15 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from activities.channels import Channel
 from activities.redact import safe_url
-from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings
+from settings import DEFAULT_TASK_QUEUE, EnvSettings, SettingsError, TemporalSettings
+from settings.fields import existing_file, host_port, http_url, whole_number
 
 __all__ = ["DEFAULT_UI_URL", "SettingsError", "WorkerSettings"]
 
@@ -23,31 +24,40 @@ DEFAULT_CACHED_INCIDENTS = 1000
 """Incidents a worker keeps in memory (the SDK's default workflow cache size)."""
 
 _CHANNELS = TypeAdapter(list[Channel])
-_HTTP_URL = TypeAdapter(HttpUrl)
+
+# Shown without credentials in a refusal: a URL may carry them.
+Url = Annotated[str | None, http_url(shown=safe_url)]
 
 
-class WorkerSettings(BaseModel):
-    """Everything ``python -m worker`` needs to know."""
-
-    model_config = ConfigDict(frozen=True)
+class WorkerSettings(EnvSettings):
+    """Everything ``python -m worker`` needs to know, each from its variable."""
 
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
-    task_queue: str = DEFAULT_TASK_QUEUE
-    policy_path: Path | None = None
+    task_queue: str = Field(DEFAULT_TASK_QUEUE, validation_alias="WARROOM_TASK_QUEUE")
+    policy_path: Annotated[Path | None, existing_file()] = Field(
+        None, validation_alias="WARROOM_POLICY"
+    )
     """The policy YAML; None means the shipped runbook defaults."""
     channels: list[Channel] = Field(default_factory=list)
-    prometheus_url: str | None = None
+    """From ``WARROOM_CHANNELS`` or ``WARROOM_CHANNELS_FILE`` (see ``channels_from_env``)."""
+    prometheus_url: Url = Field(None, validation_alias="WARROOM_PROMETHEUS_URL")
     """Prometheus for the SLO probes; None judges recovery on alerts alone."""
-    ui_url: str | None = DEFAULT_UI_URL
-    metrics_addr: str | None = None
+    ui_url: Url = Field(DEFAULT_UI_URL, validation_alias="WARROOM_UI_URL")
+    metrics_addr: Annotated[str | None, host_port("127.0.0.1:9464")] = Field(
+        None, validation_alias="WARROOM_METRICS_ADDR"
+    )
     """``host:port`` to serve the SDK's Prometheus metrics on; None is off."""
-    cached_incidents: int = DEFAULT_CACHED_INCIDENTS
+    cached_incidents: Annotated[int, whole_number(1)] = Field(
+        DEFAULT_CACHED_INCIDENTS, validation_alias="WARROOM_CACHED_INCIDENTS"
+    )
     """Open incidents kept in memory; one evicted is replayed from history when it next wakes."""
-    control_plane_url: str | None = None
-    """The control plane containment actions call (``WARROOM_CONTROL_PLANE_URL``)."""
-    control_plane_token: str | None = Field(default=None, repr=False)
-    database_url: str | None = Field(default=None, repr=False)
-    """Postgres for the incident record (``DATABASE_URL``); the worker needs one."""
+    control_plane_url: Url = Field(None, validation_alias="WARROOM_CONTROL_PLANE_URL")
+    """The control plane containment actions call."""
+    control_plane_token: str | None = Field(
+        None, repr=False, validation_alias="WARROOM_CONTROL_PLANE_TOKEN"
+    )
+    database_url: str | None = Field(None, repr=False, validation_alias="DATABASE_URL")
+    """Postgres for the incident record; the worker needs one."""
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """The settings as logs show them: URLs without their credentials."""
@@ -58,83 +68,32 @@ class WorkerSettings(BaseModel):
                 yield name, value
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> WorkerSettings:
+    def from_env(cls, env: Mapping[str, str] = os.environ, **given: Any) -> Self:
         """Read the ``TEMPORAL_*`` and ``WARROOM_*`` variables; unset or empty means default.
 
         ``WARROOM_TASK_QUEUE``, ``WARROOM_POLICY`` (a file), ``WARROOM_CHANNELS``
         (a JSON list of channel objects) or ``WARROOM_CHANNELS_FILE`` (a JSON or
         YAML file holding that list), ``WARROOM_PROMETHEUS_URL``,
-        ``WARROOM_UI_URL``, ``WARROOM_METRICS_ADDR`` and
-        ``WARROOM_CACHED_INCIDENTS``.
+        ``WARROOM_UI_URL``, ``WARROOM_METRICS_ADDR``, ``WARROOM_CACHED_INCIDENTS``,
+        ``WARROOM_CONTROL_PLANE_URL``, ``WARROOM_CONTROL_PLANE_TOKEN`` and
+        ``DATABASE_URL``.
 
         Raises SettingsError whose message starts with the variable's name and
         says what is wrong, e.g. ``WARROOM_CHANNELS: item 0: url: Input should
         be a valid URL``.
         """
-        return cls(
-            temporal=TemporalSettings.from_env(env),
-            task_queue=_get(env, "WARROOM_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
-            policy_path=_policy(env),
-            channels=_channels(env),
-            prometheus_url=_url(env, "WARROOM_PROMETHEUS_URL"),
-            ui_url=_url(env, "WARROOM_UI_URL") or DEFAULT_UI_URL,
-            metrics_addr=_address(env, "WARROOM_METRICS_ADDR"),
-            cached_incidents=_count(env, "WARROOM_CACHED_INCIDENTS", DEFAULT_CACHED_INCIDENTS),
-            control_plane_url=_url(env, "WARROOM_CONTROL_PLANE_URL"),
-            control_plane_token=_get(env, "WARROOM_CONTROL_PLANE_TOKEN") or None,
-            database_url=_get(env, "DATABASE_URL") or None,
-        )
+        given.setdefault("channels", channels_from_env(env))
+        return super().from_env(env, **given)
 
 
-def _get(env: Mapping[str, str], name: str) -> str:
-    return env.get(name, "").strip()
+def channels_from_env(env: Mapping[str, str]) -> list[Channel]:
+    """The channels of ``WARROOM_CHANNELS`` (JSON) or ``WARROOM_CHANNELS_FILE`` (JSON or YAML).
 
-
-def _policy(env: Mapping[str, str]) -> Path | None:
-    value = _get(env, "WARROOM_POLICY")
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise SettingsError(f"WARROOM_POLICY: no such file: {path}")
-    return path
-
-
-def _url(env: Mapping[str, str], name: str) -> str | None:
-    value = _get(env, name)
-    if not value:
-        return None
-    try:
-        _HTTP_URL.validate_python(value)
-    except ValidationError as err:
-        # The value may hold credentials (userinfo, a token): show it without them.
-        raise SettingsError(f"{name}: {err.errors()[0]['msg']}, got {safe_url(value)!r}") from None
-    # Kept as the operator wrote it, minus a trailing slash: paths are appended to it.
-    return value.rstrip("/")
-
-
-def _address(env: Mapping[str, str], name: str) -> str | None:
-    value = _get(env, name)
-    if not value:
-        return None
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SettingsError(f"{name}: expected host:port such as 127.0.0.1:9464, got {value!r}")
-    return value
-
-
-def _count(env: Mapping[str, str], name: str, default: int) -> int:
-    value = _get(env, name)
-    if not value:
-        return default
-    if not value.isdigit() or int(value) < 1:
-        raise SettingsError(f"{name}: expected a whole number of at least 1, got {value!r}")
-    return int(value)
-
-
-def _channels(env: Mapping[str, str]) -> list[Channel]:
-    inline = _get(env, "WARROOM_CHANNELS")
-    file = _get(env, "WARROOM_CHANNELS_FILE")
+    A channel list is a document, not a value: its refusals name the item and
+    the field (``WARROOM_CHANNELS: item 1: url: ...``), and a file's its path.
+    """
+    inline = env.get("WARROOM_CHANNELS", "").strip()
+    file = env.get("WARROOM_CHANNELS_FILE", "").strip()
     if inline and file:
         raise SettingsError("WARROOM_CHANNELS: WARROOM_CHANNELS_FILE is set too; use one of them")
     data: Any

@@ -9,19 +9,21 @@ permission.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
-import re
 import sys
 import tomllib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import asyncpg
 import click
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -30,7 +32,9 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.service import RPCError, RPCStatusCode
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_fixed
 
+from activities.redact import describe
 from incident import search_attributes as search
 from incident.containment import ActionKind
 from incident.durations import parse_duration
@@ -61,11 +65,12 @@ from incident.models import (
     Status,
     SubmitPostmortem,
 )
-from incident.policy import load_policy
+from incident.policy import PolicyError, load_policy
 from incident.severity import Severity
+from settings import SettingsError, TemporalCredentialsRefused, TemporalUnreachable, connect
 from starter.api import IncidentHandle, IncidentNotFound, decide, declare_incident, incident_handle
 from starter.cli import render
-from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings, connect
+from starter.cli.settings import CliSettings
 from starter.postgres import upgrade as upgrade_database
 from starter.records import REPORT_HEADERS, NoRecord, postmortem_draft
 from starter.records import report as records_report
@@ -78,8 +83,6 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 DECLARE_WAIT = timedelta(seconds=10)
 """How long `warroom declare` waits for a worker to declare the new incident."""
 _DENIED = (RPCStatusCode.UNAUTHENTICATED, RPCStatusCode.PERMISSION_DENIED)
-# Core reports a refused connection as text only (no status object): its gRPC code name.
-_DENIED_AT_CONNECT = re.compile(r"\b(Unauthenticated|PermissionDenied)\b")
 CONFIG_FILE = (
     Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "warroom" / "config.toml"
 )
@@ -98,23 +101,21 @@ class Context:
             env["TEMPORAL_ADDRESS"] = address or str(config["address"])
         if namespace or config.get("namespace"):
             env["TEMPORAL_NAMESPACE"] = namespace or str(config["namespace"])
-        self.settings = TemporalSettings.from_env(env)
-        self.task_queue = env.get("WARROOM_TASK_QUEUE") or DEFAULT_TASK_QUEUE
-        self.actor = actor or env.get("WARROOM_ACTOR") or config.get("actor") or _login()
+        try:
+            self.settings = CliSettings.from_env(env)
+        except SettingsError as err:
+            fail(EXIT_USAGE, str(err))
+        self.task_queue = self.settings.task_queue
+        self.actor = actor or self.settings.actor or config.get("actor") or _login()
         self.as_json = as_json
 
     async def client(self) -> Client:
         try:
-            return await connect(self.settings)
-        except RuntimeError as err:
-            if _DENIED_AT_CONNECT.search(str(err)):
-                fail(
-                    EXIT_DENIED,
-                    f"Temporal at {self.settings.address} refused the credentials "
-                    f"({_first_line(str(err))[:160]}); {_CREDENTIALS_HINT}",
-                )
-            why = "connection refused" if "refused" in str(err) else _first_line(str(err))[:160]
-            fail(EXIT_UNREACHABLE, f"cannot reach Temporal at {self.settings.address} ({why})")
+            return await connect(self.settings.temporal)
+        except TemporalCredentialsRefused as err:
+            fail(EXIT_DENIED, f"{err}; {_CREDENTIALS_HINT}")
+        except TemporalUnreachable as err:
+            fail(EXIT_UNREACHABLE, str(err))
 
     async def incident(self, ref: str) -> IncidentHandle:
         client = await self.client()
@@ -131,11 +132,10 @@ class Context:
 
     def database_url(self) -> str:
         """DATABASE_URL, the config file's ``database_url``, or the one `warroom up` wrote."""
-        config = _config()
-        found = os.environ.get("DATABASE_URL") or config.get("database_url")
+        found = self.settings.database_url or _config().get("database_url")
         if found:
             return str(found)
-        written = Path(os.environ.get("WARROOM_HOME", ".warroom")) / "database_url"
+        written = self.settings.home / "database_url"
         if written.exists():
             return written.read_text().strip()
         fail(EXIT_USAGE, "no database: set DATABASE_URL (or run `warroom up` in this directory)")
@@ -203,12 +203,19 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
             fail(EXIT_REJECTED, f"rejected: {message}")
         except RPCError as err:
             fail(*describe_rpc_failure(err))
-        except SettingsError as err:
+        except (SettingsError, PolicyError) as err:
             fail(EXIT_USAGE, str(err))
-        except (OSError, asyncpg.PostgresError) as err:
-            fail(EXIT_UNREACHABLE, f"cannot use the database: {_first_line(str(err))}")
 
     return wrapper
+
+
+@contextlib.contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """A database that cannot be reached or used, as one line (no password) and exit 4."""
+    try:
+        yield
+    except (OSError, asyncpg.PostgresError) as err:
+        fail(EXIT_UNREACHABLE, f"cannot use the database: {describe(err, [url])}")
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -262,10 +269,25 @@ def up(data_dir: str, port: int, ui_port: int, sample: bool) -> None:
 @run_async
 async def demo(ctx: Context) -> None:
     """Play a realistic incident through every phase against `warroom up` (about 3 minutes)."""
-    from starter.sample import run_sample
+    from starter.sample import SAMPLE_TASK_QUEUE, SampleStalled, run_sample
 
     client = await ctx.client()
-    await run_sample(client, lambda line: click.echo(line))
+    described = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace, task_queue=TaskQueue(name=SAMPLE_TASK_QUEUE)
+        )
+    )
+    if not described.pollers:
+        fail(
+            EXIT_NO_ANSWER,
+            f"no worker polls task queue {SAMPLE_TASK_QUEUE} at {ctx.settings.temporal.address}: "
+            "the sample runs on the worker `warroom up` starts for it (its policy compressed "
+            "60 times); start `warroom up` first, or point --address at it",
+        )
+    try:
+        await run_sample(client, lambda line: click.echo(line))
+    except SampleStalled as err:
+        fail(EXIT_NO_ANSWER, f"the sample incident stalled: {err}")
 
 
 # --- views --------------------------------------------------------------------
@@ -630,7 +652,9 @@ def _role(value: str) -> Role:
 
 
 def _severity(value: str) -> Severity:
-    found = load_policy(os.environ.get("WARROOM_POLICY") or None).severity_named(value)
+    """The severity a name means under the policy of WARROOM_POLICY (P0..P4, SEV-1..3)."""
+    ctx = click.get_current_context().find_object(Context)
+    found = load_policy(ctx.settings.policy_path if ctx else None).severity_named(value)
     if found is None:
         raise click.BadParameter(f"{value!r} is not a severity (P0..P4, SEV-1..3)")
     return found
@@ -647,8 +671,10 @@ def postmortem() -> None:
 @run_async
 async def postmortem_show(ctx: Context, incident: str) -> None:
     """The postmortem draft, rendered from the stored timeline (and saved)."""
+    url = ctx.database_url()
     try:
-        draft = await postmortem_draft(ctx.database_url(), incident)
+        with database_errors(url):
+            draft = await postmortem_draft(url, incident)
     except NoRecord as err:
         fail(EXIT_NOT_FOUND, str(err))
     ctx.out({"draft": draft}, draft)
@@ -707,10 +733,9 @@ async def report(ctx: Context, since: str, by: str) -> None:
     except ValueError as err:
         fail(EXIT_USAGE, f"--since: {err}")
     now = datetime.now().astimezone()
-    try:
-        rows = await records_report(ctx.database_url(), since=now - window, until=now, by=by)  # type: ignore[arg-type]
-    except OSError as err:
-        fail(EXIT_UNREACHABLE, f"cannot reach the database: {err}")
+    url = ctx.database_url()
+    with database_errors(url):
+        rows = await records_report(url, since=now - window, until=now, by=by)  # type: ignore[arg-type]
     text = (
         render.table(REPORT_HEADERS, [r.cells() for r in rows])
         if rows
@@ -729,7 +754,9 @@ def db() -> None:
 @run_async
 async def db_upgrade(ctx: Context) -> None:
     """Apply the schema migrations this Warroom ships."""
-    applied = await upgrade_database(ctx.database_url())
+    url = ctx.database_url()
+    with database_errors(url):
+        applied = await upgrade_database(url)
     ctx.out(applied, "\n".join(f"applied {name}" for name in applied) or "already up to date")
 
 
@@ -786,21 +813,33 @@ async def _wait_declared(handle: IncidentHandle) -> IncidentState:
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DECLARE_WAIT.total_seconds()
-    while (left := deadline - loop.time()) > 0:
-        try:
-            state: IncidentState = await handle.query(
-                IncidentWorkflow.state, rpc_timeout=timedelta(seconds=max(left, 0.1))
-            )
-            return state
-        except RPCError as err:
-            if err.status in _DENIED:
-                raise
-        except (WorkflowQueryFailedError, WorkflowQueryRejectedError):
-            pass  # still being declared
-        await asyncio.sleep(0.1)
+
+    async def state() -> IncidentState:
+        left = timedelta(seconds=max(deadline - loop.time(), 0.1))
+        answer: IncidentState = await handle.query(IncidentWorkflow.state, rpc_timeout=left)
+        return answer
+
+    ask = AsyncRetrying(
+        retry=retry_if_exception(_still_declaring),
+        wait=wait_fixed(0.1),
+        stop=stop_after_delay(DECLARE_WAIT.total_seconds()),
+        reraise=True,
+    )
+    try:
+        return await ask(state)
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError, RPCError) as err:
+        if not _still_declaring(err):
+            raise
     fail(
         EXIT_UNREACHABLE, "the incident was started but no worker declared it; is a worker running?"
     )
+
+
+def _still_declaring(err: BaseException) -> bool:
+    """A query that found the incident not declared yet (or no worker answering yet)."""
+    if isinstance(err, RPCError):
+        return err.status not in _DENIED
+    return isinstance(err, WorkflowQueryFailedError | WorkflowQueryRejectedError)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from starter.connection import SettingsError, connect
+from settings import SettingsError, connect
 from starter.hooks.app import ClientSource, create_app
 from starter.hooks.settings import HookSettings
 
@@ -48,14 +48,13 @@ def main() -> int:
             settings.host,
             settings.port,
         )
-    processes = int(os.environ.get("WARROOM_HOOKS_PROCESSES") or "1")
-    if processes > 1:  # the hooks hold no state: more processes, more requests per second
+    if settings.processes > 1:  # the hooks hold no state: more processes, more requests per second
         uvicorn.run(
             "starter.hooks.__main__:app_from_env",
             factory=True,
             host=settings.host,
             port=settings.port,
-            workers=processes,
+            workers=settings.processes,
             log_level="warning",
         )
     else:

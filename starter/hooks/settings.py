@@ -2,42 +2,81 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from datetime import timedelta
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BeforeValidator, Field
 
-from starter.connection import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings
+from settings import DEFAULT_TASK_QUEUE, EnvSettings, SettingsError, TemporalSettings
+from settings.errors import invalid
+from settings.fields import comma_list, flag, host_port, seconds, split_host_port, whole_number
 
 DEFAULT_ADDR = "127.0.0.1:8080"
 DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_RPC_TIMEOUT = 10.0
 """Seconds one Temporal call of the hooks may take (WARROOM_HOOKS_RPC_TIMEOUT)."""
 MAX_RPC_TIMEOUT = 300.0
-_YES = {"1", "true", "yes"}
-_NO = {"", "0", "false", "no"}
 
 
-class HookSettings(BaseModel):
-    """Where the hooks listen, who may call them, and where incidents go."""
+def _basic_pairs(value: Any) -> Any:
+    """``user:password[,user:password]`` as pairs; the refusal never quotes a password."""
+    if not isinstance(value, str):
+        return value
+    pairs = []
+    for pair in filter(None, (part.strip() for part in value.split(","))):
+        user, sep, password = pair.partition(":")
+        if not sep or not user or not password:
+            raise invalid("expected user:password[,user:password]")
+        pairs.append((user, password))
+    return tuple(pairs)
 
-    model_config = ConfigDict(frozen=True)
 
-    host: str = "127.0.0.1"
-    port: int = 8080
+class HookSettings(EnvSettings):
+    """Where the hooks listen, who may call them, and where incidents go.
+
+    ``from_env`` reads ``WARROOM_HOOKS_*``, ``WARROOM_PAGERDUTY_ROUTING_KEYS``,
+    ``WARROOM_TASK_QUEUE`` and the Temporal variables.
+    """
+
+    address: Annotated[str, host_port(DEFAULT_ADDR)] = Field(
+        DEFAULT_ADDR, validation_alias="WARROOM_HOOKS_ADDR"
+    )
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
-    task_queue: str = DEFAULT_TASK_QUEUE
-    tokens: tuple[str, ...] = Field(default=(), repr=False)
-    basic: tuple[tuple[str, str], ...] = Field(default=(), repr=False)
-    hmac_secret: str | None = Field(default=None, repr=False)
+    task_queue: str = Field(DEFAULT_TASK_QUEUE, validation_alias="WARROOM_TASK_QUEUE")
+    tokens: Annotated[tuple[str, ...], comma_list()] = Field(
+        (), repr=False, validation_alias="WARROOM_HOOKS_TOKENS"
+    )
+    basic: Annotated[tuple[tuple[str, str], ...], BeforeValidator(_basic_pairs)] = Field(
+        (), repr=False, validation_alias="WARROOM_HOOKS_BASIC"
+    )
+    hmac_secret: str | None = Field(None, repr=False, validation_alias="WARROOM_HOOKS_HMAC_SECRET")
     hmac_tolerance_seconds: int = 300
-    max_body: int = DEFAULT_MAX_BODY
-    pagerduty_routing_keys: tuple[str, ...] = Field(default=(), repr=False)
-    allow_open: bool = False
+    max_body: Annotated[int, whole_number(1024)] = Field(
+        DEFAULT_MAX_BODY, validation_alias="WARROOM_HOOKS_MAX_BODY"
+    )
+    pagerduty_routing_keys: Annotated[tuple[str, ...], comma_list()] = Field(
+        (), repr=False, validation_alias="WARROOM_PAGERDUTY_ROUTING_KEYS"
+    )
+    allow_open: Annotated[bool, flag()] = Field(False, validation_alias="WARROOM_HOOKS_OPEN")
     """Serve with no credentials, accepting anyone (``WARROOM_HOOKS_OPEN=1``): never by default."""
-    rpc_timeout_seconds: float = Field(default=DEFAULT_RPC_TIMEOUT, gt=0)
+    rpc_timeout_seconds: Annotated[float, seconds(MAX_RPC_TIMEOUT)] = Field(
+        DEFAULT_RPC_TIMEOUT, validation_alias="WARROOM_HOOKS_RPC_TIMEOUT"
+    )
     """How long one Temporal call may take before the sender is told to deliver again (503)."""
+    processes: Annotated[int, whole_number(1)] = Field(
+        1, validation_alias="WARROOM_HOOKS_PROCESSES"
+    )
+    """Server processes (the hooks hold no state: more processes, more requests per second)."""
+
+    @property
+    def host(self) -> str:
+        """The host part of ``address``."""
+        return split_host_port(self.address, example=DEFAULT_ADDR)[0]
+
+    @property
+    def port(self) -> int:
+        """The port part of ``address``."""
+        return split_host_port(self.address, example=DEFAULT_ADDR)[1]
 
     @property
     def open(self) -> bool:
@@ -57,50 +96,3 @@ class HookSettings(BaseModel):
                 "WARROOM_HOOKS_BASIC or WARROOM_HOOKS_HMAC_SECRET, or WARROOM_HOOKS_OPEN=1 "
                 "to accept alerts from anyone who can reach them"
             )
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> HookSettings:
-        """Read ``WARROOM_HOOKS_*`` (and the Temporal variables); SettingsError on bad values."""
-        addr = env.get("WARROOM_HOOKS_ADDR") or DEFAULT_ADDR
-        host, sep, port = addr.rpartition(":")
-        if not sep or not host or not (port.isascii() and port.isdigit()):
-            raise SettingsError(f"WARROOM_HOOKS_ADDR: expected host:port, got {addr!r}")
-        basic = []
-        for pair in _split(env.get("WARROOM_HOOKS_BASIC")):
-            user, sep, password = pair.partition(":")
-            if not sep or not user or not password:
-                raise SettingsError("WARROOM_HOOKS_BASIC: expected user:password[,user:password]")
-            basic.append((user, password))
-        max_body = env.get("WARROOM_HOOKS_MAX_BODY") or str(DEFAULT_MAX_BODY)
-        if not (max_body.isascii() and max_body.isdigit()) or int(max_body) < 1024:
-            raise SettingsError(f"WARROOM_HOOKS_MAX_BODY: expected bytes >= 1024, got {max_body!r}")
-        open_flag = (env.get("WARROOM_HOOKS_OPEN") or "").strip().lower()
-        if open_flag not in _YES | _NO:
-            raise SettingsError(f"WARROOM_HOOKS_OPEN: expected 1 or 0, got {open_flag!r}")
-        rpc_timeout = env.get("WARROOM_HOOKS_RPC_TIMEOUT") or str(DEFAULT_RPC_TIMEOUT)
-        try:
-            rpc_timeout_seconds = float(rpc_timeout)
-        except ValueError:
-            rpc_timeout_seconds = -1.0
-        if not 0 < rpc_timeout_seconds <= MAX_RPC_TIMEOUT:
-            raise SettingsError(
-                f"WARROOM_HOOKS_RPC_TIMEOUT: expected seconds in (0, {MAX_RPC_TIMEOUT:g}], "
-                f"got {rpc_timeout!r}"
-            )
-        return cls(
-            host=host,
-            port=int(port),
-            temporal=TemporalSettings.from_env(env),
-            task_queue=env.get("WARROOM_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
-            tokens=tuple(_split(env.get("WARROOM_HOOKS_TOKENS"))),
-            basic=tuple(basic),
-            hmac_secret=env.get("WARROOM_HOOKS_HMAC_SECRET") or None,
-            max_body=int(max_body),
-            pagerduty_routing_keys=tuple(_split(env.get("WARROOM_PAGERDUTY_ROUTING_KEYS"))),
-            allow_open=open_flag in _YES,
-            rpc_timeout_seconds=rpc_timeout_seconds,
-        )
-
-
-def _split(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]

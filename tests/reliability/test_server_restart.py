@@ -13,8 +13,8 @@ from dev.ports import free_port
 from incident.models import Acknowledge
 from incident.policy import Policy
 from incident.severity import Severity
+from settings import TemporalSettings, connect
 from starter.api import decide
-from starter.connection import TemporalSettings, connect
 from starter.devserver import DevServer
 from tests.reliability.invariants import Wire, check_incidents
 from tests.support.harness import Harness

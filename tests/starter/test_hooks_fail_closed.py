@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import Client
 
 from dev.ports import free_port
-from starter.connection import SettingsError
+from settings import SettingsError
 from starter.hooks.app import create_app
 from starter.hooks.auth import sign
 from starter.hooks.settings import HookSettings

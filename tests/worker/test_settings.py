@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import Channel
 from incident.severity import Severity
-from starter.connection import DEFAULT_TASK_QUEUE, TemporalSettings, connect
+from settings import DEFAULT_TASK_QUEUE, TemporalSettings, connect
 from worker.settings import SettingsError, WorkerSettings
 
 OPS = {"name": "ops", "kind": "webhook", "url": "https://hooks.example.com/warroom"}

@@ -1,0 +1,36 @@
+"""Warroom's settings layer: every process reads its environment through it.
+
+One base class (``EnvSettings``: a field per variable, ``from_env`` to read
+them), one parser per kind of value (``settings.fields``: ``host:port``, URLs,
+durations, flags, whole numbers, files, comma lists) and one error
+(``SettingsError``: ``VARIABLE: reason, got 'value'``). The Temporal
+connection every process shares lives here too: ``TemporalSettings`` and
+``connect``. Imports only ``incident`` of Warroom's packages, so the worker,
+the hooks, the CLI and the control plane can all stand on it.
+"""
+
+from settings.environment import EnvSettings
+from settings.errors import SettingsError
+from settings.temporal import (
+    DEFAULT_ADDRESS,
+    DEFAULT_NAMESPACE,
+    DEFAULT_TASK_QUEUE,
+    TemporalConnectError,
+    TemporalCredentialsRefused,
+    TemporalSettings,
+    TemporalUnreachable,
+    connect,
+)
+
+__all__ = [
+    "DEFAULT_ADDRESS",
+    "DEFAULT_NAMESPACE",
+    "DEFAULT_TASK_QUEUE",
+    "EnvSettings",
+    "SettingsError",
+    "TemporalConnectError",
+    "TemporalCredentialsRefused",
+    "TemporalSettings",
+    "TemporalUnreachable",
+    "connect",
+]

@@ -1,0 +1,40 @@
+"""`warroom` refuses a setting it cannot use in one line, exit 2, before calling anything."""
+
+from __future__ import annotations
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from starter.cli.main import EXIT_USAGE
+from tests.support.processes import cli_env, warroom
+
+
+async def test_a_bad_temporal_address_is_named(env: WorkflowEnvironment) -> None:
+    code, _, err = await _warroom(env, "list", address="temporal-without-a-port")
+    assert code == EXIT_USAGE
+    assert err.strip() == (
+        "warroom: TEMPORAL_ADDRESS: expected host:port such as localhost:7233, "
+        "got 'temporal-without-a-port'"
+    )
+
+
+async def test_a_missing_policy_file_is_named_by_a_command_that_needs_it(
+    env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WARROOM_POLICY", "/no/such/policy.yaml")
+    code, _, err = await _warroom(env, "declare", "Checkout down", "--severity", "SEV-1")
+    assert code == EXIT_USAGE
+    assert err.strip() == (
+        "warroom: /no/such/policy.yaml: cannot read policy file: No such file or directory"
+    )
+
+
+async def _warroom(
+    env: WorkflowEnvironment, *args: str, address: str | None = None, within: float = 60
+) -> tuple[int, str, str]:
+    done = await warroom(
+        *args,
+        env=cli_env(address or env.client.service_client.config.target_host),
+        within=within,
+    )
+    return done.code, done.out, done.err
