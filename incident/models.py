@@ -15,8 +15,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     field_validator,
+    model_serializer,
 )
 
 from incident import bounds
@@ -177,6 +179,16 @@ class IncidentStart(Model):
     """Alerts that fired while the group's previous incident was closing: they open this one."""
     follows: PreviousIncident | None = None
     """The incident of the same group that closed just before this one opened."""
+
+    @model_serializer(mode="wrap")
+    def _as_earlier_workers_read_it(self, write: SerializerFunctionWrapHandler) -> Any:
+        # Workers of the previous release refuse fields they do not know, and a rolling
+        # deploy has new clients sending to them: fields added since are sent only when set.
+        data = write(self)
+        for name in ("alerts", "follows"):
+            if not data.get(name):
+                data.pop(name, None)
+        return data
 
 
 # --- decisions -------------------------------------------------------------
