@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import schema
+from activities.postmortem_draft import save_draft
 from activities.redact import describe, safe_url, scrub
 from incident.bounds import clip
 from incident.records import RecordBatch
@@ -172,6 +173,10 @@ class StoreActivities:
         try:
             async with pool.acquire() as conn, conn.transaction():
                 await self._write(conn, clean, part)
+                if clean.row.resolved_at is not None:
+                    # Once resolved, the draft is kept current beside the record it reads.
+                    part[0] = "postmortem draft"
+                    await save_draft(conn, clean.row.human_id)
         except REFUSED as err:
             raise ApplicationError(
                 clip(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import asyncpg
 
-from activities.notify import template_environment
+from activities.postmortem_draft import render_draft
 from incident.durations import format_duration
 
 
@@ -29,73 +28,13 @@ async def _find(conn: asyncpg.Connection, ref: str) -> asyncpg.Record:
 
 
 async def postmortem_draft(url: str, ref: str) -> str:
-    """Render the postmortem draft from the stored timeline, save it, and return it.
-
-    The layout is the runbook's: summary, impact, a UTC timeline table, root
-    cause, contributing factors, resolution, lessons, and action items with
-    owners and due dates.
-    """
+    """The postmortem draft, rendered from the stored record (read only: the worker's store
+    keeps the draft of each resolved incident in ``postmortem_drafts``)."""
     conn = await asyncpg.connect(url)
     try:
-        incident = await _find(conn, ref)
-        human = incident["human_id"]
-        timeline = await conn.fetch(
-            "SELECT seq, at, kind, actor, text, reason FROM timeline WHERE human_id = $1"
-            " ORDER BY seq",
-            human,
-        )
-        postmortem = await conn.fetchrow("SELECT * FROM postmortems WHERE human_id = $1", human)
-        items = await conn.fetch(
-            "SELECT * FROM action_items WHERE human_id = $1 ORDER BY id", human
-        )
-        flags = [flag["label"] for flag in _json_list(incident["flags"])]
-        roles = _json_dict(incident["roles"])
-        end = incident["resolved_at"] or datetime.now(UTC)
-        draft = (
-            template_environment()
-            .get_template("postmortem.md.j2")
-            .render(
-                incident=incident,
-                postmortem=_postmortem(postmortem),
-                timeline=timeline,
-                resolution=[e for e in timeline if e["kind"] in _RESOLUTION_KINDS],
-                action_items=items,
-                authors=sorted(set(roles.values())),
-                flags=flags,
-                data_loss=any(f["flag"] == "data_loss" for f in _json_list(incident["flags"])),
-                duration=format_duration(end - incident["declared_at"]),
-            )
-        )
-        await conn.execute(
-            "INSERT INTO postmortem_drafts (human_id, draft, rendered_at) VALUES ($1, $2, now())"
-            " ON CONFLICT (human_id) DO UPDATE SET draft = EXCLUDED.draft,"
-            " rendered_at = EXCLUDED.rendered_at",
-            human,
-            draft,
-        )
-        return draft
+        return await render_draft(conn, await _find(conn, ref))
     finally:
         await conn.close()
-
-
-_RESOLUTION_KINDS = {"mitigated", "resolution_declared", "recovered", "resolved", "reopened"}
-
-
-def _postmortem(row: asyncpg.Record | None) -> dict[str, Any] | None:
-    if row is None:
-        return None
-    data = dict(row)
-    data["contributing_factors"] = _json_list(row["contributing_factors"])
-    data["lessons"] = _json_list(row["lessons"])
-    return data
-
-
-def _json_list(value: Any) -> list[Any]:
-    return list(json.loads(value) if isinstance(value, str) else value or [])
-
-
-def _json_dict(value: Any) -> dict[str, str]:
-    return dict(json.loads(value) if isinstance(value, str) else value or {})
 
 
 Grouping = Literal["severity", "service"]

@@ -670,7 +670,7 @@ def postmortem() -> None:
 @pass_context
 @run_async
 async def postmortem_show(ctx: Context, incident: str) -> None:
-    """The postmortem draft, rendered from the stored timeline (and saved)."""
+    """The postmortem draft, rendered from the stored timeline."""
     url = ctx.database_url()
     try:
         with database_errors(url):

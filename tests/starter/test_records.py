@@ -78,12 +78,21 @@ async def test_postmortem_draft_follows_the_runbook_structure(harness: Harness) 
     due = state.action_items[0].due
     assert due is not None
     assert f"| 1 | Alert 14 days before expiry | @sre | {due:%Y-%m-%d} | P1 |" in draft
+    # The worker's store keeps the draft beside the record; reading it writes nothing.
     conn = await asyncpg.connect(harness.database_url)
     saved = await conn.fetchval(
         "SELECT draft FROM postmortem_drafts WHERE human_id = $1", state.human_id
     )
-    await conn.close()
     assert saved == draft
+    await conn.execute("DELETE FROM postmortem_drafts WHERE human_id = $1", state.human_id)
+    assert await postmortem_draft(harness.database_url, state.human_id) == draft
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM postmortem_drafts WHERE human_id = $1", state.human_id
+        )
+        == 0
+    )
+    await conn.close()
 
 
 async def test_reports_from_the_record(harness: Harness) -> None:
