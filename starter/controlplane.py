@@ -13,16 +13,18 @@ Run it alone with ``python -m starter.controlplane`` (``CONTROL_PLANE_ADDR``,
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from settings import EnvSettings, SettingsError
+from settings.fields import host_port, split_host_port
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cp_deployments (
@@ -310,17 +312,31 @@ def create_control_plane(database_url: str, *, token: str | None = None) -> Fast
     return app
 
 
+DEFAULT_ADDR = "127.0.0.1:8090"
+
+
+class ControlPlaneSettings(EnvSettings):
+    """Where the reference control plane listens, its database, and the token it asks for."""
+
+    address: Annotated[str, host_port(DEFAULT_ADDR)] = Field(
+        DEFAULT_ADDR, validation_alias="CONTROL_PLANE_ADDR"
+    )
+    database_url: str = Field(repr=False, validation_alias="DATABASE_URL")
+    token: str | None = Field(None, repr=False, validation_alias="CONTROL_PLANE_TOKEN")
+
+
 def main() -> int:
     """Entry point: serve on CONTROL_PLANE_ADDR (default 127.0.0.1:8090)."""
     import uvicorn
 
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        print("control plane: DATABASE_URL is not set", file=sys.stderr)
+    try:
+        settings = ControlPlaneSettings.from_env()
+    except SettingsError as err:
+        print(f"control plane: {err}", file=sys.stderr)
         return 2
-    host, _, port = (os.environ.get("CONTROL_PLANE_ADDR") or "127.0.0.1:8090").rpartition(":")
-    app = create_control_plane(url, token=os.environ.get("CONTROL_PLANE_TOKEN") or None)
-    uvicorn.run(app, host=host, port=int(port), log_level="warning")
+    host, port = split_host_port(settings.address, example=DEFAULT_ADDR)
+    app = create_control_plane(settings.database_url, token=settings.token)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
 
 
