@@ -134,9 +134,9 @@ class Incident:
         """Every timer the incident is waiting on, soonest first."""
         return timers.pending(self)
 
-    def fire(self, timer: PendingTimer, now: datetime) -> Effects:
+    def timer_due(self, timer: PendingTimer, now: datetime) -> Effects:
         """Do what a due timer is for."""
-        return timers.fire(self, timer, now)
+        return timers.timer_due(self, timer, now)
 
     def on_alerts(self, batch: AlertBatch, now: datetime) -> Effects:
         """Count alerts; a firing during monitoring or after resolution reopens the incident."""
@@ -226,9 +226,9 @@ class Incident:
         """Keep each channel's outcome for the store (a failed delivery counts as one)."""
         timeline.record_outcomes(self, notice, outcomes, now, failure)
 
-    def record_delivery_problem(self, now: datetime, notice: Notice, problem: str) -> None:
+    def note_delivery_problem(self, now: datetime, notice: Notice, problem: str) -> None:
         """Put a channel's refusal or a failed delivery on the timeline."""
-        timeline.record_delivery_problem(self, now, notice, problem)
+        timeline.note_delivery_problem(self, now, notice, problem)
 
     def fit(self, budget: int) -> None:
         """Shrink what the state keeps until it is at most ``budget`` bytes."""

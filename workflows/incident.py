@@ -75,7 +75,7 @@ FIRST_ALERT_WAIT = timedelta(hours=1)
 """How long an alert-started incident waits for its first alert before giving up."""
 CONTINUE_AS_NEW_AFTER = 1000
 """Signals and updates handled by one run before it continues as new (server limit 10,000)."""
-MAX_FIRES_PER_WAKE = 100
+MAX_TIMERS_PER_WAKE = 100
 DRAIN_LIMIT = timedelta(minutes=2)
 """How long a run about to continue as new waits for deliveries and undos in
 flight, timers firing all along; what is still running then is carried into the next run."""
@@ -256,7 +256,7 @@ class IncidentWorkflow:
                         timeout=None if until is None else until - now,
                         timeout_summary=self._drain_summary(until, deadline),
                     )
-            self._fire_due()
+            self._run_due_timers()
             self._publish()
         return True
 
@@ -320,7 +320,7 @@ class IncidentWorkflow:
                     continue
                 except TimeoutError:
                     pass
-            self._fire_due()
+            self._run_due_timers()
 
     async def _open(self, start: IncidentStart) -> bool:
         # A regular activity, not a local one: time read after a local activity
@@ -401,14 +401,14 @@ class IncidentWorkflow:
             )
         return self._incident
 
-    def _fire_due(self) -> None:
+    def _run_due_timers(self) -> None:
         incident = self._live
-        for _ in range(MAX_FIRES_PER_WAKE):
+        for _ in range(MAX_TIMERS_PER_WAKE):
             now = workflow.now()
             due = [t for t in incident.pending() if t.due <= now]
             if not due:
                 return
-            self._dispatch(incident.fire(due[0], now))
+            self._dispatch(incident.timer_due(due[0], now))
 
     def _should_continue_as_new(self) -> bool:
         return (
@@ -533,14 +533,14 @@ class IncidentWorkflow:
             )
         except ActivityError as err:
             cause = _failure_message(err)
-            self._live.record_delivery_problem(workflow.now(), notice, f"not delivered: {cause}")
+            self._live.note_delivery_problem(workflow.now(), notice, f"not delivered: {cause}")
             self._live.record_outcomes(notice, [], workflow.now(), failure=cause)
             self._wake = True  # the timeline changed: refresh the Web UI
             return
         self._live.record_outcomes(notice, report.outcomes, workflow.now())
         self._record_soon()
         for outcome in report.rejected:
-            self._live.record_delivery_problem(
+            self._live.note_delivery_problem(
                 workflow.now(),
                 notice,
                 f"{outcome.channel} refused it ({outcome.status_code}): {outcome.detail}",

@@ -49,7 +49,7 @@ def _post_update(
     if not automatic:  # the latest word from a person, which automatic updates repeat
         s.last_status_update = message
     label = "Automatic status update" if automatic else "Status update"
-    event = timeline.record(
+    event = timeline.add_event(
         inc, now, "status_update", actor, f"{label} ({s.status.value}): {message}"
     )
     notices = [
@@ -113,7 +113,7 @@ def remind(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
     due = next_update_due(inc)
     s.reminded_for_update_due = due
     who = s.roles.get(Role.COMMUNICATIONS_LEAD, "Communications lead")
-    timeline.record(
+    timeline.add_event(
         inc,
         now,
         "status_update_reminder",

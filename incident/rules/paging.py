@@ -46,7 +46,7 @@ def escalate(
     """Page ``target`` through ``contact``: the notice (and a timeline line unless told not to)."""
     via = f" via {contact}" if contact else ""
     if record:
-        timeline.record(
+        timeline.add_event(
             inc, now, "escalated", wording.SYSTEM, f"Escalated to {target}{via}: {reason}"
         )
     return wording.notice(
@@ -76,7 +76,7 @@ def apply_flag(inc: Incident, d: RaiseFlag, now: datetime, fx: Effects) -> Timel
     s.flags.append(
         RaisedFlag(flag=d.flag, label=trigger.label, at=now, actor=d.actor, reason=d.reason)
     )
-    event = timeline.record(
+    event = timeline.add_event(
         inc,
         now,
         "flag_raised",
@@ -165,7 +165,7 @@ def ack_deadline_missed(inc: Incident, timer: PendingTimer, now: datetime) -> Ef
     s = inc.state
     s.fired_steps.append(timer.key)
     reason = f"{s.severity} not acknowledged within {wording.response_text(inc)}"
-    timeline.record(
+    timeline.add_event(
         inc,
         now,
         "ack_deadline_missed",
@@ -197,7 +197,7 @@ def resolution_target_breached(inc: Incident, timer: PendingTimer, now: datetime
     reason = (
         f"{s.severity} unresolved after its {format_duration(inc.rule.resolution_target)} target"
     )
-    timeline.record(
+    timeline.add_event(
         inc,
         now,
         "resolution_target_breached",

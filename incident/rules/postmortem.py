@@ -45,7 +45,7 @@ def close(inc: Incident, now: datetime, actor: str, reason: str | None) -> Timel
     """Close the incident for good."""
     inc.state.phase = Phase.CLOSED
     inc.state.closed_at = now
-    return timeline.record(inc, now, "closed", actor, "Closed", reason)
+    return timeline.add_event(inc, now, "closed", actor, "Closed", reason)
 
 
 def check_postmortem(inc: Incident, d: SubmitPostmortem) -> str | None:
@@ -73,7 +73,7 @@ def apply_postmortem(
         lessons=d.lessons or (previous.lessons if previous else []),
     )
     when = f" for {d.scheduled_for:%Y-%m-%d %H:%M} UTC" if d.scheduled_for else ""
-    event = timeline.record(
+    event = timeline.add_event(
         inc, now, "postmortem", d.actor, f"Postmortem {d.status.value}{when}", d.reason
     )
     if d.status is PostmortemStatus.FINAL and s.phase is Phase.POST_INCIDENT:
@@ -100,7 +100,7 @@ def apply_action_item(inc: Incident, d: AddActionItem, now: datetime, fx: Effect
     )
     s.action_items.append(item)
     by = f"due {due:%Y-%m-%d}" if due else "backlog"
-    return timeline.record(
+    return timeline.add_event(
         inc,
         now,
         "action_item",
@@ -164,7 +164,7 @@ def remind(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
     s.fired_steps.append(timer.key)
     what = "scheduled" if timer.key == "postmortem_schedule" else "final"
     commander = s.roles.get(Role.INCIDENT_COMMANDER, "Incident commander")
-    timeline.record(
+    timeline.add_event(
         inc,
         now,
         "postmortem_reminder",

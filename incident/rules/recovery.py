@@ -36,7 +36,7 @@ def link_previous(inc: Incident, human_id: str, closed_at: datetime, now: dateti
         return
     inc.state.follows = human_id
     ago = format_duration(now - closed_at)
-    timeline.record(
+    timeline.add_event(
         inc,
         now,
         "linked",
@@ -54,12 +54,12 @@ def on_probe(inc: Incident, result: ProbeResult, now: datetime) -> Effects:
     if not s.phase.is_open or s.status is not Status.MONITORING:
         return effects
     if previous is None or previous.healthy != result.healthy or previous.error != result.error:
-        timeline.record(inc, now, "probe", wording.SYSTEM, result.summary)
+        timeline.add_event(inc, now, "probe", wording.SYSTEM, result.summary)
     quiet_since = s.monitoring_since or now
     if result.healthy and now >= quiet_since + inc.policy.recovery.quiet_window:
         s.recovered_at = now
         effects.undo_actions += saga.compensate_all(inc)
-        timeline.record(
+        timeline.add_event(
             inc,
             now,
             "recovered",
@@ -80,7 +80,7 @@ def finish_resolution(inc: Incident, now: datetime) -> list[Notice]:
     s.phase = Phase.RESOLVED
     s.status = Status.RESOLVED
     s.resolved_at = now
-    timeline.record(
+    timeline.add_event(
         inc,
         now,
         "resolved",
@@ -113,7 +113,7 @@ def finish_resolution(inc: Incident, now: datetime) -> list[Notice]:
     else:
         s.phase = Phase.POST_INCIDENT
         schedule_by, complete_by = postmortem.postmortem_deadlines(inc)
-        timeline.record(
+        timeline.add_event(
             inc,
             now,
             "post_incident",
@@ -166,7 +166,7 @@ def on_alerts(inc: Incident, batch: AlertBatch, now: datetime, *, record: bool =
         changes.append(f"{batch.truncated} more alerts truncated by {batch.source}")
     if changes and record:
         more = f" and {len(changes) - 5} more" if len(changes) > 5 else ""
-        timeline.record(
+        timeline.add_event(
             inc, now, "alerts", batch.source, "Alerts: " + "; ".join(changes[:5]) + more
         )
     monitoring = s.phase.is_open and s.status is Status.MONITORING
@@ -196,7 +196,7 @@ def start_monitoring(
     s.recovered_at = None
     s.probe_due = now + inc.policy.recovery.quiet_window
     window = format_duration(inc.policy.recovery.quiet_window)
-    return timeline.record(
+    return timeline.add_event(
         inc,
         now,
         kind,
@@ -217,7 +217,7 @@ def reopen(inc: Incident, now: datetime, actor: str, reason: str) -> list[Notice
     s.monitoring_since = s.recovered_at = s.resolved_at = s.resolution_declared_at = None
     s.probe_due = None
     s.last_status_update_at = now
-    event = timeline.record(
+    event = timeline.add_event(
         inc, now, "reopened", actor, f"Reopened (was {was}); back to investigating", reason
     )
     return [

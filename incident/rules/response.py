@@ -53,7 +53,7 @@ def _acknowledge(inc: Incident, now: datetime, actor: str, reason: str | None) -
     s.acknowledged_at, s.acknowledged_by = now, actor
     s.phase = Phase.RESPONDING
     took = format_duration(now - s.declared_at)
-    return timeline.record(
+    return timeline.add_event(
         inc, now, "acknowledged", actor, f"Acknowledged after {took}; paging stopped", reason
     )
 
@@ -68,7 +68,7 @@ def apply_assign(inc: Incident, d: AssignRole, now: datetime, fx: Effects) -> Ti
     previous = inc.state.roles.get(d.role)
     inc.state.roles[d.role] = d.person
     was = f" (was {previous})" if previous else ""
-    return timeline.record(
+    return timeline.add_event(
         inc, now, "role_assigned", d.actor, f"{d.role.title}: {d.person}{was}", d.reason
     )
 
@@ -86,7 +86,7 @@ def apply_severity(inc: Incident, d: ChangeSeverity, now: datetime, fx: Effects)
     old = s.severity
     s.severity = d.severity
     direction = "raised" if d.severity.is_higher_than(old) else "lowered"
-    event = timeline.record(
+    event = timeline.add_event(
         inc,
         now,
         "severity_changed",
@@ -121,7 +121,7 @@ def apply_severity(inc: Incident, d: ChangeSeverity, now: datetime, fx: Effects)
 
 def apply_note(inc: Incident, d: AddNote, now: datetime, fx: Effects) -> TimelineEvent:
     inc.state.notes += 1
-    return timeline.record(inc, now, "note", d.actor, d.text, d.reason)
+    return timeline.add_event(inc, now, "note", d.actor, d.text, d.reason)
 
 
 def check_mitigate(inc: Incident, d: DeclareMitigated) -> str | None:
@@ -158,7 +158,7 @@ def apply_resolve(inc: Incident, d: Resolve, now: datetime, fx: Effects) -> Time
     s.resolution_declared_at = now
     if s.status is not Status.MONITORING:
         recovery.start_monitoring(inc, now, d.actor, "resolution declared")
-    event = timeline.record(
+    event = timeline.add_event(
         inc, now, "resolution_declared", d.actor, f"Root cause: {d.root_cause}", d.reason
     )
     if s.recovered_at is not None:

@@ -90,7 +90,7 @@ def propose(
         Autonomy.APPROVE: f"awaiting approval by {' or '.join(wording.approver_titles(inc))}",
         Autonomy.AUTO: "running",
     }[mode]
-    timeline.record(
+    timeline.add_event(
         inc, now, "containment_proposed", actor, f"Containment {action.title}: {what}", reason
     )
     if mode is Autonomy.AUTO:
@@ -142,7 +142,7 @@ def apply_approve(
     decided = _decide_awaiting(inc, d.action_id, ActionState.RUNNING, d.actor, now)
     fx.run_actions += [a.id for a in decided]
     titles = ", ".join(a.title for a in decided)
-    return timeline.record(
+    return timeline.add_event(
         inc, now, "containment_approved", d.actor, f"Approved {titles}", d.reason
     )
 
@@ -176,7 +176,7 @@ def check_deny(inc: Incident, d: DenyContainment) -> str | None:
 def apply_deny(inc: Incident, d: DenyContainment, now: datetime, fx: Effects) -> TimelineEvent:
     decided = _decide_awaiting(inc, d.action_id, ActionState.DENIED, d.actor, now)
     titles = ", ".join(a.title for a in decided)
-    return timeline.record(inc, now, "containment_denied", d.actor, f"Denied {titles}", d.reason)
+    return timeline.add_event(inc, now, "containment_denied", d.actor, f"Denied {titles}", d.reason)
 
 
 def _degraded(inc: Incident, org: str) -> list[ContainmentAction]:
@@ -199,7 +199,7 @@ def check_degrade(inc: Incident, d: EnterDegradedMode) -> str | None:
 
 def apply_degrade(inc: Incident, d: EnterDegradedMode, now: datetime, fx: Effects) -> TimelineEvent:
     rule = inc.policy.containment
-    event = timeline.record(
+    event = timeline.add_event(
         inc,
         now,
         "degraded_mode",
@@ -236,7 +236,7 @@ def apply_lift(inc: Incident, d: LiftDegradedMode, now: datetime, fx: Effects) -
             action.state = ActionState.DENIED
             action.detail = "withdrawn: degraded mode lifted"
     fx.undo_actions += compensate(inc, [a for a in _degraded(inc, d.org)])
-    return timeline.record(
+    return timeline.add_event(
         inc, now, "degraded_mode_lifted", d.actor, f"Degraded mode lifted for org {d.org}", d.reason
     )
 
@@ -253,7 +253,7 @@ def apply_cause(inc: Incident, d: RecordCause, now: datetime, fx: Effects) -> Ti
     inc.state.cause = d.cause
     if inc.state.status is Status.INVESTIGATING:
         inc.state.status = Status.IDENTIFIED
-    event = timeline.record(inc, now, "cause", d.actor, f"{rule.label}. {rule.advice}", d.reason)
+    event = timeline.add_event(inc, now, "cause", d.actor, f"{rule.label}. {rule.advice}", d.reason)
     _propose_steps(inc, now, d.actor, rule.actions, f"decision tree: {rule.label}", fx)
     return event
 
@@ -264,7 +264,7 @@ def _propose_steps(
     for step in steps:
         target = inc.state.labels.get(step.target_label)
         if target is None:
-            timeline.record(
+            timeline.add_event(
                 inc,
                 now,
                 "containment_skipped",
@@ -276,7 +276,7 @@ def _propose_steps(
         problem = target_problem(step.kind, target)
         if problem:
             # A label can hold anything; it never becomes a path on the control plane.
-            timeline.record(
+            timeline.add_event(
                 inc,
                 now,
                 "containment_skipped",
@@ -311,7 +311,7 @@ def on_action_result(
     if undo and ok:
         action.state = ActionState.COMPENSATED
         action.undo_retry_due = None
-        timeline.record(
+        timeline.add_event(
             inc,
             now,
             "containment_compensated",
@@ -323,12 +323,14 @@ def on_action_result(
         return _undo_failed(inc, action, detail, now)
     if not ok:
         action.state = ActionState.FAILED
-        timeline.record(
+        timeline.add_event(
             inc, now, "containment_failed", wording.SYSTEM, f"{action.title} failed: {detail}"
         )
         return fx
     action.state = ActionState.IN_FORCE
-    timeline.record(inc, now, "containment_done", wording.SYSTEM, f"{action.title} done: {detail}")
+    timeline.add_event(
+        inc, now, "containment_done", wording.SYSTEM, f"{action.title} done: {detail}"
+    )
     if _should_compensate(inc):
         fx.undo_actions += compensate(inc, [action])
     return fx
@@ -343,7 +345,7 @@ def _undo_failed(inc: Incident, action: ContainmentAction, detail: str, now: dat
     fx = Effects()
     action.compensation_attempts += 1
     action.undo_retry_due = now + UNDO_RETRY_AFTER
-    timeline.record(
+    timeline.add_event(
         inc,
         now,
         "containment_undo_failed",
@@ -394,7 +396,7 @@ def note_cancelled(inc: Incident, now: datetime) -> None:
     """The workflow was cancelled: say so; containment still in force will be undone."""
     in_force = [a.title for a in inc.state.containment if a.state is ActionState.IN_FORCE]
     undo = f"; undoing {', '.join(in_force)}" if in_force else ""
-    timeline.record(inc, now, "cancelled", wording.SYSTEM, f"Incident workflow cancelled{undo}")
+    timeline.add_event(inc, now, "cancelled", wording.SYSTEM, f"Incident workflow cancelled{undo}")
 
 
 def compensate_all(inc: Incident) -> list[int]:

@@ -28,7 +28,7 @@ MIN_TIMELINE_KEPT = 10
 """Timeline events (and alerts) ``fit`` never goes below."""
 
 
-def record(
+def add_event(
     inc: Incident, now: datetime, kind: str, actor: str, text: str, reason: str | None = None
 ) -> TimelineEvent:
     """Append an event to the timeline (within its budget); returns it."""
@@ -121,7 +121,7 @@ def mark_recorded(inc: Incident, batch: RecordBatch, now: datetime) -> None:
     if s.records_lost > s.records_lost_noted:
         lost = s.records_lost - s.records_lost_noted
         s.records_lost_noted = s.records_lost
-        record(
+        add_event(
             inc,
             now,
             "record_gap",
@@ -134,7 +134,7 @@ def mark_recorded(inc: Incident, batch: RecordBatch, now: datetime) -> None:
 
 def note_store_unreachable(inc: Incident, now: datetime, waited: timedelta, problem: str) -> None:
     """The store did not take a write for ``waited``; the events wait in the state."""
-    record(
+    add_event(
         inc,
         now,
         "store_unreachable",
@@ -148,7 +148,7 @@ def note_store_unreachable(inc: Incident, now: datetime, waited: timedelta, prob
 def record_refused(inc: Incident, batch: RecordBatch, reason: str, now: datetime) -> None:
     """The store refused ``batch`` for good: skip past it and say so on the timeline."""
     mark_recorded(inc, batch, now)
-    record(
+    add_event(
         inc,
         now,
         "record_refused",
@@ -199,9 +199,9 @@ def record_outcomes(
         inc.state.records_lost += over
 
 
-def record_delivery_problem(inc: Incident, now: datetime, notice: Notice, problem: str) -> None:
+def note_delivery_problem(inc: Incident, now: datetime, notice: Notice, problem: str) -> None:
     """Put a channel's refusal or a failed delivery on the timeline."""
-    record(
+    add_event(
         inc,
         now,
         "notification_failed",

@@ -48,7 +48,7 @@ def pending(inc: Incident) -> list[PendingTimer]:
     return sorted(timers, key=lambda t: (t.due, t.key))
 
 
-def fire(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
+def timer_due(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
     """Do what a due timer is for."""
     handler = HANDLERS.get(timer.kind)
     if handler is None:

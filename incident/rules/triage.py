@@ -25,12 +25,12 @@ def triage(
     """Record the detection, count the first alerts, triage, and announce the incident."""
     s = inc.state
     if declaration is not None:
-        timeline.record(inc, now, "detected", declaration.actor, f"Declared: {s.title}")
+        timeline.add_event(inc, now, "detected", declaration.actor, f"Declared: {s.title}")
         if declaration.commander:
             s.roles[Role.INCIDENT_COMMANDER] = declaration.commander
     else:
         count = f" ({len(alerts)} alerts)" if len(alerts) > 1 else ""
-        timeline.record(
+        timeline.add_event(
             inc, now, "detected", s.source, f"Detected from {s.source}: {s.title}{count}"
         )
     effects = Effects()
@@ -38,7 +38,7 @@ def triage(
         batch = AlertBatch(source=s.source, alerts=alerts, truncated=truncated)
         effects = recovery.on_alerts(inc, batch, now, record=False)
     s.phase = Phase.TRIAGED
-    timeline.record(
+    timeline.add_event(
         inc,
         now,
         "triaged",

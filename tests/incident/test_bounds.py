@@ -203,7 +203,7 @@ def test_a_refused_undo_stays_in_force_escalates_and_is_tried_again() -> None:
     assert "undo failing (1 attempts)" in incident.details(at(13), incident.pending())
     retry = next(t for t in incident.pending() if t.kind == "undo_retry")
     assert retry.due == at(17)
-    assert incident.fire(retry, at(17)).undo_actions == [action.id]
+    assert incident.timer_due(retry, at(17)).undo_actions == [action.id]
     # A second failure is retried again but does not page again.
     again = incident.on_action_result(action.id, undo=True, ok=False, detail="404", now=at(27))
     assert not again.notices and action.compensation_attempts == 2

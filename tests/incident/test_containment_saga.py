@@ -99,7 +99,7 @@ def recovered(incident: Incident, resolved_at: datetime) -> list[int]:
     """
     incident.apply(Resolve(actor="dana", root_cause="v42 retry storm"), resolved_at)
     check = next(t for t in incident.pending() if t.key == "recovery_check")
-    assert incident.fire(check, check.due).run_probe
+    assert incident.timer_due(check, check.due).run_probe
     return incident.on_probe(ProbeResult(at=check.due, healthy=True), check.due).undo_actions
 
 
@@ -239,7 +239,7 @@ def test_a_missed_approval_deadline_escalates_once_and_the_action_keeps_waiting(
     assert timer.due == at(17)
     assert "escalate to Engineering Manager" in timer.summary
 
-    effects = incident.fire(timer, timer.due)
+    effects = incident.timer_due(timer, timer.due)
     assert [(n.kind, n.audience) for n in effects.notices] == [
         (NoticeKind.ESCALATION, "Engineering Manager")
     ]

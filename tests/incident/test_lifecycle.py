@@ -59,7 +59,7 @@ def fire_until(incident: Incident, now: datetime) -> list[str]:
     """Fire every timer due by ``now``; returns the audiences of the escalations sent."""
     paged: list[str] = []
     while due := [t for t in incident.pending() if t.due <= now]:
-        effects = incident.fire(due[0], due[0].due)
+        effects = incident.timer_due(due[0], due[0].due)
         paged += [n.audience for n in effects.notices if n.kind is NoticeKind.ESCALATION]
     return paged
 
@@ -151,7 +151,7 @@ def resolved_p0() -> Incident:
     incident.apply(Resolve(actor="bob", root_cause="bad deploy rolled back"), minutes(20))
     check = next(t for t in incident.pending() if t.key == "recovery_check")
     assert check.due == minutes(80)  # the 60-minute quiet window
-    incident.fire(check, check.due)
+    incident.timer_due(check, check.due)
     incident.on_probe(ProbeResult(at=check.due, healthy=True, configured=False), check.due)
     return incident
 
@@ -182,7 +182,7 @@ def test_unhealthy_probe_keeps_monitoring() -> None:
     incident = declare(Severity.P1)
     incident.apply(Resolve(actor="bob", root_cause="fixed"), minutes(5))
     check = next(t for t in incident.pending() if t.key == "recovery_check")
-    incident.fire(check, check.due)
+    incident.timer_due(check, check.due)
     incident.on_probe(
         ProbeResult(at=check.due, healthy=False, error="Prometheus unreachable"), check.due
     )

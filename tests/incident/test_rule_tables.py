@@ -46,4 +46,4 @@ def test_a_timer_of_no_known_kind_fails_instead_of_firing_again() -> None:
         summary="",
     )
     with pytest.raises(ValueError, match="no handler for timers of kind 'no_such_kind'"):
-        incident.fire(stray, datetime(2026, 1, 1, tzinfo=UTC))
+        incident.timer_due(stray, datetime(2026, 1, 1, tzinfo=UTC))
