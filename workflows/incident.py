@@ -17,7 +17,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import Priority, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contain import ContainmentActivities
@@ -25,7 +25,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.notify import NotifyActivities
     from activities.policy import PolicyActivities
     from activities.probe import ProbeActivities
-    from activities.store import StoreActivities
     from incident.bounds import CARRIED_STATE_BYTES, clip_line, payload_bytes
     from incident.containment import ContainmentCall
     from incident.ids import SHORT_HUMAN_ID_CHARS, human_id, incident_key
@@ -68,8 +67,8 @@ with workflow.unsafe.imports_passed_through():
         Notice,
         NoticeKind,
     )
-    from incident.records import RecordBatch, pending_batch
     from incident.search_attributes import BY_NAME
+    from workflows.recording import Recorder
 
 FIRST_ALERT_WAIT = timedelta(hours=1)
 """How long an alert-started incident waits for its first alert before giving up."""
@@ -106,17 +105,6 @@ UNDO_RETRY = RetryPolicy(
 """Compensation retries every failure, a refusal included: it stays visible, never dropped."""
 UNDO_PATIENCE = timedelta(minutes=10)
 """How long one undo keeps retrying before the incident shows it as failing and escalates."""
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=["RecordRefused"],
-)
-"""Postgres down means the record waits: retried until it comes back, never dropped."""
-STORE_PATIENCE = timedelta(minutes=10)
-"""How long one write keeps retrying before the timeline says the store is unreachable."""
-STORE_PAUSE = timedelta(minutes=1)
-"""The pause between writes while the store is unreachable (the events wait in the state)."""
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -138,10 +126,7 @@ class IncidentWorkflow:
         self._handled = 0
         self._published: dict[str, str] = {}
         self._details = ""
-        self._recording = False
-        self._records_paused = False
-        self._record_task: asyncio.Task[None] | None = None
-        self._store_outage = False
+        self._recorder = Recorder(lambda: self._live, self._rouse)
 
     # --- the run ------------------------------------------------------------
 
@@ -149,7 +134,7 @@ class IncidentWorkflow:
     async def run(self, start: IncidentStart) -> IncidentState:
         """Run the incident until it closes; returns its final state."""
         # Incidents that began before the store existed must replay without it.
-        self._recording = workflow.patched("record-to-store")
+        self._recorder.enabled = workflow.patched("record-to-store")
         # Incidents opened before drains were bounded end as they always did, so they replay.
         self._bounded_drain = workflow.patched("bounded-drain")
         if self._incident is None:
@@ -168,7 +153,7 @@ class IncidentWorkflow:
             incident.note_cancelled(workflow.now())
             self._dispatch(Effects(undo_actions=incident.compensate_all()))
             await workflow.wait_condition(lambda: not self._tasks)
-            await self._flush_records()
+            await self._recorder.flush()
             raise
         self._publish()
         if not self._bounded_drain:
@@ -182,11 +167,7 @@ class IncidentWorkflow:
             return incident.state
         # The next run sends again whatever this one had in flight (same idempotency keys)
         # and writes again whatever the store had not confirmed (writes are idempotent).
-        self._records_paused = True
-        writing = self._record_task
-        if writing is not None:
-            writing.cancel()  # a task cancelled before it started never clears _record_task
-            await workflow.wait_condition(writing.done)
+        await self._recorder.stop()
         if closed and settled:
             # Alerts fired while this incident was closing: they open the group's next one.
             workflow.continue_as_new(
@@ -236,9 +217,7 @@ class IncidentWorkflow:
                 return False
             if not closed:
                 return True
-            return (
-                not incident.undoing() and self._record_task is None and not self._records_behind()
-            )
+            return not incident.undoing() and self._recorder.idle and not self._recorder.behind()
 
         while not settled():
             now = workflow.now()
@@ -273,12 +252,9 @@ class IncidentWorkflow:
         if incident.state.phase is Phase.CLOSED:
             self._dispatch(Effects(undo_actions=incident.compensate_all()))
             await workflow.wait_condition(lambda: not self._tasks)
-            await self._flush_records()
+            await self._recorder.flush()
         else:
-            self._records_paused = True
-            if self._record_task is not None:
-                self._record_task.cancel()
-                await workflow.wait_condition(lambda: self._record_task is None)
+            await self._recorder.stop()
             workflow.continue_as_new(
                 IncidentStart(
                     source=incident.state.source,
@@ -410,6 +386,10 @@ class IncidentWorkflow:
                 return
             self._dispatch(incident.timer_due(due[0], now))
 
+    def _rouse(self) -> None:
+        """Something changed: the main loop re-plans its timer and refreshes the Web UI."""
+        self._wake = True
+
     def _should_continue_as_new(self) -> bool:
         return (
             self._handled >= CONTINUE_AS_NEW_AFTER or workflow.info().is_continue_as_new_suggested()
@@ -429,68 +409,7 @@ class IncidentWorkflow:
         if details != self._details:
             workflow.set_current_details(details)
             self._details = details
-        self._record_soon()
-
-    # --- the record in Postgres ---------------------------------------------------
-
-    def _records_behind(self) -> bool:
-        """Whether the store still lacks part of the incident."""
-        incident = self._live
-        return self._recording and (
-            pending_batch(incident.state, workflow.info().workflow_id, (None, None)) is not None
-        )
-
-    def _record_soon(self) -> None:
-        """Start the next write to the store, one at a time, if anything is new."""
-        if not self._recording or self._record_task is not None or self._records_paused:
-            return
-        incident = self._live
-        batch = pending_batch(
-            incident.state, workflow.info().workflow_id, incident.postmortem_deadlines()
-        )
-        if batch is not None:
-            self._record_task = asyncio.get_running_loop().create_task(self._record(batch))
-
-    async def _record(self, batch: RecordBatch) -> None:
-        try:
-            await workflow.execute_activity_method(
-                StoreActivities.record,
-                batch,
-                start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=STORE_PATIENCE,
-                retry_policy=STORE_RETRY,
-                summary=f"record {len(batch.events)} timeline event(s) in Postgres",
-            )
-            self._live.mark_recorded(batch, workflow.now())
-            self._store_outage = False
-        except asyncio.CancelledError:
-            pass  # cancelled to continue as new; the next run writes it again
-        except ActivityError as err:
-            if isinstance(err.cause, CancelledError) or self._records_paused:
-                pass  # cancelled to continue as new; the next run writes it again
-            elif _failure_type(err) == "RecordRefused":
-                # Retrying cannot help: say so and move past it, never wedge the incident.
-                self._live.record_refused(batch, _failure_message(err), workflow.now())
-                self._wake = True
-            else:
-                if not self._store_outage:
-                    self._store_outage = True
-                    self._live.note_store_unreachable(
-                        workflow.now(), STORE_PATIENCE, _failure_message(err)
-                    )
-                    self._wake = True
-                await workflow.sleep(STORE_PAUSE, summary="wait for the store to come back")
-        # Chain the next write directly: waking the main loop would restart its timer.
-        self._record_task = None
-        self._record_soon()
-
-    async def _flush_records(self) -> None:
-        """Before closing, wait until the store has the whole incident."""
-        while True:
-            self._record_soon()
-            if self._record_task is None:
-                return
-            await workflow.wait_condition(lambda: self._record_task is None)
+        self._recorder.soon()
 
     # --- side effects ---------------------------------------------------------
 
@@ -538,7 +457,7 @@ class IncidentWorkflow:
             self._wake = True  # the timeline changed: refresh the Web UI
             return
         self._live.record_outcomes(notice, report.outcomes, workflow.now())
-        self._record_soon()
+        self._recorder.soon()
         for outcome in report.rejected:
             self._live.note_delivery_problem(
                 workflow.now(),
@@ -829,11 +748,6 @@ class IncidentWorkflow:
     def timeline(self) -> list[TimelineEvent]:
         """The incident's timeline, oldest first (the most recent 500 events)."""
         return self._live.state.timeline
-
-
-def _failure_type(err: ActivityError) -> str | None:
-    """The ApplicationError type an activity failed with, if any."""
-    return err.cause.type if isinstance(err.cause, ApplicationError) else None
 
 
 def _failure_message(err: ActivityError) -> str:
