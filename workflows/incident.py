@@ -11,23 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contain import ContainmentActivities
     from activities.lineage import LineageActivities
-    from activities.notify import NotifyActivities
     from activities.policy import PolicyActivities
-    from activities.probe import ProbeActivities
     from incident.bounds import CARRIED_STATE_BYTES, clip_line, payload_bytes
-    from incident.containment import ContainmentCall
-    from incident.ids import SHORT_HUMAN_ID_CHARS, human_id, incident_key
+    from incident.ids import SHORT_HUMAN_ID_CHARS, human_id
     from incident.lifecycle import DecisionRejected, Effects, Incident
     from incident.models import (
         MAX_ALERTS_AFTER_CLOSE,
@@ -53,7 +46,6 @@ with workflow.unsafe.imports_passed_through():
         Phase,
         PostStatusUpdate,
         PreviousIncident,
-        ProbeResult,
         ProposeContainment,
         RaiseFlag,
         RecordCause,
@@ -63,11 +55,10 @@ with workflow.unsafe.imports_passed_through():
         TimelineEvent,
     )
     from incident.notices import (
-        DELIVERY_HEARTBEAT_TIMEOUT,
         Notice,
-        NoticeKind,
     )
     from incident.search_attributes import BY_NAME
+    from workflows.effects import PROBE_RETRY, URGENT, SideEffects
     from workflows.recording import Recorder
 
 FIRST_ALERT_WAIT = timedelta(hours=1)
@@ -78,33 +69,6 @@ MAX_TIMERS_PER_WAKE = 100
 DRAIN_LIMIT = timedelta(minutes=2)
 """How long a run about to continue as new waits for deliveries and undos in
 flight, timers firing all along; what is still running then is carried into the next run."""
-
-URGENT = Priority(priority_key=1)
-"""Pages, declarations and the policy load before them: ahead of everything else queued."""
-CONTAINING = Priority(priority_key=2)
-"""Containment actions: ahead of routine notices and record-keeping (default 3)."""
-URGENT_NOTICES = {NoticeKind.ESCALATION, NoticeKind.DECLARATION}
-
-NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
-)
-PROBE_RETRY = RetryPolicy(maximum_attempts=3)
-CONTAIN_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=["ControlPlaneRejected", "ControlPlaneMissing"],
-)
-UNDO_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-)
-"""Compensation retries every failure, a refusal included: it stays visible, never dropped."""
-UNDO_PATIENCE = timedelta(minutes=10)
-"""How long one undo keeps retrying before the incident shows it as failing and escalates."""
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -118,15 +82,12 @@ class IncidentWorkflow:
             self._incident = Incident(start.carried.state, start.carried.policy)
         self._early_alerts: list[AlertBatch] = [] if start.carried else list(start.alerts)
         self._after_close: list[AlertBatch] = list(start.alerts) if start.carried else []
-        self._sending: dict[str, Notice] = {}
-        self._containing: set[tuple[int, bool]] = set()
-        self._probing = False
-        self._tasks: set[asyncio.Task[None]] = set()
         self._wake = False
         self._handled = 0
         self._published: dict[str, str] = {}
         self._details = ""
         self._recorder = Recorder(lambda: self._live, self._rouse)
+        self._effects = SideEffects(lambda: self._live, self._rouse, self._recorder.soon)
 
     # --- the run ------------------------------------------------------------
 
@@ -152,7 +113,7 @@ class IncidentWorkflow:
             # Cancelled by an operator: nothing stays in force behind a dead incident.
             incident.note_cancelled(workflow.now())
             self._dispatch(Effects(undo_actions=incident.compensate_all()))
-            await workflow.wait_condition(lambda: not self._tasks)
+            await workflow.wait_condition(lambda: not self._effects.busy)
             await self._recorder.flush()
             raise
         self._publish()
@@ -184,10 +145,10 @@ class IncidentWorkflow:
         carried = CarriedIncident(
             state=incident.state,
             policy=incident.policy,
-            notices_in_flight=[n.model_dump(mode="json") for n in self._sending.values()],
-            actions_in_flight=[a for a, undo in self._containing if not undo],
-            undos_in_flight=[a for a, undo in self._containing if undo],
-            probe_in_flight=self._probing,
+            notices_in_flight=[n.model_dump(mode="json") for n in self._effects.sending],
+            actions_in_flight=self._effects.containing(undo=False),
+            undos_in_flight=self._effects.containing(undo=True),
+            probe_in_flight=self._effects.probing,
         )
         beside_state = payload_bytes(carried) - payload_bytes(incident.state)
         incident.fit(CARRIED_STATE_BYTES - beside_state)  # over the limit, the run would end
@@ -213,7 +174,7 @@ class IncidentWorkflow:
         deadline = None if closed else workflow.now() + DRAIN_LIMIT
 
         def settled() -> bool:
-            if self._tasks or not workflow.all_handlers_finished():
+            if self._effects.busy or not workflow.all_handlers_finished():
                 return False
             if not closed:
                 return True
@@ -248,10 +209,12 @@ class IncidentWorkflow:
     async def _finish_unbounded(self) -> IncidentState:
         """How runs ended before drains were bounded (kept so their histories replay)."""
         incident = self._live
-        await workflow.wait_condition(lambda: not self._tasks and workflow.all_handlers_finished())
+        await workflow.wait_condition(
+            lambda: not self._effects.busy and workflow.all_handlers_finished()
+        )
         if incident.state.phase is Phase.CLOSED:
             self._dispatch(Effects(undo_actions=incident.compensate_all()))
-            await workflow.wait_condition(lambda: not self._tasks)
+            await workflow.wait_condition(lambda: not self._effects.busy)
             await self._recorder.flush()
         else:
             await self._recorder.stop()
@@ -348,7 +311,7 @@ class IncidentWorkflow:
             )
         # Incidents opened before linking existed must replay without it.
         elif start.dedup_key is not None and workflow.patched("link-previous-incident"):
-            self._spawn(self._link_previous(info.workflow_id))
+            self._effects.spawn(self._link_previous(info.workflow_id))
         return True
 
     async def _link_previous(self, workflow_id: str) -> None:
@@ -411,131 +374,8 @@ class IncidentWorkflow:
             self._details = details
         self._recorder.soon()
 
-    # --- side effects ---------------------------------------------------------
-
     def _dispatch(self, effects: Effects) -> None:
-        for notice in effects.notices:
-            self._spawn(self._deliver(notice))
-        if effects.run_probe:
-            self._spawn(self._probe())
-        for action_id in effects.run_actions:
-            self._spawn(self._contain(action_id, undo=False))
-        for action_id in effects.undo_actions:
-            self._spawn(self._contain(action_id, undo=True))
-        self._wake = True
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, notice: Notice) -> None:
-        self._sending[notice.key] = notice
-        try:
-            await self._send(notice)
-        finally:
-            del self._sending[notice.key]
-
-    async def _send(self, notice: Notice) -> None:
-        summary = clip_line(f"{notice.kind.value} → {notice.audience}: {notice.headline}")
-        try:
-            report = await workflow.execute_activity_method(
-                NotifyActivities.deliver,
-                notice,
-                start_to_close_timeout=timedelta(seconds=60),
-                schedule_to_close_timeout=timedelta(hours=1),
-                heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
-                retry_policy=NOTIFY_RETRY,
-                # Under load a page must not wait behind status reminders and records.
-                priority=URGENT if notice.kind in URGENT_NOTICES else Priority.default,
-                summary=summary,
-            )
-        except ActivityError as err:
-            cause = _failure_message(err)
-            self._live.note_delivery_problem(workflow.now(), notice, f"not delivered: {cause}")
-            self._live.record_outcomes(notice, [], workflow.now(), failure=cause)
-            self._wake = True  # the timeline changed: refresh the Web UI
-            return
-        self._live.record_outcomes(notice, report.outcomes, workflow.now())
-        self._recorder.soon()
-        for outcome in report.rejected:
-            self._live.note_delivery_problem(
-                workflow.now(),
-                notice,
-                f"{outcome.channel} refused it ({outcome.status_code}): {outcome.detail}",
-            )
-            self._wake = True
-
-    async def _contain(self, action_id: int, *, undo: bool) -> None:
-        self._containing.add((action_id, undo))
-        try:
-            await self._call_control_plane(action_id, undo=undo)
-        finally:
-            self._containing.discard((action_id, undo))
-
-    async def _call_control_plane(self, action_id: int, *, undo: bool) -> None:
-        incident = self._live
-        action = incident.action(action_id)
-        assert action is not None
-        call = ContainmentCall(
-            incident=incident_key(incident.state.human_id, incident.state.uid),
-            action_id=action.id,
-            kind=action.kind,
-            target=action.target,
-            params=action.params,
-            undo=undo,
-        )
-        what = action.kind.undo_label if undo else action.kind.label
-        try:
-            result = await workflow.execute_activity_method(
-                ContainmentActivities.execute,
-                call,
-                start_to_close_timeout=timedelta(seconds=15),
-                # An undo is never dropped: past UNDO_PATIENCE it shows as failing,
-                # escalates, and is tried again later (a timer of the incident's).
-                schedule_to_close_timeout=UNDO_PATIENCE if undo else timedelta(minutes=30),
-                retry_policy=UNDO_RETRY if undo else CONTAIN_RETRY,
-                priority=CONTAINING,
-                summary=clip_line(f"{what} {action.target} (#{action.id})"),
-            )
-        except ActivityError as err:
-            cause = _failure_message(err)
-            self._dispatch(
-                incident.on_action_result(
-                    action_id, undo=undo, ok=False, detail=cause, now=workflow.now()
-                )
-            )
-            return
-        if result.previous and not undo:
-            action.params["previous"] = result.previous
-        self._dispatch(
-            incident.on_action_result(
-                action_id, undo=undo, ok=True, detail=result.detail, now=workflow.now()
-            )
-        )
-
-    async def _probe(self) -> None:
-        self._probing = True
-        try:
-            await self._check_slos()
-        finally:
-            self._probing = False
-
-    async def _check_slos(self) -> None:
-        incident = self._live
-        try:
-            result = await workflow.execute_activity_method(
-                ProbeActivities.check_slos,
-                incident.policy.recovery.probes,
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=PROBE_RETRY,
-                summary="check the SLO probes before counting the incident resolved",
-            )
-        except ActivityError as err:
-            result = ProbeResult(
-                at=workflow.now(), healthy=False, error=f"probe failed: {err.cause}"
-            )
-        self._dispatch(incident.on_probe(result, workflow.now()))
+        self._effects.dispatch(effects)
 
     # --- inputs -----------------------------------------------------------------
 
@@ -748,8 +588,3 @@ class IncidentWorkflow:
     def timeline(self) -> list[TimelineEvent]:
         """The incident's timeline, oldest first (the most recent 500 events)."""
         return self._live.state.timeline
-
-
-def _failure_message(err: ActivityError) -> str:
-    """What an activity failure says, for the timeline."""
-    return err.cause.message if isinstance(err.cause, ApplicationError) else str(err.cause)
