@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -15,50 +13,14 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.contain import ContainmentActivities, request_for
 from incident.containment import ActionKind, ContainmentCall, ContainmentResult
-from starter.controlplane import create_control_plane
-from starter.hooks.server import serving
+from tests.support.controlplane import ControlPlane, reference_control_plane
 
 TOKEN = "cp-token-current"
 
 
-@dataclass
-class Plane:
-    """The reference control plane, with this test's own deployment, trigger and org."""
-
-    url: str
-    deployment: str
-    trigger: str
-    org: str
-
-    async def state(self) -> dict[str, Any]:
-        async with httpx.AsyncClient() as http:
-            data: dict[str, Any] = (await http.get(f"{self.url}/api/v1/state")).json()
-            return data
-
-    async def row(self, table: str, id_: str) -> dict[str, Any]:
-        return next(r for r in (await self.state())[table] if r["id"] == id_)
-
-
 @pytest.fixture
-async def plane(database_url: str) -> AsyncIterator[Plane]:
-    suffix = uuid.uuid4().hex[:6]
-    app = create_control_plane(database_url, token=TOKEN)
-    async with serving(app, "127.0.0.1", 0) as url:
-        async with httpx.AsyncClient() as http:
-            assert (await http.get(f"{url}/healthz")).status_code == 200  # schema in place
-        found = Plane(url, f"agents-{suffix}", f"digest-{suffix}", f"org-{suffix}")
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                "INSERT INTO cp_deployments (id, version, stable_version) VALUES ($1,'v42','v41')",
-                found.deployment,
-            )
-            await conn.execute(
-                "INSERT INTO cp_triggers (id, org) VALUES ($1, $2)", found.trigger, found.org
-            )
-            await conn.execute("INSERT INTO cp_orgs (id) VALUES ($1)", found.org)
-        finally:
-            await conn.close()
+async def plane(database_url: str) -> AsyncIterator[ControlPlane]:
+    async with reference_control_plane(database_url, token=TOKEN) as found:
         yield found
 
 
@@ -90,14 +52,16 @@ async def refusal(url: str, contained: ContainmentCall, *, token: str | None = T
 # --- 4xx: final for an action, retried for an undo ---------------------------------
 
 
-async def test_a_refused_action_is_final(plane: Plane) -> None:
+async def test_a_refused_action_is_final(plane: ControlPlane) -> None:
     err = await refusal(plane.url, call(ActionKind.ROLLBACK_DEPLOYMENT, "no-such-deployment"))
     assert err.type == "ControlPlaneRejected"
     assert err.non_retryable
     assert "404" in err.message and "no-such-deployment" in err.message
 
 
-async def test_a_refused_undo_is_retried_until_the_control_plane_takes_it(plane: Plane) -> None:
+async def test_a_refused_undo_is_retried_until_the_control_plane_takes_it(
+    plane: ControlPlane,
+) -> None:
     disable = call(ActionKind.DISABLE_TRIGGER, plane.trigger)
     await execute(plane.url, disable)
     assert not (await plane.row("triggers", plane.trigger))["is_enabled"]
@@ -116,7 +80,9 @@ async def test_a_refused_undo_is_retried_until_the_control_plane_takes_it(plane:
     assert (await plane.row("triggers", plane.trigger))["is_enabled"]
 
 
-async def test_an_undo_of_something_that_went_away_keeps_failing_visibly(plane: Plane) -> None:
+async def test_an_undo_of_something_that_went_away_keeps_failing_visibly(
+    plane: ControlPlane,
+) -> None:
     undo = call(ActionKind.ACTIVATE_DENYLIST, "org-that-was-deleted", undo=True)
     err = await refusal(plane.url, undo)
     assert (err.type, err.non_retryable) == ("ControlPlaneRejected", False)
@@ -131,7 +97,7 @@ def steering(org: str) -> str:
     return f"../../orgs/{org}/autonomy?"
 
 
-async def test_a_path_like_target_is_refused_and_the_org_is_untouched(plane: Plane) -> None:
+async def test_a_path_like_target_is_refused_and_the_org_is_untouched(plane: ControlPlane) -> None:
     lowered = call(ActionKind.LOWER_AUTONOMY, steering(plane.org))
     err = await refusal(plane.url, lowered)
     assert (err.type, err.non_retryable) == ("InvalidTarget", True)
@@ -155,7 +121,7 @@ async def test_a_path_like_target_is_refused_and_the_org_is_untouched(plane: Pla
     ],
 )
 async def test_every_kind_refuses_a_malformed_target(
-    plane: Plane, kind: ActionKind, target: str
+    plane: ControlPlane, kind: ActionKind, target: str
 ) -> None:
     err = await refusal(plane.url, call(kind, target))
     assert (err.type, err.non_retryable) == ("InvalidTarget", True)
@@ -174,7 +140,9 @@ async def test_every_kind_refuses_a_malformed_target(
         "x/../../../orgs/{org}/autonomy#",
     ],
 )
-async def test_even_unchecked_a_target_stays_one_path_segment(plane: Plane, target: str) -> None:
+async def test_even_unchecked_a_target_stays_one_path_segment(
+    plane: ControlPlane, target: str
+) -> None:
     # Were the check ever bypassed, the request still names exactly one deployment.
     lowered = call(ActionKind.LOWER_AUTONOMY, target.format(org=plane.org))
     method, path, body = request_for(lowered)
@@ -192,7 +160,7 @@ async def test_even_unchecked_a_target_stays_one_path_segment(plane: Plane, targ
     assert (await plane.row("orgs", plane.org))["autonomy_tier"] == "L3"
 
 
-async def test_well_formed_targets_still_act(plane: Plane) -> None:
+async def test_well_formed_targets_still_act(plane: ControlPlane) -> None:
     result = await execute(plane.url, call(ActionKind.LOWER_AUTONOMY, plane.deployment))
     assert result.previous == "L3"
     result = await execute(plane.url, call(ActionKind.LOWER_AUTONOMY, plane.org, scope="org"))

@@ -37,15 +37,18 @@ class ControlPlane:
             data: dict[str, Any] = (await http.get(f"{self.url}/api/v1/state")).json()
             return data
 
+    async def row(self, table: str, id_: str) -> dict[str, Any]:
+        """One row of the control plane's ``table`` (deployments, triggers, orgs) by id."""
+        return next(r for r in (await self.state())[table] if r["id"] == id_)
+
     async def deployment_row(self) -> dict[str, Any]:
-        return next(d for d in (await self.state())["deployments"] if d["id"] == self.deployment)
+        return await self.row("deployments", self.deployment)
 
     async def trigger_enabled(self) -> bool:
-        trig = next(t for t in (await self.state())["triggers"] if t["id"] == self.trigger)
-        return bool(trig["is_enabled"])
+        return bool((await self.row("triggers", self.trigger))["is_enabled"])
 
     async def org_row(self) -> dict[str, Any]:
-        return next(o for o in (await self.state())["orgs"] if o["id"] == self.org)
+        return await self.row("orgs", self.org)
 
     async def effects(self, incident: str) -> list[tuple[str, str]]:
         return [
@@ -87,13 +90,17 @@ class AnswerLate:
 
 @asynccontextmanager
 async def reference_control_plane(
-    database_url: str, *, answer_late: Mapping[str, float] | None = None
+    database_url: str,
+    *,
+    answer_late: Mapping[str, float] | None = None,
+    token: str | None = None,
 ) -> AsyncIterator[ControlPlane]:
     """Serve the reference control plane on loopback with a fresh deployment, trigger and org.
 
-    ``answer_late`` maps path fragments to seconds (see :class:`AnswerLate`).
+    ``answer_late`` maps path fragments to seconds (see :class:`AnswerLate`); ``token``
+    is the bearer token it asks for.
     """
-    app = create_control_plane(database_url)
+    app = create_control_plane(database_url, token=token)
     if answer_late:
         app.add_middleware(AnswerLate, after=answer_late)
     suffix = uuid.uuid4().hex[:6]
