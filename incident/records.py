@@ -65,12 +65,23 @@ class RecordBatch(Model):
         return self.events[-1].seq if self.events else self.row.last_seq
 
 
+def records_behind(state: IncidentState) -> bool:
+    """Whether the store lacks part of the incident (cheap: builds no batch)."""
+    return (
+        bool(state.timeline and state.timeline[-1].seq > state.recorded_seq)  # seq ascends
+        or bool(state.unrecorded_notifications)
+        or any(a.id > state.action_items_recorded for a in state.action_items)
+    )
+
+
 def pending_batch(
     state: IncidentState,
     workflow_id: str,
     deadlines: tuple[datetime | None, datetime | None],
 ) -> RecordBatch | None:
     """The next write the store needs, or None when it is up to date."""
+    if not records_behind(state):
+        return None
     budget = bounds.ACTIVITY_INPUT_BYTES // 2  # the rest: the row, postmortem, action items
     events = _within(
         [e for e in state.timeline if e.seq > state.recorded_seq][:MAX_EVENTS_PER_WRITE], budget

@@ -19,7 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
     from incident.lifecycle import Incident
-    from incident.records import RecordBatch, pending_batch
+    from incident.records import RecordBatch, pending_batch, records_behind
 
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -53,10 +53,7 @@ class Recorder:
 
     def behind(self) -> bool:
         """Whether the store still lacks part of the incident."""
-        state = self._incident().state
-        return self.enabled and (
-            pending_batch(state, workflow.info().workflow_id, (None, None)) is not None
-        )
+        return self.enabled and records_behind(self._incident().state)
 
     def soon(self) -> None:
         """Start the next write, if anything is new and none is in flight."""
