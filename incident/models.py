@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -357,10 +358,10 @@ class LiftDegradedMode(Decision):
     org: Name
 
 
-class RecordCause(Decision):
+class IdentifyCause(Decision):
     """What caused the incident; proposes the decision tree's actions."""
 
-    update: ClassVar[str] = "record_cause"
+    update: ClassVar[str] = "identify_cause"
 
     cause: Name
 
@@ -492,7 +493,10 @@ class IncidentState(Model):
     firings: int = 0
     notes: int = 0
 
-    fired_steps: list[str] = Field(default_factory=list)
+    steps_taken: list[str] = Field(
+        default_factory=list, validation_alias=AliasChoices("steps_taken", "fired_steps")
+    )
+    """Keys of the ladder and deadline steps already taken (read under its former name too)."""
     last_probe: ProbeResult | None = None
     probe_due: datetime | None = None
 

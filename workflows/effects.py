@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from incident.containment import ContainmentCall
     from incident.ids import incident_key
     from incident.lifecycle import Effects, Incident
-    from incident.models import ProbeResult
+    from incident.models import CarriedIncident, ProbeResult
     from incident.notices import DELIVERY_HEARTBEAT_TIMEOUT, Notice, NoticeKind
 
 URGENT = Priority(priority_key=1)
@@ -78,13 +78,30 @@ class SideEffects:
         """Something is still in flight."""
         return bool(self._tasks)
 
-    @property
-    def sending(self) -> list[Notice]:
-        """Notices being delivered."""
-        return list(self._sending.values())
+    def carry(self) -> CarriedIncident:
+        """The incident with everything still in flight, for the next run to start again."""
+        incident = self._incident()
+        return CarriedIncident(
+            state=incident.state,
+            policy=incident.policy,
+            notices_in_flight=[n.model_dump(mode="json") for n in self._sending.values()],
+            actions_in_flight=self._in_flight(undo=False),
+            undos_in_flight=self._in_flight(undo=True),
+            probe_in_flight=self.probing,
+        )
 
-    def containing(self, *, undo: bool) -> list[int]:
-        """Containment actions (or their undos) the control plane has not answered yet."""
+    def resume(self, carried: CarriedIncident) -> None:
+        """Start again what the previous run had in flight when it continued as new."""
+        self.dispatch(
+            Effects(
+                notices=[Notice.model_validate(n) for n in carried.notices_in_flight],
+                run_probe=carried.probe_in_flight,
+                run_actions=list(carried.actions_in_flight),
+                undo_actions=list(carried.undos_in_flight),
+            )
+        )
+
+    def _in_flight(self, *, undo: bool) -> list[int]:
         return [action for action, is_undo in self._containing if is_undo is undo]
 
     def dispatch(self, effects: Effects) -> None:

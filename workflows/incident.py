@@ -19,45 +19,25 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.lineage import LineageActivities
     from activities.policy import PolicyActivities
-    from incident.bounds import CARRIED_STATE_BYTES, clip_line, payload_bytes
+    from incident.bounds import clip_line
     from incident.ids import SHORT_HUMAN_ID_CHARS, human_id
     from incident.lifecycle import DecisionRejected, Effects, Incident
     from incident.models import (
         MAX_ALERTS_AFTER_CLOSE,
-        Acknowledge,
-        AddActionItem,
-        AddNote,
         AlertBatch,
         AlertStatus,
-        ApproveContainment,
-        AssignRole,
         CarriedIncident,
-        ChangeSeverity,
-        Close,
         Decision,
         DecisionReceipt,
-        DeclareMitigated,
-        DenyContainment,
-        EnterDegradedMode,
         IncidentStart,
         IncidentState,
-        LiftDegradedMode,
         PendingTimer,
         Phase,
-        PostStatusUpdate,
-        PreviousIncident,
-        ProposeContainment,
-        RaiseFlag,
-        RecordCause,
-        Reopen,
-        Resolve,
-        SubmitPostmortem,
         TimelineEvent,
     )
-    from incident.notices import (
-        Notice,
-    )
     from incident.search_attributes import BY_NAME
+    from workflows import handover
+    from workflows.decisions import DecisionUpdates
     from workflows.effects import PROBE_RETRY, URGENT, SideEffects
     from workflows.recording import Recorder
 
@@ -72,7 +52,7 @@ flight, timers firing all along; what is still running then is carried into the 
 
 
 @workflow.defn(name="IncidentWorkflow")
-class IncidentWorkflow:
+class IncidentWorkflow(DecisionUpdates):
     """One incident: detected → triaged → responding → resolved → post-incident → closed."""
 
     @workflow.init
@@ -106,7 +86,7 @@ class IncidentWorkflow:
                 )
         incident = self._live
         if start.carried is not None:
-            self._resume_in_flight(start.carried)
+            self._effects.resume(start.carried)
         try:
             await self._respond()
         except asyncio.CancelledError:
@@ -132,33 +112,10 @@ class IncidentWorkflow:
         if closed and settled:
             # Alerts fired while this incident was closing: they open the group's next one.
             workflow.continue_as_new(
-                IncidentStart(
-                    source=incident.state.source,
-                    dedup_key=incident.state.dedup_key,
-                    alerts=self._after_close,
-                    follows=PreviousIncident(
-                        human_id=incident.state.human_id,
-                        closed_at=incident.state.closed_at or workflow.now(),
-                    ),
-                )
+                handover.next_incident(incident, self._after_close, workflow.now())
             )
-        carried = CarriedIncident(
-            state=incident.state,
-            policy=incident.policy,
-            notices_in_flight=[n.model_dump(mode="json") for n in self._effects.sending],
-            actions_in_flight=self._effects.containing(undo=False),
-            undos_in_flight=self._effects.containing(undo=True),
-            probe_in_flight=self._effects.probing,
-        )
-        beside_state = payload_bytes(carried) - payload_bytes(incident.state)
-        incident.fit(CARRIED_STATE_BYTES - beside_state)  # over the limit, the run would end
         workflow.continue_as_new(
-            IncidentStart(
-                source=incident.state.source,
-                dedup_key=incident.state.dedup_key,
-                carried=carried,
-                alerts=self._after_close,
-            )
+            handover.same_incident(incident, self._effects.carry(), self._after_close)
         )
 
     async def _drain(self, *, closed: bool) -> bool:
@@ -226,17 +183,6 @@ class IncidentWorkflow:
                 )
             )
         return incident.state
-
-    def _resume_in_flight(self, carried: CarriedIncident) -> None:
-        """Start again what the previous run had in flight when it continued as new."""
-        self._dispatch(
-            Effects(
-                notices=[Notice.model_validate(n) for n in carried.notices_in_flight],
-                run_probe=carried.probe_in_flight,
-                run_actions=list(carried.actions_in_flight),
-                undo_actions=list(carried.undos_in_flight),
-            )
-        )
 
     async def _respond(self) -> None:
         """Wait on the soonest timer, re-planning whenever something changes, until close."""
@@ -409,168 +355,6 @@ class IncidentWorkflow:
         return DecisionReceipt(
             human_id=s.human_id, event=event, phase=s.phase, status=s.status, severity=s.severity
         )
-
-    @workflow.update
-    def acknowledge(self, decision: Acknowledge) -> DecisionReceipt:
-        """Acknowledge: stops the paging ladder."""
-        return self._decide(decision)
-
-    @acknowledge.validator
-    def _check_acknowledge(self, decision: Acknowledge) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def assign_role(self, decision: AssignRole) -> DecisionReceipt:
-        """Give an incident role to a person."""
-        return self._decide(decision)
-
-    @assign_role.validator
-    def _check_assign_role(self, decision: AssignRole) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def change_severity(self, decision: ChangeSeverity) -> DecisionReceipt:
-        """Re-grade the incident; all timers are re-planned from the declaration."""
-        return self._decide(decision)
-
-    @change_severity.validator
-    def _check_change_severity(self, decision: ChangeSeverity) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def post_status_update(self, decision: PostStatusUpdate) -> DecisionReceipt:
-        """Post a status update; resets the communication cadence."""
-        return self._decide(decision)
-
-    @post_status_update.validator
-    def _check_post_status_update(self, decision: PostStatusUpdate) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def add_note(self, decision: AddNote) -> DecisionReceipt:
-        """Add a note to the timeline."""
-        return self._decide(decision)
-
-    @add_note.validator
-    def _check_add_note(self, decision: AddNote) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def raise_flag(self, decision: RaiseFlag) -> DecisionReceipt:
-        """Raise an immediate-escalation flag (data loss, security breach, ...)."""
-        return self._decide(decision)
-
-    @raise_flag.validator
-    def _check_raise_flag(self, decision: RaiseFlag) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def declare_mitigated(self, decision: DeclareMitigated) -> DecisionReceipt:
-        """Impact contained: start watching recovery."""
-        return self._decide(decision)
-
-    @declare_mitigated.validator
-    def _check_declare_mitigated(self, decision: DeclareMitigated) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def resolve(self, decision: Resolve) -> DecisionReceipt:
-        """Declare resolution with the root cause; resolves once recovery criteria hold."""
-        return self._decide(decision)
-
-    @resolve.validator
-    def _check_resolve(self, decision: Resolve) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def reopen(self, decision: Reopen) -> DecisionReceipt:
-        """Send the incident back to responding."""
-        return self._decide(decision)
-
-    @reopen.validator
-    def _check_reopen(self, decision: Reopen) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def submit_postmortem(self, decision: SubmitPostmortem) -> DecisionReceipt:
-        """Record the postmortem; a final one closes the incident."""
-        return self._decide(decision)
-
-    @submit_postmortem.validator
-    def _check_submit_postmortem(self, decision: SubmitPostmortem) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def add_action_item(self, decision: AddActionItem) -> DecisionReceipt:
-        """Add a follow-up task; its due date comes from the priority's SLA."""
-        return self._decide(decision)
-
-    @add_action_item.validator
-    def _check_add_action_item(self, decision: AddActionItem) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def close(self, decision: Close) -> DecisionReceipt:
-        """Close the incident."""
-        return self._decide(decision)
-
-    @close.validator
-    def _check_close(self, decision: Close) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def propose_containment(self, decision: ProposeContainment) -> DecisionReceipt:
-        """Propose a containment action; its autonomy decides whether it runs."""
-        return self._decide(decision)
-
-    @propose_containment.validator
-    def _check_propose_containment(self, decision: ProposeContainment) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def approve_containment(self, decision: ApproveContainment) -> DecisionReceipt:
-        """Approve an action awaiting approval (incident commander or technical lead)."""
-        return self._decide(decision)
-
-    @approve_containment.validator
-    def _check_approve_containment(self, decision: ApproveContainment) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def deny_containment(self, decision: DenyContainment) -> DecisionReceipt:
-        """Deny an action awaiting approval, with a reason."""
-        return self._decide(decision)
-
-    @deny_containment.validator
-    def _check_deny_containment(self, decision: DenyContainment) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def enter_degraded_mode(self, decision: EnterDegradedMode) -> DecisionReceipt:
-        """Degraded mode for an org: L1, emergency denylist, paused triggers, as one."""
-        return self._decide(decision)
-
-    @enter_degraded_mode.validator
-    def _check_enter_degraded_mode(self, decision: EnterDegradedMode) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def lift_degraded_mode(self, decision: LiftDegradedMode) -> DecisionReceipt:
-        """Lift degraded mode for an org, as one."""
-        return self._decide(decision)
-
-    @lift_degraded_mode.validator
-    def _check_lift_degraded_mode(self, decision: LiftDegradedMode) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def record_cause(self, decision: RecordCause) -> DecisionReceipt:
-        """Record the cause; proposes the decision tree's actions."""
-        return self._decide(decision)
-
-    @record_cause.validator
-    def _check_record_cause(self, decision: RecordCause) -> None:
-        self._check(decision)
 
     # --- views ------------------------------------------------------------------
 

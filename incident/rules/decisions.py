@@ -24,7 +24,7 @@ from incident.models import (
     PostStatusUpdate,
     ProposeContainment,
     RaiseFlag,
-    RecordCause,
+    IdentifyCause,
     Reopen,
     Resolve,
     SubmitPostmortem,
@@ -93,7 +93,7 @@ RULES: dict[type[Decision], Rule] = {
     DenyContainment: Rule(saga.check_deny, saga.apply_deny),
     EnterDegradedMode: Rule(saga.check_degrade, saga.apply_degrade),
     LiftDegradedMode: Rule(saga.check_lift, saga.apply_lift),
-    RecordCause: Rule(saga.check_cause, saga.apply_cause),
+    IdentifyCause: Rule(saga.check_cause, saga.apply_cause),
 }
 """Every decision and the rule that takes it: a decision missing here cannot be sent."""
 

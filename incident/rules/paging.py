@@ -92,8 +92,8 @@ def apply_flag(inc: Incident, d: RaiseFlag, now: datetime, fx: Effects) -> Timel
     if trigger.jump_ladder:
         for index, step in enumerate(inc.rule.escalation):
             key = _step_key(inc, index)
-            if key not in s.fired_steps and step.ladder is LadderKind.MANAGEMENT:
-                s.fired_steps.append(key)
+            if key not in s.steps_taken and step.ladder is LadderKind.MANAGEMENT:
+                s.steps_taken.append(key)
                 fx.notices.append(
                     escalate(inc, now, key, step.target, step.contact, f"{reason}: ladder jumped")
                 )
@@ -106,7 +106,7 @@ def plan(inc: Incident) -> list[PendingTimer]:
     if not s.phase.is_open:
         return []
     timers: list[PendingTimer] = []
-    fired = set(s.fired_steps)
+    fired = set(s.steps_taken)
     acked = s.acknowledged_at is not None
     calm = s.status is Status.MONITORING
     if not acked and "ack_deadline" not in fired:
@@ -152,7 +152,7 @@ def plan(inc: Incident) -> list[PendingTimer]:
 
 def escalation_due(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
     """A step of the ladder is due: page its target."""
-    inc.state.fired_steps.append(timer.key)
+    inc.state.steps_taken.append(timer.key)
     # Timers planned before ``ref`` existed name their step only in their key.
     index = timer.ref if timer.ref is not None else int(timer.key.rsplit(":", 1)[1])
     step = inc.rule.escalation[index]
@@ -163,7 +163,7 @@ def escalation_due(inc: Incident, timer: PendingTimer, now: datetime) -> Effects
 def ack_deadline_missed(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
     """Nobody acknowledged in time: say so and page again whoever has been paged so far."""
     s = inc.state
-    s.fired_steps.append(timer.key)
+    s.steps_taken.append(timer.key)
     reason = f"{s.severity} not acknowledged within {wording.response_text(inc)}"
     timeline.add_event(
         inc,
@@ -193,7 +193,7 @@ def ack_deadline_missed(inc: Incident, timer: PendingTimer, now: datetime) -> Ef
 def resolution_target_breached(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
     """The severity's resolution target passed: say so and tell the commander."""
     s = inc.state
-    s.fired_steps.append(timer.key)
+    s.steps_taken.append(timer.key)
     reason = (
         f"{s.severity} unresolved after its {format_duration(inc.rule.resolution_target)} target"
     )

@@ -134,7 +134,7 @@ def plan(inc: Incident) -> list[PendingTimer]:
     if s.phase is not Phase.POST_INCIDENT:
         return []
     timers = []
-    fired = set(s.fired_steps)
+    fired = set(s.steps_taken)
     schedule_by, complete_by = postmortem_deadlines(inc)
     if schedule_by and s.postmortem is None and "postmortem_schedule" not in fired:
         timers.append(
@@ -161,7 +161,7 @@ def plan(inc: Incident) -> list[PendingTimer]:
 def remind(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
     """A postmortem deadline passed: remind the commander."""
     s = inc.state
-    s.fired_steps.append(timer.key)
+    s.steps_taken.append(timer.key)
     what = "scheduled" if timer.key == "postmortem_schedule" else "final"
     commander = s.roles.get(Role.INCIDENT_COMMANDER, "Incident commander")
     timeline.add_event(

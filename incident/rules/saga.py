@@ -26,7 +26,7 @@ from incident.models import (
     PendingTimer,
     Phase,
     ProposeContainment,
-    RecordCause,
+    IdentifyCause,
     Role,
     Status,
     TimelineEvent,
@@ -241,14 +241,14 @@ def apply_lift(inc: Incident, d: LiftDegradedMode, now: datetime, fx: Effects) -
     )
 
 
-def check_cause(inc: Incident, d: RecordCause) -> str | None:
+def check_cause(inc: Incident, d: IdentifyCause) -> str | None:
     causes = inc.policy.containment.causes
     if d.cause not in causes:
         return f"unknown cause {d.cause!r}; known causes: {', '.join(sorted(causes))}"
     return response.open_only(inc, "record a cause")
 
 
-def apply_cause(inc: Incident, d: RecordCause, now: datetime, fx: Effects) -> TimelineEvent:
+def apply_cause(inc: Incident, d: IdentifyCause, now: datetime, fx: Effects) -> TimelineEvent:
     rule = inc.policy.containment.causes[d.cause]
     inc.state.cause = d.cause
     if inc.state.status is Status.INVESTIGATING:

@@ -58,7 +58,7 @@ from incident.models import (
     PostStatusUpdate,
     ProposeContainment,
     RaiseFlag,
-    RecordCause,
+    IdentifyCause,
     Reopen,
     Resolve,
     Role,
@@ -630,10 +630,10 @@ _decision(
 )
 _decision(
     "cause",
-    RecordCause,
+    IdentifyCause,
     "Record the cause (recent_deployment, infrastructure, code_bug, external_dependency).",
     click.argument("cause"),
-    build=lambda reason, cause: lambda actor: RecordCause(actor=actor, reason=reason, cause=cause),
+    build=lambda reason, cause: lambda actor: IdentifyCause(actor=actor, reason=reason, cause=cause),
 )
 _decision(
     "close",

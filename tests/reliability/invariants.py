@@ -168,8 +168,8 @@ def check_escalation_ladder(
     ended = next((e.at for e in state.timeline if e.kind in OPEN_ENDS), None)
     spans = _monitoring_spans(state.timeline)
     jumped = bool(state.flags)
-    fired_steps = Counter(state.fired_steps)
-    problems = [f"{key} fired {n} times" for key, n in fired_steps.items() if n > 1]
+    steps_taken = Counter(state.steps_taken)
+    problems = [f"{key} fired {n} times" for key, n in steps_taken.items() if n > 1]
     for index, step in enumerate(rule.escalation):
         key = f"escalation:{state.severity}:{index}"
         due = max(state.declared_at + step.after, replanned)
@@ -180,11 +180,11 @@ def check_escalation_ladder(
             moot |= any(start <= due and (end is None or due < end) for start, end in spans)
         events = _escalations(state, step.target, step.contact)
         if due <= clock - grace and not moot:
-            if len(events) != 1 or fired_steps[key] != 1:
+            if len(events) != 1 or steps_taken[key] != 1:
                 problems.append(
                     f"{key} ({step.target}) was due at {due:%H:%M:%S} (clock {clock:%H:%M:%S}) "
-                    f"and is on the timeline {len(events)} times, in fired_steps "
-                    f"{fired_steps[key]} times"
+                    f"and is on the timeline {len(events)} times, in steps_taken "
+                    f"{steps_taken[key]} times"
                 )
                 continue
             late = events[0].at - due
@@ -260,7 +260,7 @@ def _wire_problems(state: IncidentState, wire: Wire) -> list[str]:
     if lost:
         problems.append(f"notices sent but never delivered: {sorted(lost)}")
     keys = {key for key, _ in delivered}
-    for step in state.fired_steps:
+    for step in state.steps_taken:
         if step.startswith("escalation:") and step not in keys:
             problems.append(f"ladder step {step} fired but its page never reached the channel")
     failed = [e.text for e in state.timeline if e.kind == "notification_failed"]

@@ -48,7 +48,7 @@ async def test_a_channel_down_for_ten_minutes_delays_no_escalation_and_loses_no_
         wire.status = 200
         last = f"escalation:P0:{inside[-1]}"
         for incident in incidents:
-            await harness.until(incident, lambda s: last in s.fired_steps, within=60)
+            await harness.until(incident, lambda s: last in s.steps_taken, within=60)
         final = await check_incidents(
             harness.client,
             list(incidents),

@@ -68,7 +68,7 @@ async def test_postgres_down_loses_nothing_and_catches_up(
             for incident in incidents:
                 state = await harness.until(
                     incident,
-                    lambda s: f"escalation:P0:{last_step}" in s.fired_steps,
+                    lambda s: f"escalation:P0:{last_step}" in s.steps_taken,
                     within=30 + 15 * last_step,
                 )
                 # The incident went on while the database was down: timers fired, pages out.

@@ -65,7 +65,7 @@ async def test_open_incidents_and_their_timers_survive_a_server_restart(
             states = [await harness.state(i) for i in incidents]
             before = {s.human_id: s.timeline for s in states}
             due = max(s.declared_at for s in states) + ladder[down_until_step].after
-            assert all("escalation:P0:1" not in s.fired_steps for s in states)
+            assert all("escalation:P0:1" not in s.steps_taken for s in states)
 
             await asyncio.to_thread(server.stop)
             # The outage itself: the server stays down until the step has fallen due.
@@ -76,7 +76,7 @@ async def test_open_incidents_and_their_timers_survive_a_server_restart(
             for incident in incidents:
                 state = await harness.until(
                     incident,
-                    lambda s: f"escalation:P0:{down_until_step}" in s.fired_steps,
+                    lambda s: f"escalation:P0:{down_until_step}" in s.steps_taken,
                     within=60,
                 )
                 assert state.timeline[: len(before[state.human_id])] == before[state.human_id]
@@ -93,6 +93,6 @@ async def test_open_incidents_and_their_timers_survive_a_server_restart(
                 paged = [d.key for d in wire.log if d.human_id == state.human_id]
                 for step in range(down_until_step + 1):
                     assert paged.count(f"escalation:P0:{step}") == 1
-                assert (state.acknowledged_at is None) == ("ack_deadline" in state.fired_steps)
+                assert (state.acknowledged_at is None) == ("ack_deadline" in state.steps_taken)
     finally:
         await asyncio.to_thread(server.stop)

@@ -255,7 +255,7 @@ async def _walk_on_previous_release(harness: Harness, opened: Opened) -> None:
         # the CTO (30 min) and CEO (60 min) steps are pending.
         await harness.until(incident, lambda s: s.phase is Phase.TRIAGED)
         await harness.advance(incident, 16 * MIN)
-        await harness.until(incident, lambda s: "escalation:P0:1" in s.fired_steps)
+        await harness.until(incident, lambda s: "escalation:P0:1" in s.steps_taken)
 
     async def approval(incident: IncidentHandle) -> None:
         # The playbook proposed a rollback and a disabled trigger, both awaiting approval.
@@ -309,7 +309,7 @@ async def _carry_to_close(harness: Harness, opened: Opened, plane: ControlPlane)
     async def paging(incident: IncidentHandle) -> None:
         # Still nobody: the CTO's step, planned by the old worker, fires on the new one.
         await harness.advance(incident, 15 * MIN)
-        await harness.until(incident, lambda s: "escalation:P0:2" in s.fired_steps)
+        await harness.until(incident, lambda s: "escalation:P0:2" in s.steps_taken)
         await decide(incident, Acknowledge(actor="dana", reason="on it"))
         await decide(incident, Resolve(actor="dana", root_cause="expired certificate"))
         await harness.advance(incident, 61 * MIN)
@@ -422,8 +422,8 @@ async def test_incidents_opened_on_the_previous_release_close_on_this_one(
             paging, approval, _, post_incident = before
             # The previous release's 6-character INC IDs: these are its incidents.
             assert all(len(s.human_id) == len("INC-XXXXXX") and s.uid is None for s in before)
-            assert "escalation:P0:1" in paging.fired_steps
-            assert "escalation:P0:2" not in paging.fired_steps
+            assert "escalation:P0:1" in paging.steps_taken
+            assert "escalation:P0:2" not in paging.steps_taken
             assert [a.state for a in approval.containment] == [ActionState.AWAITING_APPROVAL] * 2
             assert approval.roles[Role.INCIDENT_COMMANDER] == "dana"
             scheduled = post_incident.postmortem

@@ -60,7 +60,7 @@ async def _resolve(harness: Harness, incident: IncidentHandle) -> None:
 async def _ladder(harness: Harness, incident: IncidentHandle) -> None:
     # Unacknowledged for 31 minutes: ack deadline missed, the secondary on-call paged.
     await harness.advance(incident, 31 * MIN)
-    await harness.until(incident, lambda s: "escalation:P1:1" in s.fired_steps)
+    await harness.until(incident, lambda s: "escalation:P1:1" in s.steps_taken)
     await decide(incident, Acknowledge(actor="dana", reason="back at the desk"))
 
 

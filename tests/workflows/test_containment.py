@@ -24,7 +24,7 @@ from incident.models import (
     Phase,
     PostmortemStatus,
     ProposeContainment,
-    RecordCause,
+    IdentifyCause,
     Resolve,
     Role,
     SubmitPostmortem,
@@ -222,13 +222,13 @@ async def test_playbook_and_decision_tree_propose_actions(
         (ActionKind.ROLLBACK_DEPLOYMENT, plane.deployment, ActionState.AWAITING_APPROVAL),
         (ActionKind.DISABLE_TRIGGER, plane.trigger, ActionState.AWAITING_APPROVAL),
     ]
-    await decide(incident, RecordCause(actor="dana", cause="recent_deployment"))
+    await decide(incident, IdentifyCause(actor="dana", cause="recent_deployment"))
     state = await harness.state(incident)
     assert len(state.containment) == 2  # the rollback was already proposed
     assert state.status.value == "identified"
     assert "Roll back, then verify recovery" in state.timeline[-1].text
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await decide(incident, RecordCause(actor="dana", cause="aliens"))
+        await decide(incident, IdentifyCause(actor="dana", cause="aliens"))
     assert "unknown cause 'aliens'" in str(refused.value.cause)
 
 

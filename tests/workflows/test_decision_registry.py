@@ -11,6 +11,7 @@ from incident import models
 from incident.models import Decision, DecisionReceipt
 from incident.rules.decisions import RULES
 from starter.cli.main import COMMANDS
+from workflows.decisions import FORMER_NAMES
 from workflows.incident import IncidentWorkflow
 
 DECISIONS = {
@@ -23,13 +24,14 @@ DECISIONS = {
 def test_every_decision_names_an_update_the_workflow_takes_and_validates() -> None:
     definition = workflow._Definition.from_class(IncidentWorkflow)
     assert definition is not None
-    for kind in DECISIONS:
-        update = definition.updates.get(kind.update)
-        assert update is not None, f"{kind.__name__}: no update {kind.update!r}"
-        assert update.validator is not None, f"{kind.update} has no validator"
+    names = {kind.update: kind for kind in DECISIONS} | FORMER_NAMES
+    for name, kind in names.items():
+        update = definition.updates.get(name)
+        assert update is not None, f"{kind.__name__}: no update {name!r}"
+        assert update.validator is not None, f"{name} has no validator"
         hints = inspect.get_annotations(update.fn, eval_str=True)
         assert hints["decision"] is kind and hints["return"] is DecisionReceipt
-    assert {u for u in definition.updates if u} == {kind.update for kind in DECISIONS}
+    assert {u for u in definition.updates if u} == set(names)
 
 
 def test_every_decision_has_a_rule_and_a_command() -> None:

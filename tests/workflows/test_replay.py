@@ -44,7 +44,7 @@ from incident.models import (
     PostStatusUpdate,
     ProposeContainment,
     RaiseFlag,
-    RecordCause,
+    IdentifyCause,
     Reopen,
     Resolve,
     Role,
@@ -112,7 +112,7 @@ async def _commanded(h: Harness, severity: Severity) -> IncidentHandle:
 async def containment_saga(h: Harness, plane: ControlPlane) -> IncidentHandle:
     """Approval deadline missed, rollback and trigger disable done, trigger undone on recovery."""
     incident = await _commanded(h, Severity.P1)
-    await decide(incident, RecordCause(actor="dana", cause="recent_deployment"))
+    await decide(incident, IdentifyCause(actor="dana", cause="recent_deployment"))
     for kind, target in (
         (ActionKind.ROLLBACK_DEPLOYMENT, plane.deployment),
         (ActionKind.DISABLE_TRIGGER, plane.trigger),
