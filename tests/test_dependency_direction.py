@@ -1,8 +1,9 @@
 """Dependencies point one way: each package imports only the packages below it.
 
-    incident  ←  settings, activities  ←  workflows  ←  worker  ←  starter (entry points)
+    incident  ←  directory  ←  settings, activities  ←  workflows  ←  worker  ←  starter
 
-``incident`` is the pure domain and imports nothing of ours; ``activities``
+``incident`` is the pure domain and imports nothing of ours; ``directory`` (people,
+schedules, escalation policies) is pure too and stands on it alone; ``activities``
 stand on it alone; ``workflows`` on it and on the activities it calls, by
 typed method reference (passed through the sandbox, never run in it);
 ``settings`` (the settings layer and the Temporal connection) stands on it too,
@@ -26,15 +27,25 @@ ROOT = Path(__file__).resolve().parent.parent
 
 MAY_IMPORT: dict[str, set[str]] = {
     "incident": set(),
+    "directory": {"incident"},
     "settings": {"incident"},
     "workflows": {"incident", "activities"},
-    "activities": {"incident"},
-    "worker": {"incident", "settings", "workflows", "activities"},
-    "starter": {"incident", "settings", "workflows", "activities", "worker"},
+    "activities": {"incident", "directory"},
+    "worker": {"incident", "directory", "settings", "workflows", "activities"},
+    "starter": {"incident", "directory", "settings", "workflows", "activities", "worker"},
     # Entry points: benchmarks run the real processes, so they may import anything.
-    "bench": {"incident", "settings", "workflows", "activities", "worker", "starter", "dev"},
+    "bench": {
+        "incident",
+        "directory",
+        "settings",
+        "workflows",
+        "activities",
+        "worker",
+        "starter",
+        "dev",
+    },
     # Servers and ports for tests and benchmarks only; never packaged or imported by product code.
-    "dev": {"incident", "settings", "starter"},
+    "dev": {"incident", "directory", "settings", "starter"},
 }
 """For each top-level package, the packages of ours its modules may import."""
 

@@ -1,0 +1,1 @@
+"""People, teams, services, on-call schedules and escalation policies (pure, no I/O)."""
