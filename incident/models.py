@@ -206,6 +206,10 @@ class Decision(Model):
 
     actor: Name
     reason: Text | None = None
+    verified_by: Name | None = None
+    """How Warroom's HTTP service authenticated ``actor`` (``token``, ``oidc``, ``link``,
+    ``slack``); None for a decision sent straight to Temporal, which only administrators can
+    do and which the timeline labels so."""
 
 
 class Acknowledge(Decision):
