@@ -211,6 +211,14 @@ class Decision(Model):
     ``slack``); None for a decision sent straight to Temporal, which only administrators can
     do and which the timeline labels so."""
 
+    @model_serializer(mode="wrap")
+    def _as_earlier_workers_read_it(self, write: SerializerFunctionWrapHandler) -> Any:
+        # As for IncidentStart: a field added since the last release is sent only when set.
+        data = write(self)
+        if data.get("verified_by") is None:
+            data.pop("verified_by", None)
+        return data
+
 
 class Acknowledge(Decision):
     """I have the incident: stop paging the on-call rotation."""
