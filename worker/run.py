@@ -25,6 +25,7 @@ from activities.lineage import LineageActivities
 from activities.notify import NotifyActivities
 from activities.policy import PolicyActivities
 from activities.probe import ProbeActivities
+from activities.reach import DirectorySource, ReachActivities, no_directory
 from activities.store import StoreActivities
 from incident import search_attributes
 from incident.policy import Policy
@@ -102,6 +103,7 @@ def build_worker(
     control_plane_url: str | None = None,
     control_plane_token: str | None = None,
     cached_incidents: int = DEFAULT_CACHED_INCIDENTS,
+    directory: DirectorySource | None = None,
 ) -> Worker:
     """A worker for the incident workflow with its activities wired to their dependencies.
 
@@ -112,6 +114,7 @@ def build_worker(
     notify = NotifyActivities(channels=channels, http=http, ui_url=ui_url)
     probe = ProbeActivities(http=http, prometheus_url=prometheus_url)
     policy_activities = PolicyActivities(policy)
+    reach = ReachActivities(directory or no_directory)
     lineage = LineageActivities(client)
     contain = ContainmentActivities(
         http=http, base_url=control_plane_url, token=control_plane_token
@@ -124,6 +127,7 @@ def build_worker(
             notify.deliver,
             probe.check_slos,
             policy_activities.current,
+            reach.paging_plan,
             lineage.last_closed,
             store.record,
             contain.execute,
