@@ -1,40 +1,28 @@
 """`warroom`: run the stack locally and steer incidents from the terminal.
 
-Exit codes: 0 done, 1 decision rejected (the incident's reason is printed),
-2 usage, 3 incident not found, 4 Temporal unreachable, 5 the incident did not
-answer (no worker running for it), 6 Temporal refused the credentials or the
-permission.
+The exit codes are in starter/cli/base.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
-import json
 import os
 import sys
-import tomllib
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
-import asyncpg
 import click
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
-    Client,
     WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
-    WorkflowUpdateFailedError,
 )
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_fixed
 
-from activities.redact import describe
 from incident import search_attributes as search
 from incident.containment import ActionKind
 from incident.durations import parse_duration
@@ -51,6 +39,7 @@ from incident.models import (
     DeclareMitigated,
     DenyContainment,
     EnterDegradedMode,
+    IdentifyCause,
     IncidentState,
     LiftDegradedMode,
     Phase,
@@ -58,167 +47,38 @@ from incident.models import (
     PostStatusUpdate,
     ProposeContainment,
     RaiseFlag,
-    IdentifyCause,
     Reopen,
     Resolve,
     Role,
     Status,
     SubmitPostmortem,
 )
-from incident.policy import PolicyError, load_policy
 from incident.severity import Severity
-from settings import SettingsError, TemporalCredentialsRefused, TemporalUnreachable, connect
-from starter.api import IncidentHandle, IncidentNotFound, decide, declare_incident, incident_handle
+from starter.api import IncidentHandle, decide, declare_incident
 from starter.cli import render
-from starter.cli.settings import CliSettings
+from starter.cli.base import (
+    DENIED,
+    EXIT_NO_ANSWER,
+    EXIT_NOT_FOUND,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    Context,
+    database_errors,
+    fail,
+    first_line,
+    pass_context,
+    run_async,
+    severity_named,
+)
 from starter.postgres import upgrade as upgrade_database
 from starter.records import REPORT_HEADERS, NoRecord, postmortem_draft
 from starter.records import report as records_report
 from workflows.incident import IncidentWorkflow
 
-EXIT_REJECTED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_UNREACHABLE = 1, 2, 3, 4
-EXIT_NO_ANSWER, EXIT_DENIED = 5, 6
 QUERY_TIMEOUT = timedelta(seconds=5)
 """How long a look at an incident waits for its workflow to answer."""
 DECLARE_WAIT = timedelta(seconds=10)
 """How long `warroom declare` waits for a worker to declare the new incident."""
-_DENIED = (RPCStatusCode.UNAUTHENTICATED, RPCStatusCode.PERMISSION_DENIED)
-CONFIG_FILE = (
-    Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "warroom" / "config.toml"
-)
-T = TypeVar("T")
-
-
-class Context:
-    """What every command needs: how to reach Temporal, who is acting, how to print."""
-
-    def __init__(
-        self, address: str | None, namespace: str | None, actor: str | None, as_json: bool
-    ) -> None:
-        config = _config()
-        env = dict(os.environ)
-        if address or config.get("address"):
-            env["TEMPORAL_ADDRESS"] = address or str(config["address"])
-        if namespace or config.get("namespace"):
-            env["TEMPORAL_NAMESPACE"] = namespace or str(config["namespace"])
-        try:
-            self.settings = CliSettings.from_env(env)
-        except SettingsError as err:
-            fail(EXIT_USAGE, str(err))
-        self.task_queue = self.settings.task_queue
-        self.actor = actor or self.settings.actor or config.get("actor") or _login()
-        self.as_json = as_json
-
-    async def client(self) -> Client:
-        try:
-            return await connect(self.settings.temporal)
-        except TemporalCredentialsRefused as err:
-            fail(EXIT_DENIED, f"{err}; {_CREDENTIALS_HINT}")
-        except TemporalUnreachable as err:
-            fail(EXIT_UNREACHABLE, str(err))
-
-    async def incident(self, ref: str) -> IncidentHandle:
-        client = await self.client()
-        try:
-            handle = await incident_handle(client, ref)
-            await handle.describe()
-        except IncidentNotFound as err:
-            fail(EXIT_NOT_FOUND, str(err))
-        except RPCError as err:
-            if err.status is RPCStatusCode.NOT_FOUND:
-                fail(EXIT_NOT_FOUND, f"no incident {ref}")
-            raise
-        return handle
-
-    def database_url(self) -> str:
-        """DATABASE_URL, the config file's ``database_url``, or the one `warroom up` wrote."""
-        found = self.settings.database_url or _config().get("database_url")
-        if found:
-            return str(found)
-        written = self.settings.home / "database_url"
-        if written.exists():
-            return written.read_text().strip()
-        fail(EXIT_USAGE, "no database: set DATABASE_URL (or run `warroom up` in this directory)")
-
-    def out(self, data: Any, text: str) -> None:
-        if self.as_json:
-            click.echo(json.dumps(data, indent=2, default=str))
-        else:
-            click.echo(text)
-
-
-def _config() -> dict[str, Any]:
-    try:
-        return tomllib.loads(CONFIG_FILE.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as err:
-        fail(EXIT_USAGE, f"{CONFIG_FILE}: {err}")
-
-
-def _login() -> str:
-    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0][:300] if text.strip() else text
-
-
-def fail(code: int, message: str) -> NoReturn:
-    """Print one clear line to stderr and exit with ``code``."""
-    click.echo(click.style("warroom: ", fg="red", bold=True) + message, err=True)
-    sys.exit(code)
-
-
-_CREDENTIALS_HINT = (
-    "check TEMPORAL_API_KEY or the TLS client certificate, and the namespace "
-    "(TEMPORAL_NAMESPACE) they are allowed in"
-)
-
-
-def describe_rpc_failure(err: RPCError) -> tuple[int, str]:
-    """The exit code and the one line a person reads for a Temporal call that failed."""
-    reason = _first_line(err.message)
-    if err.status is RPCStatusCode.UNAUTHENTICATED:
-        return EXIT_DENIED, f"Temporal refused the credentials: {reason}; {_CREDENTIALS_HINT}"
-    if err.status is RPCStatusCode.PERMISSION_DENIED:
-        return EXIT_DENIED, f"Temporal denied permission: {reason}; {_CREDENTIALS_HINT}"
-    if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-        return EXIT_UNREACHABLE, f"Temporal unavailable: {reason}"
-    if err.status is RPCStatusCode.NOT_FOUND:
-        return EXIT_NOT_FOUND, reason
-    return EXIT_REJECTED, reason
-
-
-def run_async(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
-    """Run an async command, turning Temporal errors into one line and an exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return asyncio.run(fn(*args, **kwargs))
-        except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            message = getattr(cause, "message", None) or str(cause or err)
-            fail(EXIT_REJECTED, f"rejected: {message}")
-        except RPCError as err:
-            fail(*describe_rpc_failure(err))
-        except (SettingsError, PolicyError) as err:
-            fail(EXIT_USAGE, str(err))
-
-    return wrapper
-
-
-@contextlib.contextmanager
-def database_errors(url: str) -> Iterator[None]:
-    """A database that cannot be reached or used, as one line (no password) and exit 4."""
-    try:
-        yield
-    except (OSError, asyncpg.PostgresError) as err:
-        fail(EXIT_UNREACHABLE, f"cannot use the database: {describe(err, [url])}")
-
-
-pass_context = click.make_pass_decorator(Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -403,9 +263,9 @@ async def _state_and_timers(handle: IncidentHandle) -> tuple[IncidentState, Any]
         state = await handle.query(IncidentWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
         timers = await handle.query(IncidentWorkflow.timers, rpc_timeout=QUERY_TIMEOUT)
     except (WorkflowQueryFailedError, WorkflowQueryRejectedError, RPCError) as err:
-        if isinstance(err, RPCError) and err.status in _DENIED:
+        if isinstance(err, RPCError) and err.status in DENIED:
             raise
-        why = _first_line(err.message if isinstance(err, RPCError) else str(err))
+        why = first_line(err.message if isinstance(err, RPCError) else str(err))
     else:
         return state, timers
     described = await handle.describe(rpc_timeout=QUERY_TIMEOUT)
@@ -511,7 +371,7 @@ _decision(
     "Re-grade the incident; every timer is re-planned. Needs --reason.",
     click.argument("level"),
     build=lambda reason, level: (
-        lambda actor: ChangeSeverity(actor=actor, reason=reason, severity=_severity(level))
+        lambda actor: ChangeSeverity(actor=actor, reason=reason, severity=severity_named(level))
     ),
 )
 _decision(
@@ -633,7 +493,9 @@ _decision(
     IdentifyCause,
     "Record the cause (recent_deployment, infrastructure, code_bug, external_dependency).",
     click.argument("cause"),
-    build=lambda reason, cause: lambda actor: IdentifyCause(actor=actor, reason=reason, cause=cause),
+    build=lambda reason, cause: (
+        lambda actor: IdentifyCause(actor=actor, reason=reason, cause=cause)
+    ),
 )
 _decision(
     "close",
@@ -649,15 +511,6 @@ def _role(value: str) -> Role:
         "tech": Role.TECHNICAL_LEAD,
         "comms": Role.COMMUNICATIONS_LEAD,
     }.get(value) or Role(value)
-
-
-def _severity(value: str) -> Severity:
-    """The severity a name means under the policy of WARROOM_POLICY (P0..P4, SEV-1..3)."""
-    ctx = click.get_current_context().find_object(Context)
-    found = load_policy(ctx.settings.policy_path if ctx else None).severity_named(value)
-    if found is None:
-        raise click.BadParameter(f"{value!r} is not a severity (P0..P4, SEV-1..3)")
-    return found
 
 
 @cli.group()
@@ -784,7 +637,7 @@ async def declare(
     client = await ctx.client()
     declaration = Declaration(
         title=title,
-        severity=_severity(level),
+        severity=severity_named(level),
         service=service,
         org=org,
         summary=summary,
@@ -838,7 +691,7 @@ async def _wait_declared(handle: IncidentHandle) -> IncidentState:
 def _still_declaring(err: BaseException) -> bool:
     """A query that found the incident not declared yet (or no worker answering yet)."""
     if isinstance(err, RPCError):
-        return err.status not in _DENIED
+        return err.status not in DENIED
     return isinstance(err, WorkflowQueryFailedError | WorkflowQueryRejectedError)
 
 
