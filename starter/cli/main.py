@@ -8,13 +8,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, NoReturn
 
 import click
 
 from incident.containment import ActionKind
-from incident.durations import parse_duration
 from incident.models import (
     Acknowledge,
     AddActionItem,
@@ -40,7 +38,7 @@ from incident.models import (
     SubmitPostmortem,
 )
 from starter.api import decide
-from starter.cli import incidents, render, stack
+from starter.cli import incidents, records, render, stack
 from starter.cli.base import (
     EXIT_NOT_FOUND,
     EXIT_USAGE,
@@ -51,9 +49,7 @@ from starter.cli.base import (
     run_async,
     severity_named,
 )
-from starter.postgres import upgrade as upgrade_database
-from starter.records import REPORT_HEADERS, NoRecord, postmortem_draft
-from starter.records import report as records_report
+from starter.records import NoRecord, postmortem_draft
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -79,6 +75,8 @@ cli.add_command(incidents.list_incidents)
 cli.add_command(incidents.show)
 cli.add_command(incidents.watch)
 cli.add_command(incidents.declare)
+cli.add_command(records.report)
+cli.add_command(records.db)
 
 
 # --- decisions ------------------------------------------------------------------
@@ -344,47 +342,6 @@ async def postmortem_submit(
 
 
 COMMANDS[SubmitPostmortem] = "postmortem submit"
-
-
-@cli.command()
-@click.option("--since", default="30d", show_default=True, help="How far back (e.g. 7d, 2w).")
-@click.option(
-    "--by", type=click.Choice(["severity", "service"]), default="severity", show_default=True
-)
-@pass_context
-@run_async
-async def report(ctx: Context, since: str, by: str) -> None:
-    """MTTA, MTTR, time in each phase, breaches, overdue postmortems and action items."""
-    try:
-        window = parse_duration(since)
-    except ValueError as err:
-        fail(EXIT_USAGE, f"--since: {err}")
-    now = datetime.now().astimezone()
-    url = ctx.database_url()
-    with database_errors(url):
-        rows = await records_report(url, since=now - window, until=now, by=by)  # type: ignore[arg-type]
-    text = (
-        render.table(REPORT_HEADERS, [r.cells() for r in rows])
-        if rows
-        else (f"no incidents declared in the last {since}")
-    )
-    ctx.out([r.as_json() for r in rows], text)
-
-
-@cli.group()
-def db() -> None:
-    """The incident record's database."""
-
-
-@db.command("upgrade")
-@pass_context
-@run_async
-async def db_upgrade(ctx: Context) -> None:
-    """Apply the schema migrations this Warroom ships."""
-    url = ctx.database_url()
-    with database_errors(url):
-        applied = await upgrade_database(url)
-    ctx.out(applied, "\n".join(f"applied {name}" for name in applied) or "already up to date")
 
 
 def main() -> None:
