@@ -1,0 +1,24 @@
+"""Pages that reach people: one sender per kind of contact method, one interface.
+
+``Senders(config, http).send(method, page)`` pages through a person's
+``ContactMethod`` and answers a ``ContactOutcome``: delivered, refused for good,
+or transient (the caller retries; see ``activities.contact.attempt`` for which
+failures are repeated and why). One module per protocol:
+
+* ``email``: SMTP (aiosmtplib), Message-ID stable across retries
+
+The settings come in as a ``ContactConfig`` (``settings.ContactSettings`` is one).
+"""
+
+from activities.contact.config import ContactConfig
+from activities.contact.models import ContactOutcome, PageMessage, shown_address
+from activities.contact.senders import Sender, Senders
+
+__all__ = [
+    "ContactConfig",
+    "ContactOutcome",
+    "PageMessage",
+    "Sender",
+    "Senders",
+    "shown_address",
+]

@@ -1,0 +1,68 @@
+"""One entry point for every kind of contact method: ``Senders.send``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import httpx
+
+from activities.contact.config import ContactConfig
+from activities.contact.email import EmailSender
+from activities.contact.models import ContactOutcome, PageMessage
+from directory.models import ContactKind, ContactMethod
+
+log = logging.getLogger("warroom.contact")
+
+
+class Sender(Protocol):
+    """Sends a page through one kind of contact method; every failure is an outcome."""
+
+    async def send(self, method: ContactMethod, message: PageMessage) -> ContactOutcome: ...
+
+
+class Senders:
+    """The sender of each kind of contact method, built on one configuration and one
+    HTTP client (the caller owns the client and closes it)."""
+
+    def __init__(self, config: ContactConfig, http: httpx.AsyncClient) -> None:
+        self.email = EmailSender(config)
+        self._by_kind: dict[ContactKind, Sender] = {
+            ContactKind.EMAIL: self.email,
+        }
+
+    def for_kind(self, kind: ContactKind) -> Sender:
+        """The sender of ``kind``'s methods (KeyError for a kind without one yet)."""
+        return self._by_kind[kind]
+
+    async def send(self, method: ContactMethod, message: PageMessage) -> ContactOutcome:
+        """Page through ``method``: delivered, refused for good, or transient (retry later).
+
+        Never raises for a provider's failure or a missing setting: the outcome
+        says what happened, without secrets or the whole address.
+        """
+        outcome = await self.for_kind(method.kind).send(method, message)
+        _log(message, outcome)
+        return outcome
+
+
+def _log(message: PageMessage, outcome: ContactOutcome) -> None:
+    # An outcome holds nothing secret and only the shown address: it may be logged whole.
+    if outcome.delivered:
+        log.info("page %s delivered via %s to %s", message.key, outcome.method, outcome.address)
+    elif outcome.transient:
+        log.warning(
+            "page %s via %s to %s not delivered yet: %s",
+            message.key,
+            outcome.method,
+            outcome.address,
+            outcome.detail,
+        )
+    else:
+        log.warning(
+            "page %s via %s to %s refused: %s",
+            message.key,
+            outcome.method,
+            outcome.address,
+            outcome.detail,
+        )
