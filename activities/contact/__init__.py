@@ -6,6 +6,7 @@ or transient (the caller retries; see ``activities.contact.attempt`` for which
 failures are repeated and why). One module per protocol:
 
 * ``email``: SMTP (aiosmtplib), Message-ID stable across retries
+* ``slack``: the Web API's ``chat.postMessage``, to a member or a channel, with buttons
 
 The settings come in as a ``ContactConfig`` (``settings.ContactSettings`` is one).
 """

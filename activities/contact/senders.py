@@ -10,6 +10,7 @@ import httpx
 from activities.contact.config import ContactConfig
 from activities.contact.email import EmailSender
 from activities.contact.models import ContactOutcome, PageMessage
+from activities.contact.slack import SlackSender
 from directory.models import ContactKind, ContactMethod
 
 log = logging.getLogger("warroom.contact")
@@ -27,8 +28,10 @@ class Senders:
 
     def __init__(self, config: ContactConfig, http: httpx.AsyncClient) -> None:
         self.email = EmailSender(config)
+        self.slack = SlackSender(config, http)
         self._by_kind: dict[ContactKind, Sender] = {
             ContactKind.EMAIL: self.email,
+            ContactKind.SLACK: self.slack,
         }
 
     def for_kind(self, kind: ContactKind) -> Sender:
@@ -42,6 +45,15 @@ class Senders:
         says what happened, without secrets or the whole address.
         """
         outcome = await self.for_kind(method.kind).send(method, message)
+        _log(message, outcome)
+        return outcome
+
+    async def post_to_channel(
+        self, channel: str, message: PageMessage, *, buttons: bool = False
+    ) -> ContactOutcome:
+        """Post ``message`` to the Slack channel ``channel`` (the incident channel), with
+        the same outcomes as ``send``; ``buttons`` adds acknowledge and escalate."""
+        outcome = await self.slack.post_to_channel(channel, message, buttons=buttons)
         _log(message, outcome)
         return outcome
 

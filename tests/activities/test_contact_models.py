@@ -63,6 +63,7 @@ def test_a_delivered_page_is_settled_and_never_transient() -> None:
     ("kind", "address", "variables"),
     [
         (ContactKind.EMAIL, "alice@example.com", "WARROOM_SMTP_HOST and WARROOM_SMTP_FROM"),
+        (ContactKind.SLACK, "U012ABCDEF", "WARROOM_SLACK_BOT_TOKEN"),
     ],
 )
 async def test_a_kind_without_its_settings_is_refused_naming_the_variables(
