@@ -11,6 +11,9 @@ from activities.contact.config import ContactConfig
 from activities.contact.email import EmailSender
 from activities.contact.models import ContactOutcome, PageMessage
 from activities.contact.slack import SlackSender
+from activities.contact.sms import SmsSender
+from activities.contact.twilio import Twilio
+from activities.contact.voice import VoiceSender
 from directory.models import ContactKind, ContactMethod
 
 log = logging.getLogger("warroom.contact")
@@ -27,11 +30,16 @@ class Senders:
     HTTP client (the caller owns the client and closes it)."""
 
     def __init__(self, config: ContactConfig, http: httpx.AsyncClient) -> None:
+        twilio = Twilio(config, http)
         self.email = EmailSender(config)
         self.slack = SlackSender(config, http)
+        self.sms = SmsSender(twilio)
+        self.voice = VoiceSender(twilio)
         self._by_kind: dict[ContactKind, Sender] = {
             ContactKind.EMAIL: self.email,
             ContactKind.SLACK: self.slack,
+            ContactKind.SMS: self.sms,
+            ContactKind.VOICE: self.voice,
         }
 
     def for_kind(self, kind: ContactKind) -> Sender:

@@ -64,6 +64,16 @@ def test_a_delivered_page_is_settled_and_never_transient() -> None:
     [
         (ContactKind.EMAIL, "alice@example.com", "WARROOM_SMTP_HOST and WARROOM_SMTP_FROM"),
         (ContactKind.SLACK, "U012ABCDEF", "WARROOM_SLACK_BOT_TOKEN"),
+        (
+            ContactKind.SMS,
+            "+447700900123",
+            "WARROOM_TWILIO_ACCOUNT_SID and WARROOM_TWILIO_AUTH_TOKEN and WARROOM_TWILIO_FROM",
+        ),
+        (
+            ContactKind.VOICE,
+            "+447700900123",
+            "WARROOM_TWILIO_ACCOUNT_SID and WARROOM_TWILIO_AUTH_TOKEN and WARROOM_TWILIO_FROM",
+        ),
     ],
 )
 async def test_a_kind_without_its_settings_is_refused_naming_the_variables(
