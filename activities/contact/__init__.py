@@ -8,6 +8,7 @@ failures are repeated and why). One module per protocol:
 * ``email``: SMTP (aiosmtplib), Message-ID stable across retries
 * ``slack``: the Web API's ``chat.postMessage``, to a member or a channel, with buttons
 * ``sms`` and ``voice``: Twilio's Messages and Calls (``twilio``)
+* ``pagerduty``: the Events API v2, trigger, acknowledge and resolve
 
 The settings come in as a ``ContactConfig`` (``settings.ContactSettings`` is one).
 """

@@ -10,6 +10,7 @@ import httpx
 from activities.contact.config import ContactConfig
 from activities.contact.email import EmailSender
 from activities.contact.models import ContactOutcome, PageMessage
+from activities.contact.pagerduty import PagerDutySender
 from activities.contact.slack import SlackSender
 from activities.contact.sms import SmsSender
 from activities.contact.twilio import Twilio
@@ -35,11 +36,13 @@ class Senders:
         self.slack = SlackSender(config, http)
         self.sms = SmsSender(twilio)
         self.voice = VoiceSender(twilio)
+        self.pagerduty = PagerDutySender(config, http)
         self._by_kind: dict[ContactKind, Sender] = {
             ContactKind.EMAIL: self.email,
             ContactKind.SLACK: self.slack,
             ContactKind.SMS: self.sms,
             ContactKind.VOICE: self.voice,
+            ContactKind.PAGERDUTY: self.pagerduty,
         }
 
     def for_kind(self, kind: ContactKind) -> Sender:
