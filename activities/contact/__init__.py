@@ -9,6 +9,7 @@ failures are repeated and why). One module per protocol:
 * ``slack``: the Web API's ``chat.postMessage``, to a member or a channel, with buttons
 * ``sms`` and ``voice``: Twilio's Messages and Calls (``twilio``)
 * ``pagerduty``: the Events API v2, trigger, acknowledge and resolve
+* ``push``: any service apprise knows, by URL
 
 The settings come in as a ``ContactConfig`` (``settings.ContactSettings`` is one).
 """

@@ -11,6 +11,7 @@ from activities.contact.config import ContactConfig
 from activities.contact.email import EmailSender
 from activities.contact.models import ContactOutcome, PageMessage
 from activities.contact.pagerduty import PagerDutySender
+from activities.contact.push import PushSender
 from activities.contact.slack import SlackSender
 from activities.contact.sms import SmsSender
 from activities.contact.twilio import Twilio
@@ -37,12 +38,14 @@ class Senders:
         self.sms = SmsSender(twilio)
         self.voice = VoiceSender(twilio)
         self.pagerduty = PagerDutySender(config, http)
+        self.push = PushSender()
         self._by_kind: dict[ContactKind, Sender] = {
             ContactKind.EMAIL: self.email,
             ContactKind.SLACK: self.slack,
             ContactKind.SMS: self.sms,
             ContactKind.VOICE: self.voice,
             ContactKind.PAGERDUTY: self.pagerduty,
+            ContactKind.PUSH: self.push,
         }
 
     def for_kind(self, kind: ContactKind) -> Sender:
