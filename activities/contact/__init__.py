@@ -10,6 +10,7 @@ failures are repeated and why). One module per protocol:
 * ``sms`` and ``voice``: Twilio's Messages and Calls (``twilio``)
 * ``pagerduty``: the Events API v2, trigger, acknowledge and resolve
 * ``push``: any service apprise knows, by URL
+* ``console``: the local stack's console channel
 
 The settings come in as a ``ContactConfig`` (``settings.ContactSettings`` is one).
 """

@@ -8,6 +8,7 @@ from typing import Protocol
 import httpx
 
 from activities.contact.config import ContactConfig
+from activities.contact.console import ConsoleSender
 from activities.contact.email import EmailSender
 from activities.contact.models import ContactOutcome, PageMessage
 from activities.contact.pagerduty import PagerDutySender
@@ -39,6 +40,7 @@ class Senders:
         self.voice = VoiceSender(twilio)
         self.pagerduty = PagerDutySender(config, http)
         self.push = PushSender()
+        self.console = ConsoleSender(config, http)
         self._by_kind: dict[ContactKind, Sender] = {
             ContactKind.EMAIL: self.email,
             ContactKind.SLACK: self.slack,
@@ -46,10 +48,11 @@ class Senders:
             ContactKind.VOICE: self.voice,
             ContactKind.PAGERDUTY: self.pagerduty,
             ContactKind.PUSH: self.push,
+            ContactKind.CONSOLE: self.console,
         }
 
     def for_kind(self, kind: ContactKind) -> Sender:
-        """The sender of ``kind``'s methods (KeyError for a kind without one yet)."""
+        """The sender of ``kind``'s methods."""
         return self._by_kind[kind]
 
     async def send(self, method: ContactMethod, message: PageMessage) -> ContactOutcome:

@@ -74,6 +74,7 @@ def test_a_delivered_page_is_settled_and_never_transient() -> None:
             "+447700900123",
             "WARROOM_TWILIO_ACCOUNT_SID and WARROOM_TWILIO_AUTH_TOKEN and WARROOM_TWILIO_FROM",
         ),
+        (ContactKind.CONSOLE, "alice", "WARROOM_CONSOLE_URL"),
     ],
 )
 async def test_a_kind_without_its_settings_is_refused_naming_the_variables(
@@ -92,6 +93,13 @@ async def test_half_the_email_settings_names_only_what_is_missing() -> None:
         method = ContactMethod(kind=ContactKind.EMAIL, address="alice@example.com")
         outcome = await senders.send(method, page())
     assert outcome.detail == "email pages are not configured: set WARROOM_SMTP_FROM"
+
+
+async def test_every_kind_has_a_sender() -> None:
+    async with httpx.AsyncClient() as http:
+        senders = Senders(ContactSettings(), http)
+        assert all(hasattr(senders.for_kind(kind), "send") for kind in ContactKind)
+        assert senders.for_kind(ContactKind.SMS) is senders.sms
 
 
 def test_the_variables_named_are_the_settings_own() -> None:
