@@ -55,11 +55,19 @@ def _say(line: str) -> None:
 def _print_notice(request: Received) -> None:
     try:
         notice = request.json()
+        if notice["kind"] == "page" and "person" in notice:  # activities.contact.console
+            print(
+                f"  → page to {notice['person']} ({notice['method']}): {notice['headline']}",
+                flush=True,
+            )
+            if notice.get("ack_url"):
+                print(f"    acknowledge: {notice['ack_url']}", flush=True)
+            return
         print(
             f"  [{notice['kind']} → {notice['audience']}] {notice['headline']}",
             flush=True,
         )
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TypeError):
         print(f"  [notice] {request.body[:200]!r}", flush=True)
 
 
