@@ -143,10 +143,15 @@ def _named(directory: Directory, name: str) -> dict[str, str]:
 class ReachActivities:
     """Looks the directory up for the incident."""
 
-    def __init__(self, directory: DirectorySource) -> None:
+    def __init__(self, directory: DirectorySource, compression: int = 1) -> None:
         self._directory = directory
+        self._compression = compression
 
     @activity.defn(name="reach.paging_plan")
     async def paging_plan(self, service: str | None) -> PlanAnswer:
-        """The escalation policy of ``service`` (or the directory's default service)."""
-        return paging_plan(self._directory(), service)
+        """The escalation policy of ``service`` (or the directory's default service); its
+        delays compressed like the worker's policy, for demonstrations."""
+        answer = paging_plan(self._directory(), service)
+        if answer.plan is not None and self._compression != 1:
+            answer.plan = answer.plan.compressed(self._compression)
+        return answer

@@ -51,6 +51,12 @@ class PagingPlan(_Model):
     levels: list[PagingLevel] = Field(min_length=1)
     repeat: int = 0
 
+    def compressed(self, factor: int) -> PagingPlan:
+        """This plan with every delay divided by ``factor``, as ``Policy.compressed`` does for
+        demonstrations."""
+        levels = [level.model_copy(update={"delay": level.delay / factor}) for level in self.levels]
+        return self.model_copy(update={"levels": levels})
+
     def steps(self) -> list[tuple[int, int, timedelta]]:
         """Every page the plan makes, as (round, level, when after declaration)."""
         steps = []
