@@ -51,6 +51,7 @@ from incident.models import (
     DeclareMitigated,
     DenyContainment,
     EnterDegradedMode,
+    IdentifyCause,
     IncidentState,
     LiftDegradedMode,
     Phase,
@@ -58,7 +59,6 @@ from incident.models import (
     PostStatusUpdate,
     ProposeContainment,
     RaiseFlag,
-    IdentifyCause,
     Reopen,
     Resolve,
     Role,
@@ -633,7 +633,9 @@ _decision(
     IdentifyCause,
     "Record the cause (recent_deployment, infrastructure, code_bug, external_dependency).",
     click.argument("cause"),
-    build=lambda reason, cause: lambda actor: IdentifyCause(actor=actor, reason=reason, cause=cause),
+    build=lambda reason, cause: (
+        lambda actor: IdentifyCause(actor=actor, reason=reason, cause=cause)
+    ),
 )
 _decision(
     "close",
@@ -866,3 +868,8 @@ def _exit(code: int) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+from starter.cli.tokens import tokens  # noqa: E402  (its own module; registered last)
+
+cli.add_command(tokens)
