@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,6 +34,7 @@ from starter.hooks.generic import GenericDelivery
 from starter.hooks.metrics import HookMetrics, route
 from starter.hooks.pagerduty import PagerDutyEvent
 from starter.hooks.settings import HookSettings
+from starter.web import WebServices, mount_people_routes, unconfigured_services
 
 GUARDED_PREFIXES = ("/hooks/", "/v2/enqueue")
 RETRY_AFTER_SECONDS = "5"
@@ -54,22 +56,37 @@ class TemporalUnavailable(Exception):
 ClientSource = Callable[[], Awaitable[Client]]
 
 
-def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
-    """The hook service. ``client`` returns the Temporal client (connecting lazily).
+def create_app(
+    settings: HookSettings, client: ClientSource, people: WebServices | None = None
+) -> FastAPI:
+    """The HTTP service: the hooks, and the people's routers (``starter.web``).
 
-    SettingsError when no credentials are configured and ``allow_open`` is not
-    set: hooks that open incidents for anyone are a deliberate choice.
+    ``client`` returns the Temporal client (connecting lazily). ``people`` is
+    how the people's routers recognise people; without it they refuse everyone.
+    SettingsError when no hook credentials are configured and ``allow_open`` is
+    not set: hooks that open incidents for anyone are a deliberate choice.
     """
     settings.require_credentials()
     metrics = HookMetrics()
     no_answer = f"no answer from Temporal within {settings.rpc_timeout_seconds:g}s"
+    people = people or unconfigured_services(client, rpc_timeout=settings.rpc_timeout)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await people.close()
+
     app = FastAPI(
-        title="Warroom alert hooks",
+        title="Warroom",
         version="1",
-        description="Alertmanager, Grafana, PagerDuty Events v2 and generic alerts in; "
-        "incidents out. Every accepted delivery is durably handed to Temporal.",
+        description="Alert hooks: Alertmanager, Grafana, PagerDuty Events v2 and generic alerts "
+        "in; incidents out. Every accepted delivery is durably handed to Temporal. "
+        "People: decisions over the API (personal tokens or OIDC), acknowledge links and "
+        "Slack buttons, each sent as the authenticated person.",
+        lifespan=lifespan,
     )
     app.add_middleware(_Guard, settings=settings, metrics=metrics)
+    mount_people_routes(app, people)
 
     async def deliver(batch: AlertBatch, dedup_key: str, kind: str) -> dict[str, Any]:
         """Hand ``batch`` to its incident; ``kind`` is the sender's (never a client's words)."""
