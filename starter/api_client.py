@@ -103,7 +103,7 @@ async def send_decision(
     decision: Decision | Mapping[str, Any],
     *,
     http: httpx.AsyncClient | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    request_timeout: float = DEFAULT_TIMEOUT,
 ) -> DecisionReceipt:
     """Send ``decision`` to ``incident`` (its ``INC-`` ID or workflow ID) as ``token``'s person.
 
@@ -117,10 +117,10 @@ async def send_decision(
     headers = {"Authorization": f"Bearer {token}"}
     try:
         if http is None:
-            async with httpx.AsyncClient(timeout=timeout) as own:
+            async with httpx.AsyncClient(timeout=request_timeout) as own:
                 response = await own.post(url, json=fields, headers=headers)
         else:
-            response = await http.post(url, json=fields, headers=headers, timeout=timeout)
+            response = await http.post(url, json=fields, headers=headers, timeout=request_timeout)
     except httpx.HTTPError as err:
         raise Unavailable(f"cannot reach the decision API: {type(err).__name__}: {err}") from err
     if response.status_code == 200:

@@ -24,7 +24,6 @@ from incident.models import Decision, DecisionReceipt, IncidentState
 from starter.api import IncidentHandle, IncidentNotFound, decide, incident_handle, rejection_type
 from workflows.incident import IncidentWorkflow
 
-
 ClientSource = Callable[[], Awaitable[Client]]
 """Returns the Temporal client (connecting lazily), as the hooks take it."""
 
