@@ -37,6 +37,8 @@ from starter.hooks.settings import HookSettings
 from starter.web import WebServices, mount_people_routes, unconfigured_services
 
 GUARDED_PREFIXES = ("/hooks/", "/v2/enqueue")
+LIMITED_PREFIXES = ("/api/", "/ack/", "/slack/")
+"""The people's routes: their bodies are held to the same limit; their credentials are theirs."""
 RETRY_AFTER_SECONDS = "5"
 _TRANSIENT = {
     RPCStatusCode.UNAVAILABLE,
@@ -319,6 +321,8 @@ class _Guard:
         try:
             if path.startswith(GUARDED_PREFIXES) and scope["method"] == "POST":
                 await self._guarded(scope, receive, send_counting, path)
+            elif path.startswith(LIMITED_PREFIXES) and scope["method"] == "POST":
+                await self._limited(scope, receive, send_counting, path)
             else:
                 await self.app(scope, receive, send_counting)
         finally:
@@ -326,26 +330,40 @@ class _Guard:
             self.metrics.requests.labels(endpoint, str(status_holder["status"])).inc()
             self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
 
-    async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await self._body(headers, receive, send, path)
+        if body is not None:
+            await self.app(scope, _replaying(body, receive), send)
+
+    async def _body(
+        self, headers: dict[str, str], receive: Receive, send: Send, path: str
+    ) -> bytes | None:
+        """The whole body, or None once a 413 was sent for one over the limit."""
         limit = self.settings.max_body
         declared = headers.get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > limit:
             await self._refuse(send, path, 413, "too_large", f"body over {limit} bytes")
-            return
+            return None
         body = bytearray()
         while True:
             message = await receive()
             body += message.get("body", b"")
             if len(body) > limit:
                 await self._refuse(send, path, 413, "too_large", f"body over {limit} bytes")
-                return
+                return None
             if not message.get("more_body", False):
-                break
+                return bytes(body)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await self._body(headers, receive, send, path)
+        if body is None:
+            return
         # PagerDuty senders authenticate with the routing key inside the body.
         pagerduty_keyed = path == "/v2/enqueue" and bool(self.settings.pagerduty_routing_keys)
         if not pagerduty_keyed:
-            problem = auth.check(self.settings, headers, bytes(body))
+            problem = auth.check(self.settings, headers, body)
             if problem:
                 await self._refuse(
                     send,
@@ -356,16 +374,7 @@ class _Guard:
                     {"www-authenticate": 'Bearer realm="warroom"'},
                 )
                 return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replaying(body, receive), send)
 
     async def _refuse(
         self,
@@ -379,6 +388,20 @@ class _Guard:
         self.metrics.rejections.labels(route(path), reason).inc()
         response = JSONResponse({"error": message}, status_code=status, headers=extra)
         await response({"type": "http"}, _no_receive, send)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app ``body`` (already read), then what follows."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 async def _no_receive() -> Message:

@@ -15,7 +15,7 @@ from starter.hooks.app import create_app
 from starter.hooks.settings import HookSettings
 from starter.web import WebSettings, build_services
 from starter.web.api import decision_kinds
-from tests.support.web import LINK_SECRET, unreachable
+from tests.support.web import LINK_SECRET, running_service, unreachable, web_settings
 
 
 def test_oidc_needs_its_three_settings_together() -> None:
@@ -126,3 +126,15 @@ async def test_a_service_that_cannot_be_reached_is_unavailable() -> None:
             await api_client.send_decision(
                 "http://warroom", "wrt_x", "INC-1", {"decision": "acknowledge"}, http=http
             )
+
+
+async def test_a_peoples_route_refuses_a_body_over_the_limit(tmp_path: Path) -> None:
+    settings = web_settings(tmp_path)
+    async with (
+        running_service(settings, unreachable()) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        huge = b"x" * (HookSettings().max_body + 1)
+        for path in ("/api/v1/incidents/INC-1/add_note", "/ack/t", "/slack/interactions"):
+            response = await http.post(path, content=huge)
+            assert response.status_code == 413, path
