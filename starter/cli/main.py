@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import click
 
-from starter.cli import decisions, incidents, postmortem, records, stack
+from starter.cli import decisions, incidents, postmortem, records, stack, tokens
 from starter.cli.base import EXIT_USAGE, Context
 
 
@@ -46,6 +46,7 @@ for command in decisions.DECISION_COMMANDS:
 cli.add_command(postmortem.postmortem)
 cli.add_command(records.report)
 cli.add_command(records.db)
+cli.add_command(tokens.tokens)
 
 
 def main() -> None:
