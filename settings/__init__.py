@@ -13,6 +13,7 @@ the CLI and the control plane can all stand on it.
 from settings.contact import ContactSettings
 from settings.environment import EnvSettings
 from settings.errors import SettingsError
+from settings.links import LinkSettings
 from settings.temporal import (
     DEFAULT_ADDRESS,
     DEFAULT_NAMESPACE,
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_TASK_QUEUE",
     "ContactSettings",
     "EnvSettings",
+    "LinkSettings",
     "SettingsError",
     "TemporalConnectError",
     "TemporalCredentialsRefused",

@@ -11,6 +11,7 @@ import sys
 import asyncpg
 import httpx
 
+from activities.ack_links import link_maker
 from activities.contact import Senders
 from activities.redact import describe, scrub
 from activities.schema import SchemaError
@@ -65,7 +66,14 @@ async def main(settings: WorkerSettings) -> None:
             control_plane_url=settings.control_plane_url,
             control_plane_token=settings.control_plane_token,
             cached_incidents=settings.cached_incidents,
-            people=People(senders=Senders(settings.contact, http)),
+            people=People(
+                senders=Senders(settings.contact, http),
+                ack_links=link_maker(
+                    settings.links.public_url,
+                    secret.get_secret_value() if (secret := settings.links.link_secret) else None,
+                    settings.links.link_ttl,
+                ),
+            ),
         )
         async with worker:
             log.info(

@@ -17,6 +17,7 @@ from settings import (
     DEFAULT_TASK_QUEUE,
     ContactSettings,
     EnvSettings,
+    LinkSettings,
     SettingsError,
     TemporalSettings,
 )
@@ -41,6 +42,8 @@ class WorkerSettings(EnvSettings):
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     contact: ContactSettings = Field(default_factory=ContactSettings)
     """How pages reach people (SMTP, Slack, Twilio, PagerDuty, console)."""
+    links: LinkSettings = Field(default_factory=LinkSettings)
+    """Acknowledge links in pages (made when a link secret and the public URL are set)."""
     task_queue: str = Field(DEFAULT_TASK_QUEUE, validation_alias="WARROOM_TASK_QUEUE")
     policy_path: Annotated[Path | None, existing_file()] = Field(
         None, validation_alias="WARROOM_POLICY"

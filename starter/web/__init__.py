@@ -6,8 +6,8 @@ Slack's request signing — and send each decision as the person, with
 ``verified_by`` saying how they were recognised.
 """
 
+from activities.ack_links import ack_url, sign_ack_link, verify
 from starter.web.app import mount_people_routes
-from starter.web.links import ack_url, sign_ack_link, verify
 from starter.web.services import WebServices, build_services, unconfigured_services
 from starter.web.settings import WebSettings
 

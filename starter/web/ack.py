@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import PackageLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
+from activities.ack_links import ACK_PATH, AckLink, LinkExpired, LinkForged, verify
 from incident.models import Acknowledge, IncidentState
 from starter.web.incidents import (
     DecisionRefused,
@@ -21,7 +22,6 @@ from starter.web.incidents import (
     incident_state,
     send_decision,
 )
-from starter.web.links import ACK_PATH, AckLink, LinkExpired, LinkForged, verify
 from starter.web.people import Caller, UnknownPerson
 from starter.web.services import WebServices
 from starter.web.store import LinkAlreadyUsed, StoreUnavailable

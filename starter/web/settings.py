@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from activities.redact import safe_url
-from settings import EnvSettings
 from settings.errors import invalid
 from settings.fields import existing_file, http_url
-
-MIN_SECRET_CHARS = 32
-"""An HMAC key shorter than its hash (32 bytes for SHA-256) is refused: it can be guessed."""
+from settings.links import LinkSettings
 
 Url = Annotated[str | None, http_url(shown=safe_url)]
 
 
-def _long_secret(value: Any) -> Any:
-    text = value.get_secret_value() if isinstance(value, SecretStr) else value
-    if isinstance(text, str) and len(text) < MIN_SECRET_CHARS:
-        # Never quote a secret, not even a short one.
-        raise invalid(f"expected at least {MIN_SECRET_CHARS} characters, got {len(text)}")
-    return value
-
-
-Secret = Annotated[SecretStr | None, BeforeValidator(_long_secret)]
-
-
-class WebSettings(EnvSettings):
+class WebSettings(LinkSettings):
     """Where people's credentials are checked, and the secrets of links and Slack.
 
     ``from_env`` reads ``DATABASE_URL`` (per-person API tokens, used acknowledge
@@ -55,10 +41,6 @@ class WebSettings(EnvSettings):
     oidc_claim: str = Field("email", min_length=1, validation_alias="WARROOM_OIDC_CLAIM")
     """The claim naming the person: matched against each person's email contact methods,
     then against their handles."""
-    link_secret: Secret = Field(None, validation_alias="WARROOM_LINK_SECRET")
-    """The HMAC key of acknowledge links; without it no link is made or taken."""
-    public_url: Url = Field(None, validation_alias="WARROOM_PUBLIC_URL")
-    """Where people reach this service (the base of acknowledge links)."""
     slack_signing_secret: SecretStr | None = Field(
         None, validation_alias="WARROOM_SLACK_SIGNING_SECRET"
     )

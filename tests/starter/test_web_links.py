@@ -10,9 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from incident.models import Phase
-from starter.api import IncidentHandle
-from starter.web.links import (
+from activities.ack_links import (
     ACK_PATH,
     LinkExpired,
     LinkForged,
@@ -21,6 +19,8 @@ from starter.web.links import (
     sign_ack_link,
     verify,
 )
+from incident.models import Phase
+from starter.api import IncidentHandle
 from tests.support.harness import Harness
 from tests.support.web import LINK_SECRET, fixed_client, running_service, web_settings
 

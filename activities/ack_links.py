@@ -8,6 +8,7 @@ service has recorded it (``used_ack_links``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -107,3 +108,13 @@ def ack_url(
     expires_at = (now or datetime.now(UTC)) + ttl
     token = sign_ack_link(secret, incident_id, person, expires_at, new_nonce())
     return base_url.rstrip("/") + ACK_PATH + quote(token, safe="")
+
+
+def link_maker(
+    public_url: str | None, secret: str | None, ttl: timedelta
+) -> Callable[[str, str], str | None]:
+    """What the notify path calls for each person paged: their link for an incident, or
+    None when links are not configured (no secret or no public URL)."""
+    if public_url is None or secret is None:
+        return lambda _incident, _person: None
+    return lambda incident, person: ack_url(public_url, secret, incident, person, ttl)
