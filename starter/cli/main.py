@@ -866,3 +866,11 @@ def _exit(code: int) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+# The on-call commands live in their own module, which stands on this one: added last.
+from starter.cli.oncall import directory_group, oncall, override  # noqa: E402
+
+cli.add_command(oncall)
+cli.add_command(override)
+cli.add_command(directory_group)

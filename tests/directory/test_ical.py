@@ -123,7 +123,7 @@ def test_feed_overrides_put_their_person_on_call(directory: Directory) -> None:
 def test_text_that_is_not_a_calendar_is_refused_naming_the_source(
     directory: Directory,
 ) -> None:
-    with pytest.raises(IcalError, match="^https://cal.example/feed.ics: not an iCalendar"):
+    with pytest.raises(IcalError, match=r"^https://cal\.example/feed\.ics: not an iCalendar"):
         overrides_from_ical(
             "<html>sign in</html>",
             directory,
