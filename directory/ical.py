@@ -21,8 +21,9 @@ from pydantic import ValidationError
 from directory.models import ContactKind, Directory, Override
 from directory.oncall import local_instant
 
-MAX_EVENTS = 10_000
-"""Occurrences read from one feed within one window; a runaway RRULE stops here."""
+MAX_EVENTS = 1000
+"""Occurrences read from one feed within one window (a month of hourly shifts is 744);
+a runaway RRULE stops here."""
 
 
 class IcalError(ValueError):
@@ -75,34 +76,55 @@ def _instant(value: date | datetime, zone: ZoneInfo) -> datetime:
     return value.astimezone(UTC)
 
 
+def _undated(component: Any) -> bool:
+    return bool(component.name == "VEVENT" and "DTSTART" not in component)
+
+
 def _occurrences(
-    calendar: icalendar.Calendar, start: datetime, end: datetime, problems: list[str], source: str
+    calendar: icalendar.Calendar,
+    window: tuple[datetime, datetime],
+    zone: ZoneInfo,
+    problems: list[str],
+    source: str,
 ) -> list[Any]:
-    undated = [c for c in calendar.subcomponents if c.name == "VEVENT" and "DTSTART" not in c]
-    for event in undated:  # which recurring-ical-events cannot skip
-        problems.append(f"{source}: event {_name(event)!r} has no DTSTART and is left out")
-    calendar.subcomponents = [c for c in calendar.subcomponents if c not in undated]
-    try:
-        return list(_first(recurring_ical_events.of(calendar).between(start, end)))
-    except ValueError as err:  # a broken series: read the rest, and say so
-        problems.append(f"{source}: some events cannot be read and are left out: {err!s}")
-    try:
-        return list(
-            _first(recurring_ical_events.of(calendar, skip_bad_series=True).between(start, end))
-        )
-    except ValueError as err:
-        raise IcalError(f"{source}: cannot read its events: {err!s}") from err
+    """The occurrences starting before the window ends, in order of start, at most MAX_EVENTS.
+
+    Read lazily (``after``, not ``between``): a rule that recurs every second
+    costs MAX_EVENTS occurrences, not a month of them.
+    """
+    for event in calendar.subcomponents:
+        if _undated(event):  # which recurring-ical-events cannot skip
+            problems.append(f"{source}: event {_name(event)!r} has no DTSTART and is left out")
+    calendar.subcomponents = [c for c in calendar.subcomponents if not _undated(c)]
+    start, end = window
+    for skip_bad_series in (False, True):
+        found: list[Any] = []
+        try:
+            for event in recurring_ical_events.of(calendar, skip_bad_series=skip_bad_series).after(
+                start
+            ):
+                if _instant(event.start, zone) >= end:
+                    break
+                if len(found) == MAX_EVENTS:
+                    cut = _instant(event.start, zone)
+                    problems.append(
+                        f"{source}: more than {MAX_EVENTS} events in the window; "
+                        f"those from {cut:%Y-%m-%d %H:%M} UTC on are left out"
+                    )
+                    break
+                found.append(event)
+        except ValueError as err:
+            if skip_bad_series:
+                raise IcalError(f"{source}: cannot read its events: {err!s}") from err
+            # A broken series: read the rest, and say so.
+            problems.append(f"{source}: some events cannot be read and are left out: {err!s}")
+            continue
+        return found
+    raise AssertionError("unreachable: the second pass returns or raises")
 
 
 def _name(event: Any) -> str:
     return str(event.get("SUMMARY", "")).strip() or str(event.get("UID", "?"))
-
-
-def _first(events: Any) -> Any:
-    for count, event in enumerate(events):
-        if count >= MAX_EVENTS:
-            return
-        yield event
 
 
 def overrides_from_ical(
@@ -130,9 +152,8 @@ def overrides_from_ical(
     zone = ZoneInfo(time_zone)
     emails, names = _people_by_name(directory)
     result = IcalOverrides()
-    events = _occurrences(
-        calendar, start.astimezone(UTC), end.astimezone(UTC), result.problems, source
-    )
+    window = (start.astimezone(UTC), end.astimezone(UTC))
+    events = _occurrences(calendar, window, zone, result.problems, source)
     for event in events:
         summary = str(event.get("SUMMARY", "")).strip()
         label = f"{source}: event {_name(event)!r}"

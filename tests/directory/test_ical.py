@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from directory.ical import IcalError, overrides_from_ical
+from directory.ical import MAX_EVENTS, IcalError, overrides_from_ical
 from directory.load import parse_directory
 from directory.models import Directory
 from directory.oncall import merge_overrides, on_call
@@ -160,4 +160,39 @@ END:VCALENDAR
     assert found.problems == [
         "cal: event 'ann' has no DTSTART and is left out",
         "cal: event 'ann' at 2026-03-05 10:00 UTC has no length",
+    ]
+
+
+def test_a_rule_without_end_is_read_up_to_the_window_and_a_runaway_one_is_cut(
+    directory: Directory,
+) -> None:
+    rule = """BEGIN:VCALENDAR
+BEGIN:VEVENT
+UID:{uid}
+SUMMARY:ben
+DTSTART:20250301T000000Z
+DTEND:20250301T000100Z
+RRULE:FREQ={freq}
+END:VEVENT
+END:VCALENDAR
+"""
+    weekly = overrides_from_ical(
+        rule.format(uid="w", freq="WEEKLY"),
+        directory,
+        time_zone="UTC",
+        start=MARCH[0],
+        end=MARCH[1],
+    )
+    assert [o.start.day for o in weekly.overrides] == [7, 14, 21, 28]  # Saturdays, as 1 March 2025
+    every_second = overrides_from_ical(
+        rule.format(uid="s", freq="SECONDLY").replace("20250301", "20260301"),
+        directory,
+        time_zone="UTC",
+        start=MARCH[0],
+        end=MARCH[1],
+        source="cal",
+    )
+    assert len(every_second.overrides) == MAX_EVENTS
+    assert every_second.problems == [
+        "cal: more than 1000 events in the window; those from 2026-03-01 00:16 UTC on are left out"
     ]
