@@ -118,6 +118,10 @@ class DirectoryActivities:
                 except IcalError as err:
                     problems.append(str(err))
                     continue
+                except Exception as err:  # a feed the parser chokes on must not stop a page
+                    why = describe(err, [feed])
+                    problems.append(f"schedule {name}: {self._shown(feed)}: cannot read: {why}")
+                    continue
                 extra.setdefault(name, []).extend(found.overrides)
                 problems += found.problems
         for stored in await self._stored_overrides(start, end, problems):
@@ -197,7 +201,7 @@ class DirectoryActivities:
             response.raise_for_status()
         except httpx.HTTPStatusError as err:
             reason = f"answered {err.response.status_code}"
-        except httpx.HTTPError as err:
+        except (httpx.HTTPError, httpx.InvalidURL) as err:
             reason = describe(err, [url])
         else:
             self._fetched_feeds[url] = (now, response.text)
