@@ -308,10 +308,21 @@ def page_targets(
     return _unique(h for target in level.targets for h in resolve(directory, target, at))
 
 
-def all_on_call(directory: Directory, service: str | None, at: datetime) -> list[str]:
-    """Everyone on call at ``at`` on any schedule of the team owning ``service``."""
+def all_on_call(
+    directory: Directory, service: str | None, at: datetime
+) -> list[tuple[str, str]]:
+    """Everyone on call at ``at`` on a schedule of the team owning ``service`` ("All on-call").
+
+    Each as ``(handle, schedule)``, once, with the first of the team's schedules
+    they are on call for.
+    """
     _, found = service_named(directory, service)
-    return resolve(directory, Target(team=found.team), at)
+    seen: dict[str, str] = {}
+    for name in directory.teams[found.team].schedules:
+        holder = on_call(directory.schedules[name], at)
+        if holder is not None:
+            seen.setdefault(holder, name)
+    return list(seen.items())
 
 
 def position_holders(directory: Directory, position: str) -> list[str]:

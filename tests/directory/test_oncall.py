@@ -262,7 +262,13 @@ def test_a_level_pages_each_person_once(directory: Directory) -> None:
     assert page_targets(directory, "checkout", 1, MONDAY_NOON) == ["ann", "ben", "dan"]
     with pytest.raises(IndexError):
         page_targets(directory, "checkout", 2, MONDAY_NOON)
-    assert all_on_call(directory, "checkout", MONDAY_NOON) == ["ann", "ben"]
+    assert all_on_call(directory, "checkout", MONDAY_NOON) == [
+        ("ann", "primary"),
+        ("ben", "secondary"),
+    ]
+    assert all_on_call(directory, "checkout", MONDAY_NOON + timedelta(days=8)) == [
+        ("ben", "primary")  # on call for both: named once, for the first
+    ]
     assert len(escalation_policy(directory, "checkout").levels) == 2
 
 
