@@ -1,10 +1,11 @@
-"""Deliver notices: render the runbook's message templates and post them to every channel."""
+"""Deliver notices: render the runbook's message templates, reach the people a notice is for
+through their contact methods, and post it to the channels that serve its audience."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,9 +14,13 @@ import jinja2
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.channels import Channel
+from activities.channels import Channel, channels_for
+from activities.contact import PageMessage, Senders
+from activities.reach import DirectorySource, Recipient, no_directory, recipients
 from activities.redact import describe, scrub
+from directory.models import ContactMethod
 from incident.durations import format_duration
+from incident.escalation import Audience, Reached
 from incident.notices import (
     DELIVERY_HEARTBEAT_TIMEOUT,
     DeliveryOutcome,
@@ -55,29 +60,56 @@ def template_environment() -> jinja2.Environment:
     return env
 
 
+AckLinks = Callable[[str, str], str | None]
+"""The one-click acknowledge link for (incident ID, person handle), or None when the
+HTTP service that serves them is not configured."""
+
+
+def no_ack_links(_incident: str, _person: str) -> str | None:
+    """No public URL or link secret configured: pages carry no acknowledge link."""
+    return None
+
+
 class NotifyActivities:
-    """Renders notices and posts them to the configured channels."""
+    """Renders notices, reaches people and posts to the channels that serve each audience."""
 
     def __init__(
-        self, *, channels: Sequence[Channel], http: httpx.AsyncClient, ui_url: str | None = None
+        self,
+        *,
+        channels: Sequence[Channel],
+        http: httpx.AsyncClient,
+        ui_url: str | None = None,
+        directory: DirectorySource = no_directory,
+        senders: Senders | None = None,
+        ack_links: AckLinks = no_ack_links,
+        compression: int = 1,
     ) -> None:
         self._channels = list(channels)
         self._http = http
         self._ui_url = ui_url.rstrip("/") if ui_url else None
         self._templates = template_environment()
+        self._directory = directory
+        self._senders = senders
+        self._ack_links = ack_links
+        self._compression = compression
+        """Notification rules' delays are divided by it, like a demonstration's policy."""
 
-    def render(self, notice: Notice, link: str | None = None) -> str:
-        """The notice as a person reads it, in the runbook's layout."""
+    def render(self, notice: Notice, link: str | None = None, *, person: str | None = None) -> str:
+        """The notice as a person reads it, in the runbook's layout (addressed to ``person``
+        when it goes to one)."""
         template = self._templates.get_template(f"{notice.kind.value}.txt.j2")
-        return template.render(notice=notice, incident=notice.incident, link=link).strip() + "\n"
+        text = template.render(notice=notice, incident=notice.incident, link=link, person=person)
+        return text.strip() + "\n"
 
     @activity.defn(name="notify.deliver")
     async def deliver(self, notice: Notice) -> DeliveryReport:
-        """Post ``notice`` to every channel that wants it.
+        """Reach the people ``notice`` is for and post it to the channels serving its audience.
 
-        A channel that took it (2xx) or refused it for good (4xx) is settled and
-        remembered in the heartbeat, so a retry never sends it twice. Any
-        transient failure (5xx, timeout, connection error) raises, and Temporal
+        Who is on call is looked up in the directory as of the notice's time, so a
+        retry reaches the same people. A channel or a person's method that took it
+        (2xx) or refused it for good (4xx) is settled and remembered in the
+        heartbeat, so a retry never sends it twice. Any transient failure (5xx,
+        timeout, connection error) raises, and Temporal
         retries with backoff. It heartbeats all along, however slow a channel is,
         so if its worker dies Temporal retries within the heartbeat timeout.
         """
@@ -103,11 +135,24 @@ class NotifyActivities:
                 await asyncio.sleep(HEARTBEAT_EVERY)
                 beat()
 
+        directory = self._directory()
+        people = recipients(directory, notice, notice.at) if directory is not None else []
+        reachable = [r for r in people if r.methods]
+        nobody = None
+        if directory is not None and not reachable and notice.to in PEOPLE_AUDIENCES:
+            nobody = (
+                f"directory {directory.version} names nobody with a contact method for it"
+                if not people
+                else f"{', '.join(r.person.name for r in people)} ha"
+                + ("s" if len(people) == 1 else "ve")
+                + " no contact method"
+            )
+        channels = channels_for(self._channels, notice, reached=bool(reachable))
         transient: list[str] = []
         alive = asyncio.create_task(keep_alive())
         try:
-            for channel in self._channels:
-                if not channel.wants(notice.incident.severity) or channel.name in settled:
+            for channel in channels:
+                if channel.name in settled:
                     continue
                 posted = await self._post(channel, notice, text, link, idempotency_key)
                 if posted is None:
@@ -115,13 +160,65 @@ class NotifyActivities:
                     continue
                 settled[channel.name] = posted
                 beat()
+            for recipient in reachable:
+                for method in recipient.methods:
+                    name = f"{recipient.handle}/{method.name}"
+                    if name in settled:
+                        continue
+                    reached = await self._reach(recipient, method, notice, link, idempotency_key)
+                    if reached is None:
+                        transient.append(name)
+                        continue
+                    settled[name] = reached
+                    beat()
         finally:
             alive.cancel()
         if transient:
             raise ApplicationError(
                 f"channels not reachable yet: {', '.join(transient)}", type="ChannelUnavailable"
             )
-        return DeliveryReport(key=notice.key, outcomes=list(settled.values()))
+        return DeliveryReport(
+            key=notice.key,
+            outcomes=list(settled.values()),
+            reached=[_reached(r, settled, self._compression) for r in people],
+            nobody=nobody,
+        )
+
+    async def _reach(
+        self,
+        recipient: Recipient,
+        method: ContactMethod,
+        notice: Notice,
+        link: str | None,
+        key: str,
+    ) -> DeliveryOutcome | None:
+        """Send to one person's method; None means a transient failure worth retrying."""
+        name = f"{recipient.handle}/{method.name}"
+        if self._senders is None:
+            return DeliveryOutcome(
+                channel=name, delivered=False, detail="no contact senders are configured"
+            )
+        ack_link = self._ack_links(notice.incident.human_id, recipient.handle)
+        # The links travel beside the text: each kind of contact method places them its way.
+        text = self.render(notice, person=recipient.person.name)
+        message = PageMessage(
+            key=f"{key}:{recipient.handle}",
+            incident_id=notice.incident.human_id,
+            severity=notice.incident.severity,
+            subject=notice.headline,
+            text=text,
+            ack_url=ack_link,
+            incident_url=link,
+            recipient=recipient.person.name,
+            service=notice.incident.service,
+        )
+        outcome = await self._senders.send(method, message)
+        if outcome.transient:
+            log.warning("%s not reachable yet: %s", name, outcome.detail)
+            return None
+        return DeliveryOutcome(
+            channel=name, delivered=outcome.delivered, detail=outcome.detail[:200]
+        )
 
     async def _post(
         self, channel: Channel, notice: Notice, text: str, link: str | None, key: str
@@ -159,3 +256,35 @@ class NotifyActivities:
         document["text"] = text
         document["link"] = link
         return document
+
+
+PEOPLE_AUDIENCES = (Audience.ON_CALL, Audience.PEOPLE, Audience.EXECUTIVES)
+"""Audiences made of people: a notice for them that reaches nobody says so."""
+
+
+def _reached(
+    recipient: Recipient, settled: dict[str, DeliveryOutcome], compression: int
+) -> Reached:
+    """What the timeline says of one person a notice was for."""
+    methods = []
+    for method in recipient.methods:
+        outcome = settled.get(f"{recipient.handle}/{method.name}")
+        if outcome is None:
+            continue
+        verdict = "delivered" if outcome.delivered else f"failed ({outcome.detail})"
+        methods.append(f"{method.name} {verdict}")
+    return Reached(
+        person=recipient.handle,
+        name=recipient.person.name,
+        why=recipient.why,
+        methods=methods,
+        delivered=any(settled[m].delivered for m in _names(recipient) if m in settled),
+        next_rules=[
+            (index, after / compression, ", ".join(m.name for m in methods_))
+            for index, after, methods_ in recipient.later
+        ],
+    )
+
+
+def _names(recipient: Recipient) -> list[str]:
+    return [f"{recipient.handle}/{m.name}" for m in recipient.methods]

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from incident import bounds
 from incident.classify import Classification, classify
 from incident.containment import ContainmentAction
+from incident.escalation import PagingPlan
 from incident.models import (
     Alert,
     AlertBatch,
@@ -27,13 +28,14 @@ from incident.models import (
     Status,
     TimelineEvent,
 )
-from incident.notices import DeliveryOutcome, IncidentBrief, Notice
+from incident.notices import DeliveryOutcome, DeliveryReport, IncidentBrief, Notice
 from incident.policy import Policy, SeverityRule
 from incident.records import RecordBatch
 from incident.rules import (
     communication,
     decisions,
     postmortem,
+    reach,
     recovery,
     saga,
     timeline,
@@ -153,6 +155,16 @@ class Incident:
     def propose_playbooks(self, now: datetime) -> Effects:
         """Propose the containment the alert's playbooks call for."""
         return saga.propose_playbooks(self, now)
+
+    def use_paging(self, plan: PagingPlan | None, now: datetime, problem: str | None) -> None:
+        """Page by the service's escalation policy (``plan``) from now on, or, when the
+        directory has none (``problem`` says why if it could not be read), by the severity's
+        ladder."""
+        reach.use(self, plan, now, problem)
+
+    def delivered(self, notice: Notice, report: DeliveryReport, now: datetime) -> None:
+        """Who a notice reached and how, on the timeline; the follow-ups their rules ask for."""
+        reach.delivered(self, notice, report, now)
 
     def action(self, action_id: int) -> ContainmentAction | None:
         """The containment action with that number."""

@@ -24,6 +24,7 @@ from pydantic import (
 
 from incident import bounds
 from incident.containment import ActionKind, ContainmentAction
+from incident.escalation import FollowUp, PagingPlan
 from incident.policy import Policy
 from incident.severity import Severity
 
@@ -392,6 +393,9 @@ class TimelineEvent(Model):
     reason: str | None = None
     decision: dict[str, Any] | None = None
     """For a person's decision: its type and fields, as the audit trail keeps them."""
+    via: str | None = None
+    """How the actor of a decision was known: authenticated by Warroom's HTTP service
+    (``token``, ``oidc``, ``link``, ``slack``) or ``admin`` (sent straight to Temporal)."""
 
 
 class RaisedFlag(Model):
@@ -512,6 +516,11 @@ class IncidentState(Model):
     last_probe: ProbeResult | None = None
     probe_due: datetime | None = None
 
+    paging: PagingPlan | None = None
+    """The service's escalation policy, when the directory has one (else the severity's
+    ladder pages)."""
+    follow_ups: list[FollowUp] = Field(default_factory=list)
+
     postmortem: Postmortem | None = None
     action_items: list[ActionItem] = Field(default_factory=list)
     action_items_recorded: int = 0
@@ -577,6 +586,10 @@ class TimerKind(StrEnum):
     APPROVAL_DUE = "approval_due"
     UNDO_RETRY = "undo_retry"
     POSTMORTEM_REMINDER = "postmortem_reminder"
+    PAGE = "page"
+    """A level of the service's escalation policy."""
+    FOLLOW_UP = "follow_up"
+    """A paged person's next contact method, per their notification rules."""
 
 
 class PendingTimer(Model):

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from incident.escalation import Audience, Reached
 from incident.models import Model, Phase, Status
 from incident.severity import Severity
 
@@ -57,7 +58,7 @@ class IncidentBrief(Model):
 
 
 class Notice(Model):
-    """One message to deliver to every configured channel.
+    """One message for one audience: the people it names and the channels that serve it.
 
     ``key`` is unique within the incident and stable across retries and
     replays; channels receive it as an idempotency key.
@@ -68,6 +69,14 @@ class Notice(Model):
     """The run that opened the incident, so two incidents of one alert group never share keys."""
     kind: NoticeKind
     audience: str
+    """Who it is for, as people read it ("VP Engineering", "level 1: schedule primary")."""
+    to: Audience | None = None
+    """Which audience it goes to (None: notices from before audiences, routed by kind)."""
+    level: int | None = None
+    """A page: the level of the service's escalation policy whose targets are paged."""
+    person: str | None = None
+    """A follow-up: the person (handle) to reach again, through their rule ``rule``."""
+    rule: int | None = None
     contact: str | None = None
     headline: str
     reason: str | None = None
@@ -83,8 +92,16 @@ class Notice(Model):
         return f"{workflow_id}:{self.incident_uid}:{self.key}"
 
 
+def audience_of(kind: NoticeKind) -> Audience:
+    """The audience a notice of ``kind`` goes to when nothing more specific is said."""
+    return {
+        NoticeKind.ESCALATION: Audience.PEOPLE,
+        NoticeKind.EXECUTIVE_BRIEF: Audience.EXECUTIVES,
+    }.get(kind, Audience.INCIDENT)
+
+
 class DeliveryOutcome(Model):
-    """How one channel took a notice."""
+    """How one channel (or one person's contact method) took a notice."""
 
     channel: str
     delivered: bool
@@ -97,6 +114,10 @@ class DeliveryReport(Model):
 
     key: str
     outcomes: list[DeliveryOutcome] = Field(default_factory=list)
+    reached: list[Reached] = Field(default_factory=list)
+    """The people the notice was sent to, how, and the outcome."""
+    nobody: str | None = None
+    """Why the directory named nobody for a notice meant for people (it went to channels)."""
 
     @property
     def rejected(self) -> list[DeliveryOutcome]:

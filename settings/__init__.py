@@ -5,10 +5,12 @@ them), one parser per kind of value (``settings.fields``: ``host:port``, URLs,
 durations, flags, whole numbers, files, comma lists) and one error
 (``SettingsError``: ``VARIABLE: reason, got 'value'``). The Temporal
 connection every process shares lives here too: ``TemporalSettings`` and
-``connect``. Imports only ``incident`` of Warroom's packages, so the worker,
-the hooks, the CLI and the control plane can all stand on it.
+``connect``, and so do the providers pages go through (``ContactSettings``).
+Imports only ``incident`` of Warroom's packages, so the worker, the hooks,
+the CLI and the control plane can all stand on it.
 """
 
+from settings.contact import ContactSettings
 from settings.environment import EnvSettings
 from settings.errors import SettingsError
 from settings.temporal import (
@@ -26,6 +28,7 @@ __all__ = [
     "DEFAULT_ADDRESS",
     "DEFAULT_NAMESPACE",
     "DEFAULT_TASK_QUEUE",
+    "ContactSettings",
     "EnvSettings",
     "SettingsError",
     "TemporalConnectError",

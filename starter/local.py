@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
 from temporalio.client import (
@@ -44,6 +45,7 @@ from starter.hooks.settings import HookSettings
 from starter.postgres import EmbeddedPostgres, upgrade
 from starter.receiver import HttpReceiver, Received
 from starter.sample import COMPRESSION, SAMPLE_TASK_QUEUE, SampleStalled, run_sample
+from starter.web import WebSettings, build_services
 from worker.run import build_worker, ensure_search_attributes
 from worker.settings import WorkerSettings
 
@@ -55,11 +57,19 @@ def _say(line: str) -> None:
 def _print_notice(request: Received) -> None:
     try:
         notice = request.json()
+        if notice["kind"] == "page" and "person" in notice:  # activities.contact.console
+            print(
+                f"  → page to {notice['person']} ({notice['method']}): {notice['headline']}",
+                flush=True,
+            )
+            if notice.get("ack_url"):
+                print(f"    acknowledge: {notice['ack_url']}", flush=True)
+            return
         print(
             f"  [{notice['kind']} → {notice['audience']}] {notice['headline']}",
             flush=True,
         )
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TypeError):
         print(f"  [notice] {request.body[:200]!r}", flush=True)
 
 
@@ -67,6 +77,7 @@ async def run(args: argparse.Namespace) -> None:
     """Run the stack until interrupted."""
     settings = WorkerSettings.from_env()
     hook_settings = HookSettings.from_env()
+    web_settings = WebSettings.from_env()
     missing = embedded_missing(postgres=settings.database_url is None)
     if missing:
         raise StackError(
@@ -141,9 +152,21 @@ async def run(args: argparse.Namespace) -> None:
             async def temporal() -> Client:
                 return client
 
+            # Links need a key: with none configured the stack keeps one of its own.
+            people = build_services(
+                web_settings.model_copy(
+                    update={
+                        "database_url": web_settings.database_url or database_url,
+                        "link_secret": web_settings.link_secret
+                        or SecretStr(_link_secret(data_dir)),
+                    }
+                ),
+                temporal,
+                rpc_timeout=hook_settings.rpc_timeout,
+            )
             hooks_url = await stack.enter_async_context(
                 serving(
-                    create_app(hook_settings, temporal),
+                    create_app(hook_settings, temporal, people),
                     hook_settings.host,
                     hook_settings.port,
                     shutdown_grace=HOOKS_SHUTDOWN_GRACE,
@@ -202,6 +225,7 @@ def _loopback(host: str) -> bool:
 
 
 HOOKS_TOKEN_FILE = "hooks_token"
+LINK_SECRET_FILE = "link_secret"
 
 
 def _hooks_token(data_dir: Path) -> str:
@@ -210,16 +234,27 @@ def _hooks_token(data_dir: Path) -> str:
     Kept so that a sender configured with it (an Alertmanager, a script)
     still gets in after a restart.
     """
-    path = data_dir / HOOKS_TOKEN_FILE
+    return _kept_secret(data_dir / HOOKS_TOKEN_FILE, secrets.token_urlsafe(24))
+
+
+def _link_secret(data_dir: Path) -> str:
+    """The local stack's own acknowledge-link key, kept like the hook token.
+
+    Kept so that links sent before a restart still work after it.
+    """
+    return _kept_secret(data_dir / LINK_SECRET_FILE, secrets.token_urlsafe(32))
+
+
+def _kept_secret(path: Path, new: str) -> str:
+    """The secret kept in ``path``, or ``new``, written there owner-only."""
     if path.exists():
         kept = path.read_text().strip()
         if kept:
             return kept
-    token = secrets.token_urlsafe(24)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as file:
-        file.write(token + "\n")
-    return token
+        file.write(new + "\n")
+    return new
 
 
 def _hooks_access(settings: HookSettings, token: str | None, data_dir: Path) -> str:

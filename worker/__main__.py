@@ -11,12 +11,13 @@ import sys
 import asyncpg
 import httpx
 
+from activities.contact import Senders
 from activities.redact import describe, scrub
 from activities.schema import SchemaError
 from activities.store import UNAVAILABLE, StoreActivities
 from incident.policy import PolicyError, load_policy
 from settings import TemporalConnectError, connect
-from worker.run import build_worker, ensure_search_attributes
+from worker.run import People, build_worker, ensure_search_attributes
 from worker.settings import SettingsError, WorkerSettings
 
 log = logging.getLogger("warroom.worker")
@@ -64,6 +65,7 @@ async def main(settings: WorkerSettings) -> None:
             control_plane_url=settings.control_plane_url,
             control_plane_token=settings.control_plane_token,
             cached_incidents=settings.cached_incidents,
+            people=People(senders=Senders(settings.contact, http)),
         )
         async with worker:
             log.info(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import py_compile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,11 +21,13 @@ from temporalio.worker import Worker
 
 import workflows
 from activities.channels import Channel
+from activities.contact import Senders
 from activities.contain import ContainmentActivities
 from activities.lineage import LineageActivities
-from activities.notify import NotifyActivities
+from activities.notify import AckLinks, NotifyActivities, no_ack_links
 from activities.policy import PolicyActivities
 from activities.probe import ProbeActivities
+from activities.reach import DirectorySource, ReachActivities, no_directory
 from activities.store import StoreActivities
 from incident import search_attributes
 from incident.policy import Policy
@@ -89,6 +92,18 @@ async def ensure_search_attributes(client: Client) -> list[str]:
         return []
 
 
+@dataclass(frozen=True)
+class People:
+    """How notices reach people: the directory, the contact methods' senders, the links."""
+
+    directory: DirectorySource = no_directory
+    """The directory in force (re-read when its file changes); none: pages go to channels."""
+    senders: Senders | None = None
+    ack_links: AckLinks = no_ack_links
+    compression: int = 1
+    """Directory delays divided by it, for a demonstration's compressed policy."""
+
+
 def build_worker(
     client: Client,
     *,
@@ -102,6 +117,7 @@ def build_worker(
     control_plane_url: str | None = None,
     control_plane_token: str | None = None,
     cached_incidents: int = DEFAULT_CACHED_INCIDENTS,
+    people: People | None = None,
 ) -> Worker:
     """A worker for the incident workflow with its activities wired to their dependencies.
 
@@ -109,9 +125,19 @@ def build_worker(
     Postgres could not be reached then, by its first write that finds it reachable.
     """
     compile_workflow_modules()
-    notify = NotifyActivities(channels=channels, http=http, ui_url=ui_url)
+    people = people or People()
+    notify = NotifyActivities(
+        channels=channels,
+        http=http,
+        ui_url=ui_url,
+        directory=people.directory,
+        senders=people.senders,
+        ack_links=people.ack_links,
+        compression=people.compression,
+    )
     probe = ProbeActivities(http=http, prometheus_url=prometheus_url)
     policy_activities = PolicyActivities(policy)
+    reach = ReachActivities(people.directory, people.compression)
     lineage = LineageActivities(client)
     contain = ContainmentActivities(
         http=http, base_url=control_plane_url, token=control_plane_token
@@ -124,6 +150,7 @@ def build_worker(
             notify.deliver,
             probe.check_slos,
             policy_activities.current,
+            reach.paging_plan,
             lineage.last_closed,
             store.record,
             contain.execute,

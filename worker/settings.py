@@ -13,7 +13,13 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from activities.channels import Channel
 from activities.redact import safe_url
-from settings import DEFAULT_TASK_QUEUE, EnvSettings, SettingsError, TemporalSettings
+from settings import (
+    DEFAULT_TASK_QUEUE,
+    ContactSettings,
+    EnvSettings,
+    SettingsError,
+    TemporalSettings,
+)
 from settings.fields import existing_file, host_port, http_url, whole_number
 
 __all__ = ["DEFAULT_UI_URL", "SettingsError", "WorkerSettings"]
@@ -33,6 +39,8 @@ class WorkerSettings(EnvSettings):
     """Everything ``python -m worker`` needs to know, each from its variable."""
 
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    contact: ContactSettings = Field(default_factory=ContactSettings)
+    """How pages reach people (SMTP, Slack, Twilio, PagerDuty, console)."""
     task_queue: str = Field(DEFAULT_TASK_QUEUE, validation_alias="WARROOM_TASK_QUEUE")
     policy_path: Annotated[Path | None, existing_file()] = Field(
         None, validation_alias="WARROOM_POLICY"

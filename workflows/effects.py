@@ -152,6 +152,7 @@ class SideEffects:
             self._rouse()  # the timeline changed: refresh the Web UI
             return
         self._incident().record_outcomes(notice, report.outcomes, workflow.now())
+        self._incident().delivered(notice, report, workflow.now())
         self._record_soon()
         for outcome in report.rejected:
             self._incident().note_delivery_problem(

@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.lineage import LineageActivities
     from activities.policy import PolicyActivities
+    from activities.reach import ReachActivities
     from incident.bounds import clip_line
     from incident.ids import SHORT_HUMAN_ID_CHARS, human_id
     from incident.lifecycle import DecisionRejected, Effects, Incident
@@ -38,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from incident.search_attributes import BY_NAME
     from workflows import handover
     from workflows.decisions import DecisionUpdates
-    from workflows.effects import PROBE_RETRY, URGENT, SideEffects
+    from workflows.effects import PROBE_RETRY, URGENT, SideEffects, failure_message
     from workflows.recording import Recorder
 
 FIRST_ALERT_WAIT = timedelta(hours=1)
@@ -248,6 +249,9 @@ class IncidentWorkflow(DecisionUpdates):
             now=workflow.now(),
         )
         self._dispatch(effects)
+        # Incidents opened before escalation policies existed page by the severity's ladder.
+        if workflow.patched("escalation-policies"):
+            await self._load_paging_plan()
         # Incidents opened before containment existed must replay without it.
         if start.declaration is None and workflow.patched("containment-playbooks"):
             self._dispatch(self._incident.propose_playbooks(workflow.now()))
@@ -259,6 +263,24 @@ class IncidentWorkflow(DecisionUpdates):
         elif start.dedup_key is not None and workflow.patched("link-previous-incident"):
             self._effects.spawn(self._link_previous(info.workflow_id))
         return True
+
+    async def _load_paging_plan(self) -> None:
+        """The service's escalation policy; the severity's ladder pages when there is none."""
+        incident = self._live
+        try:
+            answer = await workflow.execute_activity_method(
+                ReachActivities.paging_plan,
+                incident.state.service,
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=PROBE_RETRY,
+                priority=URGENT,  # the first page waits on it
+                summary="look up the service's escalation policy in the directory",
+            )
+        except ActivityError as err:
+            problem = f"the directory could not be read ({failure_message(err)})"
+            incident.use_paging(None, workflow.now(), problem)
+            return
+        incident.use_paging(answer.plan, workflow.now(), answer.problem)
 
     async def _link_previous(self, workflow_id: str) -> None:
         """In the background, so looking back never delays the first page."""

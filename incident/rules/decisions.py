@@ -19,18 +19,26 @@ from incident.models import (
     DeclareMitigated,
     DenyContainment,
     EnterDegradedMode,
+    IdentifyCause,
     LiftDegradedMode,
     Phase,
     PostStatusUpdate,
     ProposeContainment,
     RaiseFlag,
-    IdentifyCause,
     Reopen,
     Resolve,
     SubmitPostmortem,
     TimelineEvent,
 )
-from incident.rules import communication, paging, postmortem, response, saga, timeline
+from incident.rules import (
+    communication,
+    paging,
+    permissions,
+    postmortem,
+    response,
+    saga,
+    timeline,
+)
 from incident.rules.effects import DecisionRejected, Effects
 
 if TYPE_CHECKING:
@@ -38,7 +46,15 @@ if TYPE_CHECKING:
 
 
 def check(inc: Incident, decision: Decision) -> None:
-    """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply now."""
+    """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply now:
+    its actor may not take it, or the incident is not where it can."""
+    reason = permissions.check(inc, decision)
+    if reason:
+        raise DecisionRejected(f"{inc.state.human_id}: {reason}")
+    _check_rule(inc, decision)
+
+
+def _check_rule(inc: Incident, decision: Decision) -> None:
     s = inc.state
     too_large = _fits_decision(inc, decision)
     if too_large:
@@ -51,13 +67,17 @@ def check(inc: Incident, decision: Decision) -> None:
 
 
 def apply(inc: Incident, decision: Decision, now: datetime) -> tuple[TimelineEvent, Effects]:
-    """Apply a checked decision; returns its timeline event and what to send."""
-    check(inc, decision)
+    """Apply a checked decision; returns its timeline event and what to send.
+
+    Who may take it was checked by the update's validator, which a replay does not run
+    again: decisions accepted before a permission existed replay as they were taken."""
+    _check_rule(inc, decision)
     effects = Effects()
     event = RULES[type(decision)].apply(inc, decision, now, effects)
+    event.via = permissions.via(decision)
     event.decision = {
         "type": type(decision).__name__,
-        **decision.model_dump(mode="json", exclude={"actor", "reason"}),
+        **decision.model_dump(mode="json", exclude={"actor", "reason", "verified_by"}),
     }
     inc.event_sizes.pop(event.seq, None)  # measured before the decision was attached
     timeline.trim_timeline(inc)

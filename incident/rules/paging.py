@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incident.durations import format_duration
+from incident.escalation import Audience
 from incident.models import (
     PendingTimer,
     RaisedFlag,
@@ -22,7 +23,7 @@ from incident.models import (
 )
 from incident.notices import Notice, NoticeKind
 from incident.policy import LadderKind
-from incident.rules import response, timeline, wording
+from incident.rules import reach, response, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -42,8 +43,12 @@ def escalate(
     reason: str,
     *,
     record: bool = True,
+    to: Audience = Audience.PEOPLE,
 ) -> Notice:
-    """Page ``target`` through ``contact``: the notice (and a timeline line unless told not to)."""
+    """Page ``target`` through ``contact``: the notice (and a timeline line unless told not to).
+
+    ``target`` is a position or a person the directory knows ("VP Engineering"), or, for
+    the severity's own paging steps (``to`` on-call), the on-call rotation."""
     via = f" via {contact}" if contact else ""
     if record:
         timeline.add_event(
@@ -58,6 +63,7 @@ def escalate(
         f"{inc.state.severity} {inc.state.human_id}: {reason}",
         contact=contact,
         reason=reason,
+        to=to,
     )
 
 
@@ -111,6 +117,8 @@ def plan(inc: Incident) -> list[PendingTimer]:
     calm = s.status is Status.MONITORING
     if not acked and "ack_deadline" not in fired:
         paged = [st.target for st in inc.rule.escalation if st.ladder is LadderKind.PAGING]
+        if s.paging is not None:
+            paged = [f"the {s.paging.policy} levels paged so far"]
         who = ", ".join(paged) or "the on-call rotation"
         timers.append(
             PendingTimer(
@@ -124,8 +132,8 @@ def plan(inc: Incident) -> list[PendingTimer]:
         key = _step_key(inc, index)
         if key in fired:
             continue
-        if step.ladder is LadderKind.PAGING and acked:
-            continue
+        if step.ladder is LadderKind.PAGING and (acked or s.paging is not None):
+            continue  # the service's escalation policy pages instead, when it has one
         if step.ladder is LadderKind.MANAGEMENT and calm:
             continue
         timers.append(
@@ -157,7 +165,10 @@ def escalation_due(inc: Incident, timer: PendingTimer, now: datetime) -> Effects
     index = timer.ref if timer.ref is not None else int(timer.key.rsplit(":", 1)[1])
     step = inc.rule.escalation[index]
     reason = wording.ladder_reason(inc, step, now)
-    return Effects(notices=[escalate(inc, now, timer.key, step.target, step.contact, reason)])
+    to = Audience.ON_CALL if step.ladder is LadderKind.PAGING else Audience.PEOPLE
+    return Effects(
+        notices=[escalate(inc, now, timer.key, step.target, step.contact, reason, to=to)]
+    )
 
 
 def ack_deadline_missed(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
@@ -172,8 +183,10 @@ def ack_deadline_missed(inc: Incident, timer: PendingTimer, now: datetime) -> Ef
         wording.SYSTEM,
         f"Acknowledgement deadline missed: {reason}",
     )
-    effects = Effects()
+    effects = Effects(notices=reach.repage(inc, now, reason))
     for index, step in enumerate(inc.rule.escalation):
+        if s.paging is not None:
+            break
         # Later rungs keep their own time.
         if step.ladder is LadderKind.PAGING and s.declared_at + step.after <= now:
             effects.notices.append(
@@ -185,6 +198,7 @@ def ack_deadline_missed(inc: Incident, timer: PendingTimer, now: datetime) -> Ef
                     step.contact,
                     reason,
                     record=False,
+                    to=Audience.ON_CALL,
                 )
             )
     return effects

@@ -23,7 +23,7 @@ from incident.models import (
     TimelineEvent,
 )
 from incident.notices import NoticeKind
-from incident.rules import recovery, timeline, wording
+from incident.rules import reach, recovery, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ def _acknowledge(inc: Incident, now: datetime, actor: str, reason: str | None) -
     s = inc.state
     s.acknowledged_at, s.acknowledged_by = now, actor
     s.phase = Phase.RESPONDING
+    reach.stop(inc)
     took = format_duration(now - s.declared_at)
     return timeline.add_event(
         inc, now, "acknowledged", actor, f"Acknowledged after {took}; paging stopped", reason

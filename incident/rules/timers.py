@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incident.models import PendingTimer, TimerKind
-from incident.rules import communication, paging, postmortem, recovery, saga
+from incident.rules import communication, paging, postmortem, reach, recovery, saga
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ Handler = Callable[["Incident", PendingTimer, datetime], Effects]
 
 PLANNERS: tuple[Planner, ...] = (
     paging.plan,
+    reach.plan,
     communication.plan,
     recovery.plan,
     saga.plan,
@@ -39,6 +40,8 @@ HANDLERS: dict[TimerKind, Handler] = {
     TimerKind.APPROVAL_DUE: saga.approval_overdue,
     TimerKind.UNDO_RETRY: saga.retry_undo,
     TimerKind.POSTMORTEM_REMINDER: postmortem.remind,
+    TimerKind.PAGE: reach.page_due,
+    TimerKind.FOLLOW_UP: reach.follow_up_due,
 }
 
 

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 from incident.containment import ActionState, ContainmentAction
 from incident.durations import format_duration
+from incident.escalation import Audience
 from incident.models import Role
-from incident.notices import Notice, NoticeKind
+from incident.notices import Notice, NoticeKind, audience_of
 from incident.policy import EscalationStep, LadderKind
 from incident.rules import views
 
@@ -80,13 +81,22 @@ def notice(
     reason: str | None = None,
     message: str | None = None,
     automatic: bool = False,
+    to: Audience | None = None,
+    level: int | None = None,
+    person: str | None = None,
+    rule: int | None = None,
 ) -> Notice:
-    """A notice about this incident, carrying its brief as of ``now``."""
+    """A notice about this incident, carrying its brief as of ``now``; ``to`` defaults to
+    the audience of its kind."""
     return Notice(
         key=key,
         incident_uid=inc.state.uid,
         kind=kind,
         audience=audience,
+        to=to or audience_of(kind),
+        level=level,
+        person=person,
+        rule=rule,
         contact=contact,
         headline=headline,
         reason=reason,

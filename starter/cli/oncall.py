@@ -9,14 +9,11 @@ are given as ISO 8601 (``2026-03-04T09:00``, local unless an offset is given),
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
 import re
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -28,49 +25,22 @@ from directory.load import DirectoryError, load_directory, unfilled_positions
 from directory.models import Directory, Person, Schedule, Service, Target
 from directory.oncall import Handoff, handoffs, on_call, resolve
 from incident.durations import format_duration, parse_duration
-from incident.policy import load_policy
+from incident.policy import PolicyError, load_policy
 from starter.cli import render
-
-if TYPE_CHECKING:
-    from starter.cli.main import Context
+from starter.cli.base import (
+    EXIT_NOT_FOUND,
+    EXIT_USAGE,
+    Context,
+    database_errors,
+    fail,
+    pass_context,
+    run_async,
+)
 
 HANDOFFS_SHOWN = 3
 """Handoffs `warroom oncall` shows per schedule."""
 _OFFSET = re.compile(r"^([+-])\s*(\d.*)$")
 _A_MINUTE = timedelta(minutes=1)
-P = ParamSpec("P")
-
-
-# main.py adds these commands at its end, so its plumbing is imported when a command
-# runs, not when this module loads (that would be circular).
-def _usage(message: str) -> NoReturn:
-    from starter.cli.main import EXIT_USAGE, fail
-
-    fail(EXIT_USAGE, message)
-
-
-def _not_found(message: str) -> NoReturn:
-    from starter.cli.main import EXIT_NOT_FOUND, fail
-
-    fail(EXIT_NOT_FOUND, message)
-
-
-def _sync(command: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
-    """An async command run to completion (these talk to Postgres and files, not Temporal)."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> None:
-        asyncio.run(command(*args, **kwargs))
-
-    return run
-
-
-@contextlib.contextmanager
-def _database(url: str) -> Iterator[None]:
-    from starter.cli.main import database_errors
-
-    with database_errors(url):
-        yield
 
 
 # --- times ------------------------------------------------------------------------
@@ -143,7 +113,8 @@ def directory_file(ctx: Context, given: str | None = None) -> Path:
         return Path(given).expanduser()
     if ctx.settings.directory_path is not None:
         return ctx.settings.directory_path.expanduser()
-    _usage(
+    fail(
+        EXIT_USAGE,
         "no directory: set WARROOM_DIRECTORY to your directory file "
         "(starter/sample_directory.yaml shows one)",
     )
@@ -154,7 +125,7 @@ def read_directory(ctx: Context, given: str | None = None) -> Directory:
     try:
         return load_directory(directory_file(ctx, given))
     except DirectoryError as err:
-        _usage(str(err))
+        fail(EXIT_USAGE, str(err))
 
 
 def stored_overrides_database(ctx: Context) -> str | None:
@@ -171,7 +142,7 @@ async def current_directory(ctx: Context, at: datetime) -> Directory:
     try:
         merged = await directories.current(at)
     except DirectoryError as err:
-        _usage(str(err))
+        fail(EXIT_USAGE, str(err))
     finally:
         await directories.close()
     notes = list(directories.problems)
@@ -287,8 +258,8 @@ def _escalation_view(
 @click.option(
     "--at", metavar="TIME", callback=when, default="now", show_default=True, help="When to look."
 )
-@click.pass_obj
-@_sync
+@pass_context
+@run_async
 async def oncall(ctx: Context, service: str | None, at: datetime) -> None:
     """Who is on call for SERVICE (or on every schedule), who each level pages, and the next
     handoffs.
@@ -301,7 +272,8 @@ async def oncall(ctx: Context, service: str | None, at: datetime) -> None:
     if service is not None:
         found = directory.services.get(service)
         if found is None:
-            _usage(
+            fail(
+                EXIT_USAGE,
                 f"no service {service!r} in the directory; services: "
                 f"{', '.join(sorted(directory.services)) or 'none'}",
             )
@@ -385,24 +357,25 @@ def _stored_line(stored: StoredOverride, zone: str, now: datetime) -> list[str]:
 @click.option("--from", "starts", metavar="TIME", callback=when, default="now", show_default=True)
 @click.option("--to", "ends", metavar="TIME", callback=when, required=True, help="e.g. +8h")
 @click.option("--note", default="", help="Why; shown beside the override.")
-@click.pass_obj
-@_sync
+@pass_context
+@run_async
 async def override_add(
     ctx: Context, schedule: str, person: str, starts: datetime, ends: datetime, note: str
 ) -> None:
     """Put PERSON on call on SCHEDULE from --from to --to."""
     directory = read_directory(ctx)
     if schedule not in directory.schedules:
-        _usage(
+        fail(
+            EXIT_USAGE,
             f"no schedule {schedule!r} in the directory; schedules: "
             f"{', '.join(sorted(directory.schedules)) or 'none'}",
         )
     if person not in directory.people:
-        _usage(f"{person!r} is not a person in the directory (give their handle)")
+        fail(EXIT_USAGE, f"{person!r} is not a person in the directory (give their handle)")
     if ends <= starts:
-        _usage("--to must be after --from")
+        fail(EXIT_USAGE, "--to must be after --from")
     url = ctx.database_url()
-    with _database(url):
+    with database_errors(url):
         conn = await asyncpg.connect(url)
         try:
             stored = await add_override(
@@ -429,13 +402,13 @@ async def override_add(
 @override.command("list")
 @click.argument("schedule", required=False)
 @click.option("--all", "everything", is_flag=True, help="Past overrides too.")
-@click.pass_obj
-@_sync
+@pass_context
+@run_async
 async def override_list(ctx: Context, schedule: str | None, everything: bool) -> None:
     """Stored overrides that are current or to come (of SCHEDULE only, if given)."""
     url = ctx.database_url()
     now = datetime.now(UTC)
-    with _database(url):
+    with database_errors(url):
         conn = await asyncpg.connect(url)
         try:
             found = await list_overrides(
@@ -467,19 +440,19 @@ def _directory_if_any(ctx: Context) -> Directory | None:
 
 @override.command("remove")
 @click.argument("override_id", metavar="ID", type=int)
-@click.pass_obj
-@_sync
+@pass_context
+@run_async
 async def override_remove(ctx: Context, override_id: int) -> None:
     """Take back override ID."""
     url = ctx.database_url()
-    with _database(url):
+    with database_errors(url):
         conn = await asyncpg.connect(url)
         try:
             removed = await remove_override(conn, override_id)
         finally:
             await conn.close()
     if removed is None:
-        _not_found(f"no override #{override_id}")
+        fail(EXIT_NOT_FOUND, f"no override #{override_id}")
     ctx.out(
         removed.as_json(),
         f"removed override #{removed.id}: {removed.person} on {removed.schedule}",
@@ -500,12 +473,15 @@ def _names(items: Sequence[str]) -> str:
 
 @directory_group.command("check")
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.pass_obj
+@pass_context
 def directory_check(ctx: Context, file: str | None) -> None:
     """Validate FILE (default: WARROOM_DIRECTORY) and summarise it."""
     path = directory_file(ctx, file)
     directory = read_directory(ctx, str(path))
-    unfilled = unfilled_positions(directory, load_policy(ctx.settings.policy_path))
+    try:
+        unfilled = unfilled_positions(directory, load_policy(ctx.settings.policy_path))
+    except PolicyError as err:
+        fail(EXIT_USAGE, str(err))
     services = [
         f"{name}{' (default)' if name == directory.default_service else ''}"
         for name in directory.services
@@ -590,7 +566,7 @@ def _service_lines(directory: Directory, name: str, service: Service) -> list[st
 
 @directory_group.command("show")
 @click.argument("name")
-@click.pass_obj
+@pass_context
 def directory_show(ctx: Context, name: str) -> None:
     """A person (by handle), a service or a position, as the directory has them."""
     directory = read_directory(ctx)
@@ -609,7 +585,7 @@ def directory_show(ctx: Context, name: str) -> None:
             click.style(name, bold=True) + f"  {', '.join(_who(directory, h) for h in holders)}"
         ]
     if not data:
-        _not_found(f"no person, service or position {name!r} in the directory")
+        fail(EXIT_NOT_FOUND, f"no person, service or position {name!r} in the directory")
     ctx.out(data, "\n".join(lines))
 
 

@@ -142,9 +142,16 @@ def incident(state: IncidentState, timers: list[PendingTimer]) -> str:
 
 
 def timeline(events: Sequence[TimelineEvent]) -> list[str]:
-    """One line per event: when (UTC), who, what, why."""
+    """One line per event: when (UTC), who (and how they were known), what, why."""
     return [
-        f"  {e.at.astimezone(UTC):%H:%M:%S} UTC  {e.actor:<14} {e.text}"
+        f"  {e.at.astimezone(UTC):%H:%M:%S} UTC  {actor(e):<14} {e.text}"
         + (click.style(f"  — {e.reason}", dim=True) if e.reason else "")
         for e in events
     ]
+
+
+def actor(event: TimelineEvent) -> str:
+    """``dana`` for what the incident did or an authenticated person decided;
+    ``dana (admin)`` for a decision sent straight to Temporal, where anyone with access
+    may write any name."""
+    return f"{event.actor} (admin)" if event.via == "admin" else event.actor

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from settings import SettingsError, connect
 from starter.hooks.app import ClientSource, create_app
 from starter.hooks.settings import HookSettings
+from starter.web import WebSettings, build_services
 
 log = logging.getLogger("warroom.hooks")
 
@@ -38,6 +39,8 @@ def main() -> int:
     try:
         settings = HookSettings.from_env()
         settings.require_credentials()
+        # Refused here, naming the variable, rather than in each server process.
+        app = app_from_env()
     except SettingsError as err:
         print(f"warroom hooks: {err}", file=sys.stderr)
         return 2
@@ -58,14 +61,16 @@ def main() -> int:
             log_level="warning",
         )
     else:
-        uvicorn.run(app_from_env(), host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 
 
 def app_from_env() -> FastAPI:
     """The app as configured by the environment (one per uvicorn process)."""
     settings = HookSettings.from_env()
-    return create_app(settings, lazy_client(settings))
+    client = lazy_client(settings)
+    people = build_services(WebSettings.from_env(), client, rpc_timeout=settings.rpc_timeout)
+    return create_app(settings, client, people)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,8 +34,11 @@ from starter.hooks.generic import GenericDelivery
 from starter.hooks.metrics import HookMetrics, route
 from starter.hooks.pagerduty import PagerDutyEvent
 from starter.hooks.settings import HookSettings
+from starter.web import WebServices, mount_people_routes, unconfigured_services
 
 GUARDED_PREFIXES = ("/hooks/", "/v2/enqueue")
+LIMITED_PREFIXES = ("/api/", "/ack/", "/slack/")
+"""The people's routes: their bodies are held to the same limit; their credentials are theirs."""
 RETRY_AFTER_SECONDS = "5"
 _TRANSIENT = {
     RPCStatusCode.UNAVAILABLE,
@@ -54,22 +58,37 @@ class TemporalUnavailable(Exception):
 ClientSource = Callable[[], Awaitable[Client]]
 
 
-def create_app(settings: HookSettings, client: ClientSource) -> FastAPI:
-    """The hook service. ``client`` returns the Temporal client (connecting lazily).
+def create_app(
+    settings: HookSettings, client: ClientSource, people: WebServices | None = None
+) -> FastAPI:
+    """The HTTP service: the hooks, and the people's routers (``starter.web``).
 
-    SettingsError when no credentials are configured and ``allow_open`` is not
-    set: hooks that open incidents for anyone are a deliberate choice.
+    ``client`` returns the Temporal client (connecting lazily). ``people`` is
+    how the people's routers recognise people; without it they refuse everyone.
+    SettingsError when no hook credentials are configured and ``allow_open`` is
+    not set: hooks that open incidents for anyone are a deliberate choice.
     """
     settings.require_credentials()
     metrics = HookMetrics()
     no_answer = f"no answer from Temporal within {settings.rpc_timeout_seconds:g}s"
+    people = people or unconfigured_services(client, rpc_timeout=settings.rpc_timeout)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await people.close()
+
     app = FastAPI(
-        title="Warroom alert hooks",
+        title="Warroom",
         version="1",
-        description="Alertmanager, Grafana, PagerDuty Events v2 and generic alerts in; "
-        "incidents out. Every accepted delivery is durably handed to Temporal.",
+        description="Alert hooks: Alertmanager, Grafana, PagerDuty Events v2 and generic alerts "
+        "in; incidents out. Every accepted delivery is durably handed to Temporal. "
+        "People: decisions over the API (personal tokens or OIDC), acknowledge links and "
+        "Slack buttons, each sent as the authenticated person.",
+        lifespan=lifespan,
     )
     app.add_middleware(_Guard, settings=settings, metrics=metrics)
+    mount_people_routes(app, people)
 
     async def deliver(batch: AlertBatch, dedup_key: str, kind: str) -> dict[str, Any]:
         """Hand ``batch`` to its incident; ``kind`` is the sender's (never a client's words)."""
@@ -302,6 +321,8 @@ class _Guard:
         try:
             if path.startswith(GUARDED_PREFIXES) and scope["method"] == "POST":
                 await self._guarded(scope, receive, send_counting, path)
+            elif path.startswith(LIMITED_PREFIXES) and scope["method"] == "POST":
+                await self._limited(scope, receive, send_counting, path)
             else:
                 await self.app(scope, receive, send_counting)
         finally:
@@ -309,26 +330,40 @@ class _Guard:
             self.metrics.requests.labels(endpoint, str(status_holder["status"])).inc()
             self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
 
-    async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await self._body(headers, receive, send, path)
+        if body is not None:
+            await self.app(scope, _replaying(body, receive), send)
+
+    async def _body(
+        self, headers: dict[str, str], receive: Receive, send: Send, path: str
+    ) -> bytes | None:
+        """The whole body, or None once a 413 was sent for one over the limit."""
         limit = self.settings.max_body
         declared = headers.get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > limit:
             await self._refuse(send, path, 413, "too_large", f"body over {limit} bytes")
-            return
+            return None
         body = bytearray()
         while True:
             message = await receive()
             body += message.get("body", b"")
             if len(body) > limit:
                 await self._refuse(send, path, 413, "too_large", f"body over {limit} bytes")
-                return
+                return None
             if not message.get("more_body", False):
-                break
+                return bytes(body)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await self._body(headers, receive, send, path)
+        if body is None:
+            return
         # PagerDuty senders authenticate with the routing key inside the body.
         pagerduty_keyed = path == "/v2/enqueue" and bool(self.settings.pagerduty_routing_keys)
         if not pagerduty_keyed:
-            problem = auth.check(self.settings, headers, bytes(body))
+            problem = auth.check(self.settings, headers, body)
             if problem:
                 await self._refuse(
                     send,
@@ -339,16 +374,7 @@ class _Guard:
                     {"www-authenticate": 'Bearer realm="warroom"'},
                 )
                 return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replaying(body, receive), send)
 
     async def _refuse(
         self,
@@ -362,6 +388,20 @@ class _Guard:
         self.metrics.rejections.labels(route(path), reason).inc()
         response = JSONResponse({"error": message}, status_code=status, headers=extra)
         await response({"type": "http"}, _no_receive, send)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app ``body`` (already read), then what follows."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 async def _no_receive() -> Message:

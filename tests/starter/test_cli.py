@@ -13,13 +13,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from incident.models import Declaration, Phase
 from incident.severity import Severity
 from starter.api import IncidentHandle, declare_incident
-from starter.cli.main import (
-    EXIT_DENIED,
-    EXIT_NO_ANSWER,
-    _wait_declared,
-    describe_rpc_failure,
-    run_async,
-)
+from starter.cli.base import EXIT_DENIED, EXIT_NO_ANSWER, describe_rpc_failure, run_async
+from starter.cli.incidents import _wait_declared
 from tests.support.harness import Harness
 from tests.support.wait import eventually
 from workflows.incident import IncidentWorkflow

@@ -10,7 +10,8 @@ import asyncpg
 import pytest
 from click.testing import CliRunner, Result
 
-from starter.cli.main import EXIT_NOT_FOUND, EXIT_USAGE, cli
+from starter.cli.base import EXIT_NOT_FOUND, EXIT_USAGE
+from starter.cli.main import cli
 from starter.cli.oncall import parse_time, relative
 from starter.sample import sample_directory_file
 from tests.support.processes import cli_env, warroom

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from starter.cli.main import EXIT_USAGE
+from starter.cli.base import EXIT_USAGE
 from tests.support.processes import cli_env, warroom
 
 

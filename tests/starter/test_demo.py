@@ -10,7 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from incident.models import IncidentState
 from starter import sample
-from starter.cli.main import EXIT_NO_ANSWER
+from starter.cli.base import EXIT_NO_ANSWER
 from starter.sample import SAMPLE_TASK_QUEUE, SampleStalled
 from tests.support.processes import cli_env, warroom
 

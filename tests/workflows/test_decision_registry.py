@@ -10,7 +10,7 @@ from temporalio import workflow
 from incident import models
 from incident.models import Decision, DecisionReceipt
 from incident.rules.decisions import RULES
-from starter.cli.main import COMMANDS
+from starter.cli.decisions import COMMANDS
 from workflows.decisions import FORMER_NAMES
 from workflows.incident import IncidentWorkflow
 

@@ -1,0 +1,182 @@
+"""What every `warroom` command stands on: its Context, failing with an exit code, async commands.
+
+Exit codes: 0 done, 1 decision rejected (the incident's reason is printed),
+2 usage, 3 incident not found, 4 Temporal unreachable, 5 the incident did not
+answer (no worker running for it), 6 Temporal refused the credentials or the
+permission.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import os
+import sys
+import tomllib
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import asyncpg
+import click
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.redact import describe
+from incident.policy import PolicyError, load_policy
+from incident.severity import Severity
+from settings import SettingsError, TemporalCredentialsRefused, TemporalUnreachable, connect
+from starter.api import IncidentHandle, IncidentNotFound, incident_handle
+from starter.cli.settings import CliSettings
+
+EXIT_REJECTED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_UNREACHABLE = 1, 2, 3, 4
+EXIT_NO_ANSWER, EXIT_DENIED = 5, 6
+DENIED = (RPCStatusCode.UNAUTHENTICATED, RPCStatusCode.PERMISSION_DENIED)
+"""Temporal refused the credentials or the permission: waiting or retrying cannot fix it."""
+CONFIG_FILE = (
+    Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "warroom" / "config.toml"
+)
+T = TypeVar("T")
+
+
+class Context:
+    """What every command needs: how to reach Temporal, who is acting, how to print."""
+
+    def __init__(
+        self, address: str | None, namespace: str | None, actor: str | None, as_json: bool
+    ) -> None:
+        config = _config()
+        env = dict(os.environ)
+        if address or config.get("address"):
+            env["TEMPORAL_ADDRESS"] = address or str(config["address"])
+        if namespace or config.get("namespace"):
+            env["TEMPORAL_NAMESPACE"] = namespace or str(config["namespace"])
+        try:
+            self.settings = CliSettings.from_env(env)
+        except SettingsError as err:
+            fail(EXIT_USAGE, str(err))
+        self.task_queue = self.settings.task_queue
+        self.actor = actor or self.settings.actor or config.get("actor") or _login()
+        self.as_json = as_json
+
+    async def client(self) -> Client:
+        try:
+            return await connect(self.settings.temporal)
+        except TemporalCredentialsRefused as err:
+            fail(EXIT_DENIED, f"{err}; {_CREDENTIALS_HINT}")
+        except TemporalUnreachable as err:
+            fail(EXIT_UNREACHABLE, str(err))
+
+    async def incident(self, ref: str) -> IncidentHandle:
+        client = await self.client()
+        try:
+            handle = await incident_handle(client, ref)
+            await handle.describe()
+        except IncidentNotFound as err:
+            fail(EXIT_NOT_FOUND, str(err))
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                fail(EXIT_NOT_FOUND, f"no incident {ref}")
+            raise
+        return handle
+
+    def database_url(self) -> str:
+        """DATABASE_URL, the config file's ``database_url``, or the one `warroom up` wrote."""
+        found = self.settings.database_url or _config().get("database_url")
+        if found:
+            return str(found)
+        written = self.settings.home / "database_url"
+        if written.exists():
+            return written.read_text().strip()
+        fail(EXIT_USAGE, "no database: set DATABASE_URL (or run `warroom up` in this directory)")
+
+    def out(self, data: Any, text: str) -> None:
+        if self.as_json:
+            click.echo(json.dumps(data, indent=2, default=str))
+        else:
+            click.echo(text)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def _config() -> dict[str, Any]:
+    try:
+        return tomllib.loads(CONFIG_FILE.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        fail(EXIT_USAGE, f"{CONFIG_FILE}: {err}")
+
+
+def _login() -> str:
+    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else text
+
+
+def fail(code: int, message: str) -> NoReturn:
+    """Print one clear line to stderr and exit with ``code``."""
+    click.echo(click.style("warroom: ", fg="red", bold=True) + message, err=True)
+    sys.exit(code)
+
+
+_CREDENTIALS_HINT = (
+    "check TEMPORAL_API_KEY or the TLS client certificate, and the namespace "
+    "(TEMPORAL_NAMESPACE) they are allowed in"
+)
+
+
+def describe_rpc_failure(err: RPCError) -> tuple[int, str]:
+    """The exit code and the one line a person reads for a Temporal call that failed."""
+    reason = first_line(err.message)
+    if err.status is RPCStatusCode.UNAUTHENTICATED:
+        return EXIT_DENIED, f"Temporal refused the credentials: {reason}; {_CREDENTIALS_HINT}"
+    if err.status is RPCStatusCode.PERMISSION_DENIED:
+        return EXIT_DENIED, f"Temporal denied permission: {reason}; {_CREDENTIALS_HINT}"
+    if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        return EXIT_UNREACHABLE, f"Temporal unavailable: {reason}"
+    if err.status is RPCStatusCode.NOT_FOUND:
+        return EXIT_NOT_FOUND, reason
+    return EXIT_REJECTED, reason
+
+
+def run_async(fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
+    """Run an async command, turning Temporal errors into one line and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return asyncio.run(fn(*args, **kwargs))
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            message = getattr(cause, "message", None) or str(cause or err)
+            fail(EXIT_REJECTED, f"rejected: {message}")
+        except RPCError as err:
+            fail(*describe_rpc_failure(err))
+        except (SettingsError, PolicyError) as err:
+            fail(EXIT_USAGE, str(err))
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """A database that cannot be reached or used, as one line (no password) and exit 4."""
+    try:
+        yield
+    except (OSError, asyncpg.PostgresError) as err:
+        fail(EXIT_UNREACHABLE, f"cannot use the database: {describe(err, [url])}")
+
+
+def severity_named(value: str) -> Severity:
+    """The severity a name means under the policy of WARROOM_POLICY (P0..P4, SEV-1..3)."""
+    ctx = click.get_current_context().find_object(Context)
+    found = load_policy(ctx.settings.policy_path if ctx else None).severity_named(value)
+    if found is None:
+        raise click.BadParameter(f"{value!r} is not a severity (P0..P4, SEV-1..3)")
+    return found

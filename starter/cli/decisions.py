@@ -1,0 +1,286 @@
+"""Every command that sends a decision: one `_decision(...)` each, and `postmortem submit`.
+
+A decision is a person's input to an incident, sent as a validated Temporal
+update; the command prints the receipt (or exits 1 with the incident's reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from incident.containment import ActionKind
+from incident.models import (
+    Acknowledge,
+    AddActionItem,
+    AddNote,
+    ApproveContainment,
+    AssignRole,
+    ChangeSeverity,
+    Close,
+    Decision,
+    DeclareMitigated,
+    DenyContainment,
+    EnterDegradedMode,
+    IdentifyCause,
+    LiftDegradedMode,
+    PostmortemStatus,
+    PostStatusUpdate,
+    ProposeContainment,
+    RaiseFlag,
+    Reopen,
+    Resolve,
+    Role,
+    Status,
+    SubmitPostmortem,
+)
+from starter.api import decide
+from starter.cli import render
+from starter.cli.base import Context, pass_context, run_async, severity_named
+
+
+async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) -> None:
+    handle = await ctx.incident(incident)
+    receipt = await decide(handle, make(ctx.actor))
+    ctx.out(
+        receipt.model_dump(mode="json"),
+        f"{receipt.human_id} {render.phase(receipt.phase.value)}/{receipt.status.value}: "
+        f"{receipt.event.text}",
+    )
+
+
+COMMANDS: dict[type[Decision], str] = {}
+"""The command that sends each kind of decision (a test checks none is missing)."""
+DECISION_COMMANDS: list[click.Command] = []
+"""The decision commands main.py adds to `warroom` itself (`postmortem submit` is in its group)."""
+
+
+def _decision(
+    name: str,
+    sends: type[Decision],
+    help_text: str,
+    *options: Callable[[Any], Any],
+    build: Callable[..., Callable[[str], Decision]],
+) -> None:
+    """Register a decision command: INCIDENT plus its options, and --reason."""
+    COMMANDS[sends] = name
+
+    @pass_context
+    @run_async
+    async def command(ctx: Context, incident: str, reason: str | None, **values: Any) -> None:
+        await _decide(ctx, incident, build(reason=reason, **values))
+
+    # Click lists parameters in the reverse order of decoration: INCIDENT goes on last.
+    for option in reversed(options):
+        command = option(command)
+    command = click.option("--reason", help="Why; lands on the timeline.")(command)
+    command = click.argument("incident")(command)
+    DECISION_COMMANDS.append(click.command(name, help=help_text)(command))
+
+
+_decision(
+    "ack",
+    Acknowledge,
+    "Acknowledge: stop paging the on-call rotation.",
+    build=lambda reason: lambda actor: Acknowledge(actor=actor, reason=reason),
+)
+_decision(
+    "assign",
+    AssignRole,
+    "Give an incident role to a person.",
+    click.argument(
+        "role", type=click.Choice([r.value for r in Role] + ["commander", "tech", "comms"])
+    ),
+    click.argument("person"),
+    build=lambda reason, role, person: (
+        lambda actor: AssignRole(actor=actor, reason=reason, role=_role(role), person=person)
+    ),
+)
+_decision(
+    "severity",
+    ChangeSeverity,
+    "Re-grade the incident; every timer is re-planned. Needs --reason.",
+    click.argument("level"),
+    build=lambda reason, level: (
+        lambda actor: ChangeSeverity(actor=actor, reason=reason, severity=severity_named(level))
+    ),
+)
+_decision(
+    "update",
+    PostStatusUpdate,
+    "Post a status update (resets the communication cadence).",
+    click.argument("message"),
+    click.option("--status", "new_status", type=click.Choice(["investigating", "identified"])),
+    build=lambda reason, message, new_status: (
+        lambda actor: PostStatusUpdate(
+            actor=actor,
+            reason=reason,
+            message=message,
+            status=Status(new_status) if new_status else None,
+        )
+    ),
+)
+_decision(
+    "note",
+    AddNote,
+    "Add a note to the timeline.",
+    click.argument("text"),
+    build=lambda reason, text: lambda actor: AddNote(actor=actor, reason=reason, text=text),
+)
+_decision(
+    "flag",
+    RaiseFlag,
+    "Raise an immediate-escalation flag (data_loss, security_breach, ...).",
+    click.argument("flag"),
+    build=lambda reason, flag: lambda actor: RaiseFlag(actor=actor, reason=reason, flag=flag),
+)
+_decision(
+    "mitigate",
+    DeclareMitigated,
+    "Impact contained: start watching recovery. Needs --reason.",
+    build=lambda reason: lambda actor: DeclareMitigated(actor=actor, reason=reason),
+)
+_decision(
+    "resolve",
+    Resolve,
+    "Declare resolution; resolves once the recovery criteria hold.",
+    click.option("--root-cause", required=True, help="What caused it."),
+    build=lambda reason, root_cause: (
+        lambda actor: Resolve(actor=actor, reason=reason, root_cause=root_cause)
+    ),
+)
+_decision(
+    "reopen",
+    Reopen,
+    "Send the incident back to responding. Needs --reason.",
+    build=lambda reason: lambda actor: Reopen(actor=actor, reason=reason),
+)
+_decision(
+    "action-item",
+    AddActionItem,
+    "Add a follow-up task; due date from the priority's SLA.",
+    click.argument("description"),
+    click.option("--owner", required=True),
+    click.option(
+        "--priority", type=click.Choice(["P1", "P2", "P3", "P4"]), default="P2", show_default=True
+    ),
+    build=lambda reason, description, owner, priority: (
+        lambda actor: AddActionItem(
+            actor=actor, reason=reason, description=description, owner=owner, priority=priority
+        )
+    ),
+)
+_decision(
+    "contain",
+    ProposeContainment,
+    "Propose a containment action; the policy's autonomy decides whether it runs.",
+    click.argument("kind", metavar="KIND", type=click.Choice([k.value for k in ActionKind])),
+    click.argument("target"),
+    click.option("--version", "to_version", help="Rollback: the version to go back to."),
+    build=lambda reason, kind, target, to_version: (
+        lambda actor: ProposeContainment(
+            actor=actor,
+            reason=reason,
+            kind=ActionKind(kind),
+            target=target,
+            params={"version": to_version} if to_version else {},
+        )
+    ),
+)
+_decision(
+    "approve",
+    ApproveContainment,
+    "Approve a containment action (incident commander or technical lead).",
+    click.argument("action_id", type=int),
+    build=lambda reason, action_id: (
+        lambda actor: ApproveContainment(actor=actor, reason=reason, action_id=action_id)
+    ),
+)
+_decision(
+    "deny",
+    DenyContainment,
+    "Deny a containment action. Needs --reason.",
+    click.argument("action_id", type=int),
+    build=lambda reason, action_id: (
+        lambda actor: DenyContainment(actor=actor, reason=reason, action_id=action_id)
+    ),
+)
+_decision(
+    "degrade",
+    EnterDegradedMode,
+    "Degraded mode for an org: L1, emergency denylist, paused triggers, as one.",
+    click.argument("org"),
+    build=lambda reason, org: lambda actor: EnterDegradedMode(actor=actor, reason=reason, org=org),
+)
+_decision(
+    "lift",
+    LiftDegradedMode,
+    "Lift degraded mode for an org, as one.",
+    click.argument("org"),
+    build=lambda reason, org: lambda actor: LiftDegradedMode(actor=actor, reason=reason, org=org),
+)
+_decision(
+    "cause",
+    IdentifyCause,
+    "Record the cause (recent_deployment, infrastructure, code_bug, external_dependency).",
+    click.argument("cause"),
+    build=lambda reason, cause: (
+        lambda actor: IdentifyCause(actor=actor, reason=reason, cause=cause)
+    ),
+)
+_decision(
+    "close",
+    Close,
+    "Close the incident (P0-P2 need a final postmortem).",
+    build=lambda reason: lambda actor: Close(actor=actor, reason=reason),
+)
+
+
+def _role(value: str) -> Role:
+    return {
+        "commander": Role.INCIDENT_COMMANDER,
+        "tech": Role.TECHNICAL_LEAD,
+        "comms": Role.COMMUNICATIONS_LEAD,
+    }.get(value) or Role(value)
+
+
+@click.command("submit")
+@click.argument("incident")
+@click.option(
+    "--status", "pm_status", required=True, type=click.Choice([s.value for s in PostmortemStatus])
+)
+@click.option("--scheduled-for", type=click.DateTime(), help="Meeting time (local).")
+@click.option("--document-url")
+@click.option("--summary", default="")
+@click.option("--reason")
+@pass_context
+@run_async
+async def postmortem_submit(
+    ctx: Context,
+    incident: str,
+    pm_status: str,
+    scheduled_for: Any,
+    document_url: str | None,
+    summary: str,
+    reason: str | None,
+) -> None:
+    """Record the postmortem; a final one closes the incident."""
+    when = scheduled_for.astimezone() if scheduled_for else None
+    await _decide(
+        ctx,
+        incident,
+        lambda actor: SubmitPostmortem(
+            actor=actor,
+            reason=reason,
+            status=PostmortemStatus(pm_status),
+            scheduled_for=when,
+            document_url=document_url,
+            summary=summary,
+        ),
+    )
+
+
+# starter/cli/postmortem.py places it in the `postmortem` group.
+COMMANDS[SubmitPostmortem] = "postmortem submit"

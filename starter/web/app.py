@@ -1,0 +1,22 @@
+"""The people's routers, mounted into the one HTTP service beside the alert hooks."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from starter.web.ack import ack_router
+from starter.web.api import add_error_answers, decision_router
+from starter.web.services import WebServices
+from starter.web.slack import slack_router
+
+
+def mount_people_routes(app: FastAPI, services: WebServices) -> None:
+    """Add the decision API, acknowledge links and Slack interactions to ``app``.
+
+    Each authenticates people its own way (tokens or OIDC, signed links, Slack
+    signing); none takes the hooks' machine credentials.
+    """
+    add_error_answers(app)
+    app.include_router(decision_router(services))
+    app.include_router(ack_router(services))
+    app.include_router(slack_router(services))

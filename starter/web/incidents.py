@@ -1,0 +1,111 @@
+"""Decisions and looks at incidents for the people's routers, each failure as one typed error.
+
+``IncidentUnknown`` (404), ``DecisionRefused`` (409, the incident's reason) and
+``TemporalUnavailable`` (503: nothing was decided, ask again) are all a router
+needs to tell apart; how Temporal says each of them stays here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from incident.models import Decision, DecisionReceipt, IncidentState
+from starter.api import IncidentHandle, IncidentNotFound, decide, incident_handle, rejection_type
+from workflows.incident import IncidentWorkflow
+
+ClientSource = Callable[[], Awaitable[Client]]
+"""Returns the Temporal client (connecting lazily), as the hooks take it."""
+
+
+class IncidentUnknown(LookupError):
+    """No incident has that ``INC-`` ID or workflow ID (or its workflow has ended)."""
+
+
+class DecisionRefused(Exception):
+    """The incident refused the decision; the message is its reason. Nothing changed."""
+
+
+class TemporalUnavailable(Exception):
+    """Temporal did not take the decision or answer the look; nothing changed, ask again."""
+
+
+_REFUSED_BY_SERVER = {RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.OUT_OF_RANGE}
+"""Answers about the request itself (too large, malformed): asking again cannot help."""
+
+
+async def handle_of(client: ClientSource, ref: str, rpc_timeout: timedelta) -> IncidentHandle:
+    """The incident ``ref`` names (its ``INC-`` ID or workflow ID)."""
+    try:
+        connected = await client()
+    except RuntimeError as err:  # a lazy client that cannot connect
+        raise TemporalUnavailable(str(err)) from err
+    try:
+        return await incident_handle(connected, ref)
+    except IncidentNotFound as err:
+        raise IncidentUnknown(str(err)) from err
+    except RPCError as err:
+        raise _rpc_failure(err, ref, rpc_timeout) from err
+
+
+async def send_decision(
+    client: ClientSource, ref: str, decision: Decision, *, rpc_timeout: timedelta
+) -> DecisionReceipt:
+    """Send ``decision`` to incident ``ref``; its receipt, or one of this module's errors."""
+    handle = await handle_of(client, ref, rpc_timeout)
+    try:
+        return await decide(handle, decision, rpc_timeout=rpc_timeout)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        reason = getattr(cause, "message", None) or str(cause or err)
+        if rejection_type(err) == "NotDeclaredYet":
+            raise TemporalUnavailable(f"{ref} is still being declared: {reason}") from err
+        raise DecisionRefused(reason) from err
+    except (RPCTimeoutOrCancelledError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+        raise TemporalUnavailable(_no_answer(rpc_timeout)) from err
+    except RPCError as err:
+        raise _rpc_failure(err, ref, rpc_timeout) from err
+    except RuntimeError as err:  # a lazy client that cannot connect
+        raise TemporalUnavailable(str(err)) from err
+
+
+async def incident_state(
+    client: ClientSource, ref: str, *, rpc_timeout: timedelta
+) -> IncidentState:
+    """Incident ``ref``'s state, or one of this module's errors (reads, never changes)."""
+    handle = await handle_of(client, ref, rpc_timeout)
+    try:
+        state: IncidentState = await handle.query(IncidentWorkflow.state, rpc_timeout=rpc_timeout)
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
+        raise TemporalUnavailable(f"{ref} did not answer: {err}") from err
+    except RPCTimeoutOrCancelledError as err:
+        raise TemporalUnavailable(_no_answer(rpc_timeout)) from err
+    except RPCError as err:
+        raise _rpc_failure(err, ref, rpc_timeout) from err
+    except RuntimeError as err:
+        raise TemporalUnavailable(str(err)) from err
+    return state
+
+
+def _no_answer(rpc_timeout: timedelta) -> str:
+    return f"no answer from Temporal within {rpc_timeout.total_seconds():g}s"
+
+
+def _rpc_failure(err: RPCError, ref: str, rpc_timeout: timedelta) -> Exception:
+    if err.status is RPCStatusCode.NOT_FOUND:
+        return IncidentUnknown(f"no incident {ref}")
+    if err.status in _REFUSED_BY_SERVER:
+        return DecisionRefused(err.message)
+    if err.status is RPCStatusCode.DEADLINE_EXCEEDED:
+        return TemporalUnavailable(_no_answer(rpc_timeout))
+    return TemporalUnavailable(f"Temporal: {err.message}"[:500])

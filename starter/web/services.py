@@ -1,0 +1,84 @@
+"""What the people's routers stand on, built once per process from ``WebSettings``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import yaml
+from pydantic import ValidationError
+
+from settings import SettingsError
+from starter.web.auth import Authenticator
+from starter.web.incidents import ClientSource
+from starter.web.oidc import OidcVerifier
+from starter.web.people import People, load_directory
+from starter.web.settings import WebSettings
+from starter.web.store import CredentialStore
+
+
+@dataclass
+class WebServices:
+    """The directory, the credential checks, the secrets and Temporal, for the routers."""
+
+    people: People
+    authenticator: Authenticator
+    store: CredentialStore | None
+    """Tokens and used links; None without DATABASE_URL (links and tokens then refuse)."""
+    client: ClientSource
+    rpc_timeout: timedelta
+    link_secret: str | None = None
+    slack_signing_secret: str | None = None
+
+    async def close(self) -> None:
+        """Release the database pool."""
+        if self.store is not None:
+            await self.store.close()
+
+
+def build_services(
+    settings: WebSettings, client: ClientSource, *, rpc_timeout: timedelta
+) -> WebServices:
+    """The services ``settings`` describe; SettingsError for a directory that cannot be read."""
+    directory = None
+    if settings.directory_path is not None:
+        try:
+            directory = load_directory(settings.directory_path)
+        except (OSError, ValueError, ValidationError, yaml.YAMLError) as err:
+            raise SettingsError(f"WARROOM_DIRECTORY: {settings.directory_path}: {err}") from err
+    people = People(directory)
+    store = CredentialStore(settings.database_url) if settings.database_url else None
+    oidc = None
+    if settings.oidc:
+        assert settings.oidc_issuer and settings.oidc_audience and settings.oidc_jwks_url
+        oidc = OidcVerifier(
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience,
+            jwks_url=settings.oidc_jwks_url,
+            claim=settings.oidc_claim,
+        )
+    return WebServices(
+        people=people,
+        authenticator=Authenticator(people, store, oidc),
+        store=store,
+        client=client,
+        rpc_timeout=rpc_timeout,
+        link_secret=settings.link_secret.get_secret_value() if settings.link_secret else None,
+        slack_signing_secret=(
+            settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret
+            else None
+        ),
+    )
+
+
+def unconfigured_services(client: ClientSource, *, rpc_timeout: timedelta) -> WebServices:
+    """Services that authenticate nobody: every people's route refuses (fails closed)."""
+    people = People(None)
+    return WebServices(
+        people=people,
+        authenticator=Authenticator(people, None, None),
+        store=None,
+        client=client,
+        rpc_timeout=rpc_timeout,
+    )

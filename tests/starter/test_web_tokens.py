@@ -1,0 +1,287 @@
+"""The decision API with personal tokens: a decision is made as the token's person, never as
+whoever the body names; a token that is unknown, revoked or expired changes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from incident.models import Acknowledge, Phase
+from starter import api_client
+from starter.api import IncidentHandle
+from starter.cli.tokens import tokens
+from starter.web.store import CredentialStore, token_digest
+from tests.support.harness import Harness
+from tests.support.wait import eventually
+from tests.support.web import fixed_client, running_service, unreachable, web_settings
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[CredentialStore]:
+    credentials = CredentialStore(database_url)
+    yield credentials
+    await credentials.close()
+
+
+@pytest.fixture
+async def api(harness: Harness, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = web_settings(tmp_path, database_url=harness.database_url)
+    async with (
+        running_service(settings, fixed_client(harness.client)) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        yield http
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def unacknowledged(harness: Harness, handle: IncidentHandle) -> None:
+    state = await harness.state(handle)
+    assert state.acknowledged_by is None and state.phase is Phase.TRIAGED
+
+
+async def test_a_token_acknowledges_as_its_person(
+    harness: Harness, api: httpx.AsyncClient, store: CredentialStore
+) -> None:
+    handle = await harness.declare()
+    token, _ = await store.create_token("alice", None)
+    response = await api.post(
+        f"/api/v1/incidents/{handle.id}/acknowledge",
+        json={"reason": "on it"},
+        headers=bearer(token),
+    )
+    assert response.status_code == 200, response.text
+    receipt = response.json()
+    assert receipt["event"]["actor"] == "alice"
+    assert receipt["event"]["decision"]["verified_by"] == "token"
+    state = await harness.state(handle)
+    assert state.acknowledged_by == "alice"
+
+
+async def test_the_incident_is_named_by_its_human_id_too(
+    harness: Harness, api: httpx.AsyncClient, store: CredentialStore
+) -> None:
+    handle = await harness.declare()
+    human_id = (await harness.state(handle)).human_id
+    token, _ = await store.create_token("bob", None)
+
+    async def shown() -> httpx.Response | None:
+        # Visibility indexes a new incident's ID a moment after it opens.
+        response = await api.get(f"/api/v1/incidents/{human_id}", headers=bearer(token))
+        return response if response.status_code == 200 else None
+
+    summary = (await eventually(shown)).json()
+    assert (summary["human_id"], summary["phase"], summary["severity"]) == (
+        human_id,
+        "triaged",
+        "P0",
+    )
+    assert summary["timeline"], "the summary carries the latest timeline events"
+
+
+async def test_a_body_naming_an_actor_is_refused_and_changes_nothing(
+    harness: Harness, api: httpx.AsyncClient, store: CredentialStore
+) -> None:
+    handle = await harness.declare()
+    token, _ = await store.create_token("bob", None)
+    response = await api.post(
+        f"/api/v1/incidents/{handle.id}/acknowledge",
+        json={"actor": "the-ceo", "reason": "trust me"},
+        headers=bearer(token),
+    )
+    assert response.status_code == 422
+    assert "actor is set by Warroom from your credentials" in response.json()["error"]
+    await unacknowledged(harness, handle)
+
+
+@pytest.mark.parametrize("kind", ["unknown", "revoked", "expired", "missing", "not bearer"])
+async def test_a_token_that_is_not_good_is_a_401_and_changes_nothing(
+    harness: Harness,
+    api: httpx.AsyncClient,
+    store: CredentialStore,
+    database_url: str,
+    kind: str,
+) -> None:
+    handle = await harness.declare()
+    token, token_id = await store.create_token("alice", datetime.now(UTC) + timedelta(days=1))
+    headers = bearer(token)
+    if kind == "unknown":
+        headers = bearer("wrt_" + "x" * 43)
+    elif kind == "revoked":
+        assert await store.revoke(token_id) is not None
+    elif kind == "expired":
+        conn = await asyncpg.connect(database_url)
+        await conn.execute(
+            "UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE id = $1",
+            token_id,
+        )
+        await conn.close()
+    elif kind == "missing":
+        headers = {}
+    else:
+        headers = {"Authorization": f"Basic {token}"}
+    response = await api.post(f"/api/v1/incidents/{handle.id}/acknowledge", headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    reason = response.json()["error"]
+    expected = {
+        "unknown": "not recognised",
+        "revoked": "revoked",
+        "expired": "expired",
+        "missing": "credentials required",
+        "not bearer": "Bearer",
+    }[kind]
+    assert expected in reason
+    await unacknowledged(harness, handle)
+
+
+async def test_a_token_of_someone_not_in_the_directory_is_a_403(
+    harness: Harness, api: httpx.AsyncClient, store: CredentialStore
+) -> None:
+    handle = await harness.declare()
+    token, _ = await store.create_token("mallory", None)
+    response = await api.post(f"/api/v1/incidents/{handle.id}/acknowledge", headers=bearer(token))
+    assert response.status_code == 403
+    assert "'mallory' is not a person in the directory" in response.json()["error"]
+    await unacknowledged(harness, handle)
+
+
+async def test_answers_for_unknown_incidents_rejections_and_malformed_bodies(
+    harness: Harness, api: httpx.AsyncClient, store: CredentialStore
+) -> None:
+    handle = await harness.declare()
+    token, _ = await store.create_token("alice", None)
+    unknown = await api.post(
+        "/api/v1/incidents/incident-manual-nothing-here/acknowledge", headers=bearer(token)
+    )
+    assert unknown.status_code == 404, unknown.text
+    no_such_decision = await api.post(
+        f"/api/v1/incidents/{handle.id}/make_it_stop", headers=bearer(token)
+    )
+    assert no_such_decision.status_code == 404
+    assert "acknowledge" in no_such_decision.json()["error"]
+    malformed = await api.post(
+        f"/api/v1/incidents/{handle.id}/assign_role",
+        json={"role": "incident_commander"},
+        headers=bearer(token),
+    )
+    assert malformed.status_code == 422
+    assert "person" in malformed.json()["error"]
+    first = await api.post(f"/api/v1/incidents/{handle.id}/acknowledge", headers=bearer(token))
+    assert first.status_code == 200
+    again = await api.post(f"/api/v1/incidents/{handle.id}/acknowledge", headers=bearer(token))
+    assert again.status_code == 409
+    assert "acknowledged" in again.json()["reason"]
+
+
+async def test_whoami_names_the_tokens_person(
+    api: httpx.AsyncClient, store: CredentialStore
+) -> None:
+    token, _ = await store.create_token("alice", None)
+    response = await api.get("/api/v1/whoami", headers=bearer(token))
+    assert response.json() == {"person": "alice", "name": "Alice Ng", "verified_by": "token"}
+
+
+async def test_temporal_unreachable_is_a_503_to_send_again(
+    database_url: str, store: CredentialStore, tmp_path: Path
+) -> None:
+    token, _ = await store.create_token("alice", None)
+    settings = web_settings(tmp_path, database_url=database_url)
+    async with (
+        running_service(settings, unreachable()) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        response = await http.post(
+            "/api/v1/incidents/incident-manual-x/acknowledge", headers=bearer(token)
+        )
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+
+
+async def test_without_people_credentials_configured_nobody_gets_in(tmp_path: Path) -> None:
+    settings = web_settings(tmp_path)  # no DATABASE_URL, no OIDC
+    async with (
+        running_service(settings, unreachable()) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        response = await http.post(
+            "/api/v1/incidents/incident-manual-x/acknowledge", headers=bearer("wrt_anything")
+        )
+        whoami = await http.get("/api/v1/whoami", headers=bearer("wrt_anything"))
+    assert response.status_code == whoami.status_code == 503
+    assert "no way to authenticate people is configured" in response.json()["error"]
+
+
+async def test_the_database_keeps_only_the_tokens_hash(
+    database_url: str, store: CredentialStore
+) -> None:
+    token, token_id = await store.create_token("alice", None)
+    conn = await asyncpg.connect(database_url)
+    row = await conn.fetchrow("SELECT * FROM api_tokens WHERE id = $1", token_id)
+    await conn.close()
+    assert row is not None
+    assert token not in json.dumps({k: str(v) for k, v in dict(row).items()})
+    assert row["token_sha256"] == token_digest(token)
+
+
+async def test_the_python_client_sends_as_the_token_and_raises_typed_errors(
+    harness: Harness, api: httpx.AsyncClient, store: CredentialStore
+) -> None:
+    handle = await harness.declare()
+    token, token_id = await store.create_token("bob", None)
+    base = str(api.base_url)
+    receipt = await api_client.send_decision(
+        base, token, handle.id, Acknowledge(actor="ignored", reason="from the client")
+    )
+    assert receipt.event.actor == "bob"
+    with pytest.raises(api_client.Rejected, match="acknowledged"):
+        await api_client.send_decision(base, token, handle.id, {"decision": "acknowledge"})
+    with pytest.raises(api_client.NotFound):
+        await api_client.send_decision(base, token, "incident-manual-none", {"decision": "close"})
+    with pytest.raises(api_client.Invalid, match="person"):
+        await api_client.send_decision(
+            base, token, handle.id, {"decision": "assign_role", "role": "scribe"}
+        )
+    await store.revoke(token_id)
+    with pytest.raises(api_client.Unauthorized, match="revoked"):
+        await api_client.send_decision(
+            base, token, handle.id, {"decision": "add_note", "text": "x"}
+        )
+
+
+def test_warroom_token_create_list_revoke(database_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"DATABASE_URL": database_url, "WARROOM_DIRECTORY": ""}
+    made = runner.invoke(tokens, ["create", "alice", "--expires", "30d"], env=env)
+    assert made.exit_code == 0, made.output
+    assert "not shown again" in made.output
+    token = next(w for w in made.output.split() if w.startswith("wrt_"))
+    token_id = int(made.output.split()[1])
+    listed = runner.invoke(tokens, ["list", "alice"], env=env)
+    assert listed.exit_code == 0 and f"{token_id:>5}  alice" in listed.output
+    assert token not in listed.output, "a token is shown once, when it is made"
+    revoked = runner.invoke(tokens, ["revoke", str(token_id)], env=env)
+    assert revoked.exit_code == 0, revoked.output
+    assert "revoked" in runner.invoke(tokens, ["list", "alice"], env=env).output
+    assert runner.invoke(tokens, ["revoke", "999999"], env=env).exit_code == 3
+
+
+def test_warroom_token_create_refuses_someone_not_in_the_directory(
+    database_url: str, tmp_path: Path
+) -> None:
+    directory = web_settings(tmp_path).directory_path
+    env = {"DATABASE_URL": database_url, "WARROOM_DIRECTORY": str(directory)}
+    refused = CliRunner().invoke(tokens, ["create", "mallory"], env=env)
+    assert refused.exit_code == 3
+    assert "'mallory' is not a person" in refused.output
+    bad_expiry = CliRunner().invoke(tokens, ["create", "alice", "--expires", "soon"], env=env)
+    assert bad_expiry.exit_code == 2
