@@ -11,6 +11,11 @@ A page must not wait on a calendar: a feed or Postgres that cannot be read
 leaves its overrides out (the last ones read, if any, stand in) and says so in
 ``problems``. A directory file that becomes invalid keeps the last valid one in
 force; with none yet, ``current`` raises ``DirectoryError``.
+
+The paging path's directory source (``activities.reach.DirectorySource``, called
+without awaiting) can be the object itself: calling it gives ``merged()``, which
+reads local files only; ``refresh()`` (or ``current()``) fetches what lives
+elsewhere, URL feeds when due and the stored overrides.
 """
 
 from __future__ import annotations
@@ -74,11 +79,15 @@ class DirectoryActivities:
         """Feed files as last read, by name, with their modification time and size."""
         self._fetched_feeds: dict[str, tuple[datetime, str]] = {}
         """Feed URLs as last fetched, with when."""
+        self._attempted: set[str] = set()
+        """Feed URLs a refresh tried to fetch."""
         self._stored: list[StoredOverride] | None = None
+        self._remote_problems: list[str] = []
+        """What the last ``refresh`` could not fetch or read."""
         self._pool: asyncpg.Pool | None = None
         self._reported: set[str] = set()
         self.problems: list[str] = []
-        """What the last ``current()`` could not merge, one line each."""
+        """What the last ``merged`` (or ``current``) left out, and why, one line each."""
 
     @property
     def path(self) -> Path:
@@ -95,17 +104,58 @@ class DirectoryActivities:
             self._http = None
 
     async def current(self, at: datetime | None = None) -> Directory:
-        """The directory with its feeds' and the stored overrides merged, around ``at`` (now)."""
-        at = (at or self._clock()).astimezone(UTC)
+        """The directory with its feeds' and the stored overrides merged, around ``at`` (now).
+
+        ``refresh`` then ``merged``: what lives elsewhere is fetched when due first.
+        """
+        at = self._instant(at)
+        await self.refresh(at)
+        return await asyncio.to_thread(self.merged, at)
+
+    def __call__(self) -> Directory:
+        """The directory now, as ``merged`` gives it: a source the paging path calls as it is.
+
+        Reads only local files; the URL feeds and stored overrides are those the
+        last ``refresh`` (or ``current``) read.
+        """
+        return self.merged()
+
+    async def refresh(self, at: datetime | None = None) -> None:
+        """Fetch the URL feeds last fetched ``feed_ttl`` ago or more, and read the stored
+        overrides around ``at`` (now). What cannot be read is kept for ``problems``."""
+        at = self._instant(at)
         problems: list[str] = []
-        directory = await asyncio.to_thread(self._directory_file, problems)
+        directory = await asyncio.to_thread(self._directory_file, [])  # merged() reports it
+        for schedule in directory.schedules.values():
+            for feed in schedule.ical:
+                if self._is_url(feed):
+                    await self._fetched(feed, problems)
+        start, end = at - WINDOW_BEFORE, at + WINDOW_AFTER
+        self._stored = await self._stored_overrides(start, end, problems)
+        self._remote_problems = problems
+
+    def merged(self, at: datetime | None = None) -> Directory:
+        """The directory file as it is (read again only when it changed) with its overrides.
+
+        Its feed files read as they are, its URL feeds and the stored overrides as
+        last refreshed; events are taken from ``WINDOW_BEFORE`` before ``at``
+        (now) to ``WINDOW_AFTER`` after. Raises DirectoryError only when no valid
+        directory file was ever read.
+        """
+        at = self._instant(at)
+        problems = list(self._remote_problems)
+        directory = self._directory_file(problems)
         start, end = at - WINDOW_BEFORE, at + WINDOW_AFTER
         extra: dict[str, list[Override]] = {}
         for name, schedule in directory.schedules.items():
             for feed in schedule.ical:
-                text = await self._feed_text(feed, problems)
+                if self._is_url(feed):
+                    text = self._last_fetched(feed, problems)
+                else:
+                    text = self._feed_file(feed, problems)
                 if text is None:
                     continue
+                source = f"schedule {name}: {self._shown(feed)}"
                 try:
                     found = overrides_from_ical(
                         text,
@@ -113,18 +163,17 @@ class DirectoryActivities:
                         time_zone=schedule.time_zone,
                         start=start,
                         end=end,
-                        source=f"schedule {name}: {self._shown(feed)}",
+                        source=source,
                     )
                 except IcalError as err:
                     problems.append(str(err))
                     continue
                 except Exception as err:  # a feed the parser chokes on must not stop a page
-                    why = describe(err, [feed])
-                    problems.append(f"schedule {name}: {self._shown(feed)}: cannot read: {why}")
+                    problems.append(f"{source}: cannot read: {describe(err, [feed])}")
                     continue
                 extra.setdefault(name, []).extend(found.overrides)
                 problems += found.problems
-        for stored in await self._stored_overrides(start, end, problems):
+        for stored in self._stored or []:
             extra.setdefault(stored.schedule, []).append(stored.override())
         merged, merge_problems = merge_overrides(directory, extra)
         self.problems = problems + merge_problems
@@ -133,6 +182,9 @@ class DirectoryActivities:
                 self._reported.add(problem)
                 log.warning("directory: %s", problem)
         return merged
+
+    def _instant(self, at: datetime | None) -> datetime:
+        return (at or self._clock()).astimezone(UTC)
 
     # --- the file ----------------------------------------------------------------
 
@@ -166,10 +218,11 @@ class DirectoryActivities:
     def _shown(self, feed: str) -> str:
         return safe_url(feed) if self._is_url(feed) else feed
 
-    async def _feed_text(self, feed: str, problems: list[str]) -> str | None:
-        if self._is_url(feed):
-            return await self._fetched(feed, problems)
-        return await asyncio.to_thread(self._feed_file, feed, problems)
+    def _last_fetched(self, url: str, problems: list[str]) -> str | None:
+        cached = self._fetched_feeds.get(url)
+        if cached is None and url not in self._attempted:
+            problems.append(f"iCal feed {safe_url(url)}: not fetched yet (refresh)")
+        return cached[1] if cached is not None else None
 
     def _feed_file(self, feed: str, problems: list[str]) -> str | None:
         path = Path(feed).expanduser()
@@ -189,11 +242,13 @@ class DirectoryActivities:
         self._feed_files[feed] = (key, text)
         return text
 
-    async def _fetched(self, url: str, problems: list[str]) -> str | None:
+    async def _fetched(self, url: str, problems: list[str]) -> None:
+        """Fetch ``url`` unless its copy is younger than ``feed_ttl``; a failure keeps the copy."""
+        self._attempted.add(url)
         now = self._clock()
         cached = self._fetched_feeds.get(url)
         if cached is not None and now - cached[0] < self._feed_ttl:
-            return cached[1]
+            return
         if self._http is None:
             self._http = httpx.AsyncClient()
         try:
@@ -205,10 +260,9 @@ class DirectoryActivities:
             reason = describe(err, [url])
         else:
             self._fetched_feeds[url] = (now, response.text)
-            return response.text
+            return
         stale = " (its last copy stands in)" if cached is not None else ""
         problems.append(f"iCal feed {safe_url(url)}: {reason}{stale}")
-        return cached[1] if cached is not None else None
 
     # --- stored overrides ------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import pytest
 from activities import directory as directory_module
 from activities.directory import DirectoryActivities
 from activities.overrides import add_override, list_overrides, remove_override
+from activities.reach import DirectorySource
 from dev.ports import free_port
 from directory.load import DirectoryError, parse_directory
 from directory.models import Directory
@@ -226,4 +227,32 @@ async def test_stored_overrides_win_over_the_feed(
         assert on_call(primary, NOW + timedelta(hours=2)) == "ann"  # the feed again
         assert directories.problems == ["override for cat: no schedule 'retired'"]
     finally:
+        await directories.close()
+
+
+async def test_called_as_a_source_it_reads_local_files_and_the_last_refresh(
+    tmp_path: Path,
+) -> None:
+    url = "https://cal.example/cover.ics"
+    path = write(
+        tmp_path / "directory.yaml", DIRECTORY.replace("[cover.ics]", f"['{url}']"), tick=0
+    )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=COVER.format(who="ann"))
+
+    clock = Clock()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        directories = DirectoryActivities(path, http=http, clock=clock)
+        source: DirectorySource = directories
+        before = source()
+        assert before is not None and on_call(before.schedules["primary"], NOW) == "ben"
+        assert directories.problems == [  # shown as URLs are: no secret-looking segment
+            "iCal feed https://cal.example/***: not fetched yet (refresh)"
+        ]
+        await directories.refresh()
+        after = source()
+        assert after is not None and on_call(after.schedules["primary"], NOW) == "ann"
+        write(path, DIRECTORY.replace("[cover.ics]", f"['{url}']").replace("v1", "v2"), tick=3)
+        assert directories().version == "v2"  # the file is read again, no refresh needed
         await directories.close()
