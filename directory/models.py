@@ -8,6 +8,7 @@ was paged under.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -233,8 +234,16 @@ class Service(_Strict):
     status updates."""
 
 
+class DanglingReferences(ValueError):
+    """Names in the directory that name nothing: each problem is a dotted field and a reason."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems))
+
+
 class Directory(_Strict):
-    """The whole directory."""
+    """The whole directory; every name in it names something in it (``DanglingReferences``)."""
 
     version: str = Field(min_length=1, max_length=100)
     people: dict[Handle, Person] = Field(default_factory=dict)
@@ -247,6 +256,53 @@ class Directory(_Strict):
     "Legal/Compliance", "Executive updates") and the people who hold them."""
     default_service: str | None = None
     """The service an incident without a known service is paged for."""
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Directory:
+        problems: list[tuple[str, str]] = []
+
+        def check(field: str, name: str | None, kinds: Mapping[str, object], what: str) -> None:
+            if name is not None and name not in kinds:
+                problems.append((field, f"{name!r} is not {what}"))
+
+        for key, team in self.teams.items():
+            for handle in team.members:
+                check(f"teams.{key}.members", handle, self.people, "a person")
+            for name in team.schedules:
+                check(f"teams.{key}.schedules", name, self.schedules, "a schedule")
+        for key, schedule in self.schedules.items():
+            for i, layer in enumerate(schedule.layers):
+                for handle in layer.members:
+                    check(f"schedules.{key}.layers.{i}.members", handle, self.people, "a person")
+            for i, override in enumerate(schedule.overrides):
+                check(
+                    f"schedules.{key}.overrides.{i}.person",
+                    override.person,
+                    self.people,
+                    "a person",
+                )
+        for key, policy in self.escalation_policies.items():
+            for i, level in enumerate(policy.levels):
+                for j, target in enumerate(level.targets):
+                    where = f"escalation_policies.{key}.levels.{i}.targets.{j}"
+                    check(f"{where}.schedule", target.schedule, self.schedules, "a schedule")
+                    check(f"{where}.person", target.person, self.people, "a person")
+                    check(f"{where}.team", target.team, self.teams, "a team")
+        for name, service in self.services.items():
+            check(f"services.{name}.team", service.team, self.teams, "a team")
+            check(
+                f"services.{name}.escalation_policy",
+                service.escalation_policy,
+                self.escalation_policies,
+                "an escalation policy",
+            )
+        for position, holders in self.positions.items():
+            for handle in holders:
+                check(f"positions.{position}", handle, self.people, "a person")
+        check("default_service", self.default_service, self.services, "a service")
+        if problems:
+            raise DanglingReferences(problems)
+        return self
 
     def person(self, handle: str) -> Person | None:
         """The person with ``handle``, or None."""
@@ -263,6 +319,7 @@ __all__ = [
     "WEEKDAYS",
     "ContactKind",
     "ContactMethod",
+    "DanglingReferences",
     "Directory",
     "EscalationLevel",
     "EscalationPolicy",

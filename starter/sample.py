@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
 
 from temporalio.client import (
     Client,
@@ -62,6 +64,12 @@ COMMANDER = "sam.oncall"
 APPROVAL_GRACE = 45.0
 """Seconds the sample leaves for a person to approve the rollback with the CLI."""
 _UNDER_WAY = (ActionState.RECOMMENDED, ActionState.AWAITING_APPROVAL, ActionState.RUNNING)
+SAMPLE_DIRECTORY = "sample_directory.yaml"
+
+
+def sample_directory_file() -> Path:
+    """The sample directory shipped beside this module: who the sample's pages reach."""
+    return Path(str(resources.files("starter").joinpath(SAMPLE_DIRECTORY)))
 
 
 class SampleStalled(TimeoutError):

@@ -49,6 +49,10 @@ class WorkerSettings(EnvSettings):
         None, validation_alias="WARROOM_POLICY"
     )
     """The policy YAML; None means the shipped runbook defaults."""
+    directory_path: Annotated[Path | None, existing_file()] = Field(
+        None, validation_alias="WARROOM_DIRECTORY"
+    )
+    """The directory YAML: people, schedules, escalation policies; None pages no one by name."""
     channels: list[Channel] = Field(default_factory=list)
     """From ``WARROOM_CHANNELS`` or ``WARROOM_CHANNELS_FILE`` (see ``channels_from_env``)."""
     prometheus_url: Url = Field(None, validation_alias="WARROOM_PROMETHEUS_URL")
@@ -82,7 +86,8 @@ class WorkerSettings(EnvSettings):
     def from_env(cls, env: Mapping[str, str] = os.environ, **given: Any) -> Self:
         """Read the ``TEMPORAL_*`` and ``WARROOM_*`` variables; unset or empty means default.
 
-        ``WARROOM_TASK_QUEUE``, ``WARROOM_POLICY`` (a file), ``WARROOM_CHANNELS``
+        ``WARROOM_TASK_QUEUE``, ``WARROOM_POLICY`` (a file), ``WARROOM_DIRECTORY`` (a
+        file), ``WARROOM_CHANNELS``
         (a JSON list of channel objects) or ``WARROOM_CHANNELS_FILE`` (a JSON or
         YAML file holding that list), ``WARROOM_PROMETHEUS_URL``,
         ``WARROOM_UI_URL``, ``WARROOM_METRICS_ADDR``, ``WARROOM_CACHED_INCIDENTS``,

@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import click
 
-from starter.cli import decisions, incidents, postmortem, records, stack, tokens
+from starter.cli import decisions, incidents, oncall, postmortem, records, stack, tokens
 from starter.cli.base import EXIT_USAGE, Context
 
 
@@ -47,6 +47,9 @@ cli.add_command(postmortem.postmortem)
 cli.add_command(records.report)
 cli.add_command(records.db)
 cli.add_command(tokens.tokens)
+cli.add_command(oncall.oncall)
+cli.add_command(oncall.override)
+cli.add_command(oncall.directory_group)
 
 
 def main() -> None:

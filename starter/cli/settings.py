@@ -14,7 +14,8 @@ class CliSettings(EnvSettings):
 
     ``from_env`` reads the Temporal variables, ``WARROOM_TASK_QUEUE``,
     ``WARROOM_ACTOR``, ``DATABASE_URL``, ``WARROOM_HOME`` (where `warroom up`
-    keeps its data, ``.warroom``) and ``WARROOM_POLICY`` (for severity names).
+    keeps its data, ``.warroom``), ``WARROOM_POLICY`` (for severity names) and
+    ``WARROOM_DIRECTORY`` (for who is on call).
     """
 
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
@@ -24,3 +25,5 @@ class CliSettings(EnvSettings):
     home: Path = Field(Path(".warroom"), validation_alias="WARROOM_HOME")
     policy_path: Path | None = Field(None, validation_alias="WARROOM_POLICY")
     """Read only by the commands that name a severity: the others work without it."""
+    directory_path: Path | None = Field(None, validation_alias="WARROOM_DIRECTORY")
+    """The directory file: read only by `warroom oncall`, `override` and `directory`."""

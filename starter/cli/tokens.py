@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Annotated, Any, Protocol, TypeVar
 
 import click
-import yaml
 from pydantic import Field, TypeAdapter, ValidationError
 
+from directory.load import DirectoryError, load_directory
 from directory.models import Handle
 from incident.durations import parse_duration
 from settings import EnvSettings, SettingsError
 from settings.fields import existing_file
-from starter.web.people import load_directory
 from starter.web.store import CredentialStore, StoreUnavailable, TokenRecord, utcnow
 
 EXIT_USAGE, EXIT_NOT_FOUND, EXIT_UNREACHABLE = 2, 3, 4
@@ -122,8 +121,8 @@ def _check_person(person: str) -> str:
     if path is not None:
         try:
             directory = load_directory(path)
-        except (OSError, ValueError, yaml.YAMLError) as err:
-            raise Refused(f"WARROOM_DIRECTORY: {path}: {err}") from err
+        except DirectoryError as err:  # it names the file, each field and why
+            raise Refused(f"WARROOM_DIRECTORY: {err}") from err
         if directory.person(handle) is None:
             raise NotFound(f"{handle!r} is not a person in {path}")
     return handle

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
-
-import yaml
 
 from directory.models import ContactKind, Directory
 
 Verification = Literal["token", "oidc", "link", "slack"]
 """How the HTTP service authenticated a person (``Decision.verified_by``)."""
-
-
-def load_directory(path: Path) -> Directory:
-    """The directory in the YAML file at ``path``, validated (pydantic's error names the field).
-
-    A stand-in for ``directory.load.load_directory`` until it lands: one function to swap.
-    """
-    return Directory.model_validate(yaml.safe_load(path.read_text()))
 
 
 class UnknownPerson(LookupError):

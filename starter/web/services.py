@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-import yaml
-from pydantic import ValidationError
-
+from directory.load import DirectoryError, load_directory
 from settings import SettingsError
 from starter.web.auth import Authenticator
 from starter.web.incidents import ClientSource
 from starter.web.oidc import OidcVerifier
-from starter.web.people import People, load_directory
+from starter.web.people import People
 from starter.web.settings import WebSettings
 from starter.web.store import CredentialStore
 
@@ -44,8 +42,8 @@ def build_services(
     if settings.directory_path is not None:
         try:
             directory = load_directory(settings.directory_path)
-        except (OSError, ValueError, ValidationError, yaml.YAMLError) as err:
-            raise SettingsError(f"WARROOM_DIRECTORY: {settings.directory_path}: {err}") from err
+        except DirectoryError as err:  # it names the file, each field and why
+            raise SettingsError(f"WARROOM_DIRECTORY: {err}") from err
     people = People(directory)
     store = CredentialStore(settings.database_url) if settings.database_url else None
     oidc = None

@@ -46,6 +46,7 @@ def test_an_empty_environment_means_the_local_dev_stack() -> None:
     )
     assert settings.task_queue == DEFAULT_TASK_QUEUE == "warroom"
     assert settings.policy_path is None
+    assert settings.directory_path is None
     assert settings.channels == []
     assert settings.prometheus_url is None
     assert settings.ui_url == "http://localhost:8233"
@@ -67,6 +68,7 @@ def test_empty_variables_count_as_unset() -> None:
             "TEMPORAL_TLS_CA",
             "WARROOM_TASK_QUEUE",
             "WARROOM_POLICY",
+            "WARROOM_DIRECTORY",
             "WARROOM_CHANNELS",
             "WARROOM_CHANNELS_FILE",
             "WARROOM_PROMETHEUS_URL",
@@ -88,6 +90,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "TEMPORAL_TLS_CA": write(tmp_path / "ca.pem", "CA"),
         "WARROOM_TASK_QUEUE": "warroom-eu",
         "WARROOM_POLICY": write(tmp_path / "policy.yaml", "version: x\n"),
+        "WARROOM_DIRECTORY": write(tmp_path / "directory.yaml", "version: x\n"),
         "WARROOM_CHANNELS": json.dumps([OPS, SLACK]),
         "WARROOM_PROMETHEUS_URL": "http://prometheus:9090/",
         "WARROOM_UI_URL": "https://temporal.example.com/",
@@ -105,6 +108,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     )
     assert settings.task_queue == "warroom-eu"
     assert settings.policy_path == tmp_path / "policy.yaml"
+    assert settings.directory_path == tmp_path / "directory.yaml"
     assert [c.name for c in settings.channels] == ["ops", "slack-execs"]
     assert settings.channels[1].min_severity is Severity.P0
     assert settings.channels[1].headers == {"X-Team": "sre"}
@@ -271,6 +275,11 @@ def test_an_empty_channels_file_is_refused(tmp_path: Path) -> None:
         ("TEMPORAL_TLS", "maybe", "TEMPORAL_TLS: expected 1/true/yes or 0/false/no, got 'maybe'"),
         ("TEMPORAL_TLS_CA", "/no/such/ca.pem", "TEMPORAL_TLS_CA: no such file: /no/such/ca.pem"),
         ("WARROOM_POLICY", "/no/such/policy.yaml", "WARROOM_POLICY: no such file: /no/such/"),
+        (
+            "WARROOM_DIRECTORY",
+            "/no/such/directory.yaml",
+            "WARROOM_DIRECTORY: no such file: /no/such/",
+        ),
         (
             "WARROOM_PROMETHEUS_URL",
             "prometheus:9090",
