@@ -299,7 +299,8 @@ def escalation_policy(directory: Directory, service: str | None) -> EscalationPo
 def page_targets(
     directory: Directory, service: str | None, level_index: int, at: datetime
 ) -> list[str]:
-    """Who level ``level_index`` (0 is the first) of ``service``'s escalation policy pages at ``at``.
+    """Who level ``level_index`` (0 is the first) of ``service``'s escalation policy pages
+    at ``at``.
 
     Each handle once, in the order of the level's targets. A level past the
     last raises IndexError: the caller counts the policy's ``repeat``.
@@ -308,9 +309,7 @@ def page_targets(
     return _unique(h for target in level.targets for h in resolve(directory, target, at))
 
 
-def all_on_call(
-    directory: Directory, service: str | None, at: datetime
-) -> list[tuple[str, str]]:
+def all_on_call(directory: Directory, service: str | None, at: datetime) -> list[tuple[str, str]]:
     """Everyone on call at ``at`` on a schedule of the team owning ``service`` ("All on-call").
 
     Each as ``(handle, schedule)``, once, with the first of the team's schedules

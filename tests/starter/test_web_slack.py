@@ -87,7 +87,7 @@ async def test_a_signed_click_acknowledges_as_the_slack_members_person(
     state = await harness.state(handle)
     assert state.acknowledged_by == "alice"
     event = next(e for e in state.timeline if e.decision and e.actor == "alice")
-    assert event.decision is not None and event.decision["verified_by"] == "slack"
+    assert event.via == "slack"
     again = await slack.post("/slack/interactions", content=body, headers=signed(body))
     assert again.status_code == 200
     assert again.json()["text"].startswith("Not acknowledged:")

@@ -62,7 +62,7 @@ async def test_a_token_acknowledges_as_its_person(
     assert response.status_code == 200, response.text
     receipt = response.json()
     assert receipt["event"]["actor"] == "alice"
-    assert receipt["event"]["decision"]["verified_by"] == "token"
+    assert receipt["event"]["via"] == "token"
     state = await harness.state(handle)
     assert state.acknowledged_by == "alice"
 
