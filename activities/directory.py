@@ -1,6 +1,6 @@
 """The directory as paging reads it: the file, its iCal feeds and the stored overrides, merged.
 
-``DirectoryActivities.current()`` reads the directory file (``WARROOM_DIRECTORY``)
+``LiveDirectory.current()`` reads the directory file (``WARROOM_DIRECTORY``)
 each time it is asked, so an edit applies without a restart; the file is parsed
 again only when its modification time or size changed. On top of each
 schedule's own overrides come its iCal feeds' events (a file read, or an
@@ -52,7 +52,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class DirectoryActivities:
+class LiveDirectory:
     """The directory with every override merged, for the paths that page people.
 
     Built by the worker from ``WARROOM_DIRECTORY`` and ``DATABASE_URL``; ``http``
@@ -112,13 +112,9 @@ class DirectoryActivities:
         await self.refresh(at)
         return await asyncio.to_thread(self.merged, at)
 
-    def __call__(self) -> Directory:
-        """The directory now, as ``merged`` gives it: a source the paging path calls as it is.
-
-        Reads only local files; the URL feeds and stored overrides are those the
-        last ``refresh`` (or ``current``) read.
-        """
-        return self.merged()
+    async def __call__(self) -> Directory:
+        """The directory now, for the paging path (a ``DirectorySource``): ``current``."""
+        return await self.current()
 
     async def refresh(self, at: datetime | None = None) -> None:
         """Fetch the URL feeds last fetched ``feed_ttl`` ago or more, and read the stored
@@ -288,4 +284,4 @@ class DirectoryActivities:
         return stored
 
 
-__all__ = ["FEED_TTL", "WINDOW_AFTER", "WINDOW_BEFORE", "DirectoryActivities"]
+__all__ = ["FEED_TTL", "WINDOW_AFTER", "WINDOW_BEFORE", "LiveDirectory"]

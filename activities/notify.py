@@ -135,7 +135,7 @@ class NotifyActivities:
                 await asyncio.sleep(HEARTBEAT_EVERY)
                 beat()
 
-        directory = self._directory()
+        directory = await self._directory()
         people = recipients(directory, notice, notice.at) if directory is not None else []
         reachable = [r for r in people if r.methods]
         nobody = None

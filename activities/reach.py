@@ -7,7 +7,7 @@ it *now*, so a handoff between two levels pages the new person.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,11 +22,12 @@ from incident.rules.reach import ALL_ON_CALL
 SEVERITY_LADDER_LEVELS = {"Primary on-call": 0, "Secondary on-call": 1}
 """The policy's paging-step names that mean a level of the service's escalation policy."""
 
-DirectorySource = Callable[[], Directory | None]
-"""The directory in force (re-read as it changes), or None when none is configured."""
+DirectorySource = Callable[[], Awaitable[Directory | None]]
+"""The directory in force, overrides merged (re-read as it changes), or None when none is
+configured."""
 
 
-def no_directory() -> Directory | None:
+async def no_directory() -> Directory | None:
     """No directory is configured: pages follow the severity's ladder, to channels."""
     return None
 
@@ -151,7 +152,7 @@ class ReachActivities:
     async def paging_plan(self, service: str | None) -> PlanAnswer:
         """The escalation policy of ``service`` (or the directory's default service); its
         delays compressed like the worker's policy, for demonstrations."""
-        answer = paging_plan(self._directory(), service)
+        answer = paging_plan(await self._directory(), service)
         if answer.plan is not None and self._compression != 1:
             answer.plan = answer.plan.compressed(self._compression)
         return answer

@@ -13,9 +13,12 @@ import httpx
 
 from activities.ack_links import link_maker
 from activities.contact import Senders
+from activities.directory import LiveDirectory
+from activities.reach import no_directory
 from activities.redact import describe, scrub
 from activities.schema import SchemaError
 from activities.store import UNAVAILABLE, StoreActivities
+from directory.load import DirectoryError
 from incident.policy import PolicyError, load_policy
 from settings import TemporalConnectError, connect
 from worker.run import People, build_worker, ensure_search_attributes
@@ -54,6 +57,19 @@ async def main(settings: WorkerSettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with httpx.AsyncClient() as http:
+        directory = (
+            LiveDirectory(settings.directory_path, database_url=settings.database_url, http=http)
+            if settings.directory_path
+            else None
+        )
+        if directory is not None:
+            try:  # a directory that cannot be read stops the worker; later, the last good stays
+                loaded = await directory.current()
+            except DirectoryError as err:
+                raise SettingsError(f"WARROOM_DIRECTORY: {err}") from None
+            for problem in directory.problems:
+                log.warning("directory: %s", problem)
+            log.info("directory %s: %d people", loaded.version, len(loaded.people))
         worker = build_worker(
             client,
             task_queue=settings.task_queue,
@@ -67,6 +83,7 @@ async def main(settings: WorkerSettings) -> None:
             control_plane_token=settings.control_plane_token,
             cached_incidents=settings.cached_incidents,
             people=People(
+                directory=directory or no_directory,
                 senders=Senders(settings.contact, http),
                 ack_links=link_maker(
                     settings.links.public_url,
@@ -90,6 +107,8 @@ async def main(settings: WorkerSettings) -> None:
             )
             await stop.wait()
             log.info("shutting down: letting running activities finish")
+        if directory is not None:
+            await directory.close()
     await store.close()
 
 

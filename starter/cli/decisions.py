@@ -21,6 +21,7 @@ from incident.models import (
     ChangeSeverity,
     Close,
     Decision,
+    DecisionReceipt,
     DeclareMitigated,
     DenyContainment,
     EnterDegradedMode,
@@ -37,18 +38,63 @@ from incident.models import (
     SubmitPostmortem,
 )
 from starter.api import decide
+from starter.api_client import (
+    ApiError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Rejected,
+    Unauthorized,
+    Unavailable,
+    send_decision,
+)
 from starter.cli import render
-from starter.cli.base import Context, pass_context, run_async, severity_named
+from starter.cli.base import (
+    EXIT_DENIED,
+    EXIT_NOT_FOUND,
+    EXIT_REJECTED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    Context,
+    fail,
+    pass_context,
+    run_async,
+    severity_named,
+)
 
 
 async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) -> None:
-    handle = await ctx.incident(incident)
-    receipt = await decide(handle, make(ctx.actor))
+    api_url, token = ctx.settings.api_url, ctx.settings.api_token
+    if api_url is not None and token is not None:
+        receipt = await _through_api(api_url, token.get_secret_value(), incident, make)
+    else:
+        handle = await ctx.incident(incident)
+        receipt = await decide(handle, make(ctx.actor))
     ctx.out(
         receipt.model_dump(mode="json"),
         f"{receipt.human_id} {render.phase(receipt.phase.value)}/{receipt.status.value}: "
         f"{receipt.event.text}",
     )
+
+
+API_EXIT_CODES: dict[type[ApiError], int] = {
+    Rejected: EXIT_REJECTED,
+    Unauthorized: EXIT_DENIED,
+    Forbidden: EXIT_DENIED,
+    NotFound: EXIT_NOT_FOUND,
+    Invalid: EXIT_USAGE,
+    Unavailable: EXIT_UNREACHABLE,
+}
+
+
+async def _through_api(
+    api_url: str, token: str, incident: str, make: Callable[[str], Decision]
+) -> DecisionReceipt:
+    """Send the decision through Warroom's HTTP service: the token says who acts."""
+    try:
+        return await send_decision(api_url, token, incident, make("(the token's person)"))
+    except ApiError as err:
+        fail(API_EXIT_CODES.get(type(err), EXIT_REJECTED), str(err))
 
 
 COMMANDS: dict[type[Decision], str] = {}

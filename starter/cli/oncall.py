@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import click
 
-from activities.directory import DirectoryActivities
+from activities.directory import LiveDirectory
 from activities.overrides import StoredOverride, add_override, list_overrides, remove_override
 from directory.load import DirectoryError, load_directory, unfilled_positions
 from directory.models import Directory, Person, Schedule, Service, Target
@@ -138,7 +138,7 @@ def stored_overrides_database(ctx: Context) -> str | None:
 async def current_directory(ctx: Context, at: datetime) -> Directory:
     """The directory with its feeds and stored overrides merged; what could not be, on stderr."""
     url = stored_overrides_database(ctx)
-    directories = DirectoryActivities(directory_file(ctx), database_url=url)
+    directories = LiveDirectory(directory_file(ctx), database_url=url)
     try:
         merged = await directories.current(at)
     except DirectoryError as err:

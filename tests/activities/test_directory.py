@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from activities import directory as directory_module
-from activities.directory import DirectoryActivities
+from activities.directory import LiveDirectory
 from activities.overrides import add_override, list_overrides, remove_override
 from activities.reach import DirectorySource
 from dev.ports import free_port
@@ -78,7 +78,7 @@ async def test_feed_events_and_edits_to_the_file_apply_without_a_restart(
         return parse_directory(text, source)
 
     monkeypatch.setattr(directory_module, "parse_directory", parse)
-    directories = DirectoryActivities(files, clock=Clock())
+    directories = LiveDirectory(files, clock=Clock())
     try:
         first = await directories.current()
         assert on_call(first.schedules["primary"], NOW) == "ann"  # the feed's event
@@ -96,7 +96,7 @@ async def test_feed_events_and_edits_to_the_file_apply_without_a_restart(
 
 
 async def test_a_broken_edit_keeps_the_last_valid_file_in_force(files: Path) -> None:
-    directories = DirectoryActivities(files, clock=Clock())
+    directories = LiveDirectory(files, clock=Clock())
     await directories.current()
     write(files, DIRECTORY.replace("members: [ben]", "members: [zed]"), tick=2)
     kept = await directories.current()
@@ -107,7 +107,7 @@ async def test_a_broken_edit_keeps_the_last_valid_file_in_force(files: Path) -> 
 
 
 async def test_with_no_valid_file_yet_current_raises(tmp_path: Path) -> None:
-    directories = DirectoryActivities(tmp_path / "missing.yaml")
+    directories = LiveDirectory(tmp_path / "missing.yaml")
     with pytest.raises(DirectoryError, match="cannot read directory file: No such file"):
         await directories.current()
 
@@ -129,7 +129,7 @@ async def test_a_feed_url_is_fetched_once_per_five_minutes_and_its_last_copy_out
 
     clock = Clock()
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        directories = DirectoryActivities(path, http=http, clock=clock)
+        directories = LiveDirectory(path, http=http, clock=clock)
         assert on_call((await directories.current()).schedules["primary"], NOW) == "ann"
         clock.now += timedelta(minutes=4)
         await directories.current()
@@ -147,7 +147,7 @@ async def test_a_feed_url_is_fetched_once_per_five_minutes_and_its_last_copy_out
 
 async def test_postgres_unreachable_leaves_stored_overrides_out_and_says_so(files: Path) -> None:
     url = f"postgresql://warroom:secret@127.0.0.1:{free_port()}/warroom"
-    directories = DirectoryActivities(files, database_url=url, clock=Clock())
+    directories = LiveDirectory(files, database_url=url, clock=Clock())
     found = await directories.current()
     assert on_call(found.schedules["primary"], NOW) == "ann"
     [problem] = directories.problems
@@ -219,7 +219,7 @@ async def test_stored_overrides_win_over_the_feed(
         ends_at=NOW + timedelta(hours=1),
         created_by="ben",
     )
-    directories = DirectoryActivities(files, database_url=database_url, clock=Clock())
+    directories = LiveDirectory(files, database_url=database_url, clock=Clock())
     try:
         merged = await directories.current()
         primary = merged.schedules["primary"]
@@ -230,7 +230,7 @@ async def test_stored_overrides_win_over_the_feed(
         await directories.close()
 
 
-async def test_called_as_a_source_it_reads_local_files_and_the_last_refresh(
+async def test_called_as_a_source_it_gives_the_directory_as_it_is_now(
     tmp_path: Path,
 ) -> None:
     url = "https://cal.example/cover.ics"
@@ -243,16 +243,11 @@ async def test_called_as_a_source_it_reads_local_files_and_the_last_refresh(
 
     clock = Clock()
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
-        directories = DirectoryActivities(path, http=http, clock=clock)
+        directories = LiveDirectory(path, http=http, clock=clock)
         source: DirectorySource = directories
-        before = source()
-        assert before is not None and on_call(before.schedules["primary"], NOW) == "ben"
-        assert directories.problems == [  # shown as URLs are: no secret-looking segment
-            "iCal feed https://cal.example/***: not fetched yet (refresh)"
-        ]
-        await directories.refresh()
-        after = source()
-        assert after is not None and on_call(after.schedules["primary"], NOW) == "ann"
+        now = await source()  # the feed is fetched: its cover is on call
+        assert now is not None and on_call(now.schedules["primary"], NOW) == "ann"
         write(path, DIRECTORY.replace("[cover.ics]", f"['{url}']").replace("v1", "v2"), tick=3)
-        assert directories().version == "v2"  # the file is read again, no refresh needed
+        changed = await source()  # the file is read again once it changes
+        assert changed is not None and changed.version == "v2"
         await directories.close()

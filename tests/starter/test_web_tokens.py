@@ -3,6 +3,7 @@ whoever the body names; a token that is unknown, revoked or expired changes noth
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -11,11 +12,12 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from incident.models import Acknowledge, Phase
 from starter import api_client
 from starter.api import IncidentHandle
+from starter.cli.main import cli
 from starter.cli.tokens import tokens
 from starter.web.store import CredentialStore, token_digest
 from tests.support.harness import Harness
@@ -285,3 +287,29 @@ def test_warroom_token_create_refuses_someone_not_in_the_directory(
     assert "'mallory' is not a person" in refused.output
     bad_expiry = CliRunner().invoke(tokens, ["create", "alice", "--expires", "soon"], env=env)
     assert bad_expiry.exit_code == 2
+
+
+async def test_the_cli_decides_through_the_api_as_the_tokens_person(
+    harness: Harness, api: httpx.AsyncClient, store: CredentialStore
+) -> None:
+    handle = await harness.declare()
+    token, _ = await store.create_token("alice", None)
+    env = {"WARROOM_API_URL": str(api.base_url), "WARROOM_API_TOKEN": token}
+
+    async def warroom(*args: str) -> Result:
+        return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env)
+
+    # --as is a claim: through the API the token says who acts.
+    done = await warroom("--as", "mallory", "ack", handle.id, "--reason", "on it")
+    assert done.exit_code == 0, done.output
+    state = await harness.state(handle)
+    assert state.acknowledged_by == "alice"
+    assert [(e.actor, e.via) for e in state.timeline if e.kind == "acknowledged"] == [
+        ("alice", "token")
+    ]
+    again = await warroom("ack", handle.id)
+    assert again.exit_code == 1 and "already acknowledged by alice" in again.output
+    forged = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["ack", handle.id], env={**env, "WARROOM_API_TOKEN": "wrt_x"}
+    )
+    assert forged.exit_code == 6
