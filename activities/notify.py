@@ -196,7 +196,10 @@ class NotifyActivities:
         name = f"{recipient.handle}/{method.name}"
         if self._senders is None:
             return DeliveryOutcome(
-                channel=name, delivered=False, detail="no contact senders are configured"
+                channel=name,
+                delivered=False,
+                detail="no contact senders are configured",
+                person=recipient.handle,
             )
         ack_link = self._ack_links(notice.incident.human_id, recipient.handle)
         # The links travel beside the text: each kind of contact method places them its way.
@@ -217,7 +220,10 @@ class NotifyActivities:
             log.warning("%s not reachable yet: %s", name, outcome.detail)
             return None
         return DeliveryOutcome(
-            channel=name, delivered=outcome.delivered, detail=outcome.detail[:200]
+            channel=name,
+            delivered=outcome.delivered,
+            detail=outcome.detail[:200],
+            person=recipient.handle,
         )
 
     async def _post(

@@ -104,9 +104,12 @@ class DeliveryOutcome(Model):
     """How one channel (or one person's contact method) took a notice."""
 
     channel: str
+    """The channel's name, or ``person/method`` for a person's contact method."""
     delivered: bool
     status_code: int | None = None
     detail: str = ""
+    person: str | None = None
+    """The person (handle) whose contact method this was."""
 
 
 class DeliveryReport(Model):
@@ -121,5 +124,6 @@ class DeliveryReport(Model):
 
     @property
     def rejected(self) -> list[DeliveryOutcome]:
-        """Channels that refused the notice for good (a 4xx)."""
-        return [o for o in self.outcomes if not o.delivered]
+        """Channels that refused the notice for good (a 4xx); a person's methods are told
+        in ``reached``."""
+        return [o for o in self.outcomes if not o.delivered and o.person is None]

@@ -32,10 +32,21 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
+from activities.ack_links import link_maker
 from activities.channels import Channel
+from activities.contact import Sender, Senders
+from activities.directory import LiveDirectory
 from activities.store import StoreActivities
+from directory.load import DirectoryError
+from directory.models import ContactKind
 from incident.policy import PolicyError, load_policy
-from settings import DEFAULT_TASK_QUEUE, SettingsError, TemporalSettings, connect
+from settings import (
+    DEFAULT_TASK_QUEUE,
+    ContactSettings,
+    SettingsError,
+    TemporalSettings,
+    connect,
+)
 from starter.binaries import EMBEDDED_INSTALL, embedded_missing
 from starter.controlplane import create_control_plane
 from starter.devserver import DevServer, StackError, port_in_use
@@ -44,9 +55,16 @@ from starter.hooks.server import HOOKS_SHUTDOWN_GRACE, serving
 from starter.hooks.settings import HookSettings
 from starter.postgres import EmbeddedPostgres, upgrade
 from starter.receiver import HttpReceiver, Received
-from starter.sample import COMPRESSION, SAMPLE_TASK_QUEUE, SampleStalled, run_sample
+from starter.sample import (
+    COMPRESSION,
+    SAMPLE_TASK_QUEUE,
+    LinkAcknowledger,
+    SampleStalled,
+    run_sample,
+    sample_directory_file,
+)
 from starter.web import WebSettings, build_services
-from worker.run import build_worker, ensure_search_attributes
+from worker.run import People, build_worker, ensure_search_attributes
 from worker.settings import WorkerSettings
 
 
@@ -55,6 +73,7 @@ def _say(line: str) -> None:
 
 
 def _print_notice(request: Received) -> None:
+    """Print a notice or a page the console channel received."""
     try:
         notice = request.json()
         if notice["kind"] == "page" and "person" in notice:  # activities.contact.console
@@ -71,6 +90,58 @@ def _print_notice(request: Received) -> None:
         )
     except (ValueError, KeyError, TypeError):
         print(f"  [notice] {request.body[:200]!r}", flush=True)
+
+
+class ConsoleStandIn(Senders):
+    """The local stack's senders: a page through a kind of contact method whose provider
+    is not configured here (no SMTP server, no Slack bot, no Twilio account) is printed
+    on the console instead, under that method's name, so the sample's notification rules
+    (console at once, email two minutes later) can be watched on one machine."""
+
+    def __init__(self, config: ContactSettings, http: httpx.AsyncClient) -> None:
+        super().__init__(config, http)
+        self._missing = {
+            ContactKind.EMAIL: not (config.smtp_host and config.smtp_from),
+            ContactKind.SLACK: config.slack_bot_token is None,
+            ContactKind.SMS: not (config.twilio_account_sid and config.twilio_from),
+            ContactKind.VOICE: not (config.twilio_account_sid and config.twilio_from),
+        }
+
+    def for_kind(self, kind: ContactKind) -> Sender:
+        """The console for a kind with no provider configured; else the real sender."""
+        return self.console if self._missing.get(kind, False) else super().for_kind(kind)
+
+
+class Console:
+    """The console channel: prints what it receives and keeps the links people were paged
+    with, so the sample's on-call person can acknowledge from the one in their page."""
+
+    def __init__(self) -> None:
+        self.links: dict[str, list[tuple[str, str]]] = {}
+        """Per incident ID, (person, acknowledge link) of each page, oldest first."""
+
+    def receive(self, request: Received) -> None:
+        _print_notice(request)
+        try:
+            page = request.json()
+            if page.get("kind") == "page" and page.get("ack_url"):
+                incident = str(page["incident_id"])
+                self.links.setdefault(incident, []).append((page["person"], page["ack_url"]))
+        except (ValueError, AttributeError, KeyError):
+            return
+
+    def acknowledger(self, http: httpx.AsyncClient) -> LinkAcknowledger:
+        """Acknowledge an incident as the first person paged for it, from their page's link:
+        the same POST a person's browser sends."""
+
+        async def acknowledge(incident: str) -> str | None:
+            for person, link in self.links.get(incident, []):
+                response = await http.post(link)
+                if response.is_success:
+                    return person
+            return None
+
+        return acknowledge
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -116,8 +187,9 @@ async def run(args: argparse.Namespace) -> None:
         await ensure_search_attributes(client)
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(store.close)
+            printer = Console()
             console = await stack.enter_async_context(
-                HttpReceiver(on_receive=_print_notice, record=False)
+                HttpReceiver(on_receive=printer.receive, record=False)
             )
             http = await stack.enter_async_context(httpx.AsyncClient())
             channels = [
@@ -126,14 +198,34 @@ async def run(args: argparse.Namespace) -> None:
                 ),
                 *settings.channels,
             ]
+            # People: the sample directory unless WARROOM_DIRECTORY names yours; their
+            # console pages print here, with a link to acknowledge that the stack serves.
+            directory_path = settings.directory_path or sample_directory_file()
+            directory = LiveDirectory(directory_path, database_url=database_url, http=http)
+            stack.push_async_callback(directory.close)
+            try:
+                people_version = (await directory.current()).version
+            except DirectoryError as err:
+                raise StackError(f"WARROOM_DIRECTORY: {err}") from None
+            public_url = web_settings.public_url or f"http://{_shown_host(hook_settings)}"
+            link_secret = (
+                web_settings.link_secret.get_secret_value()
+                if web_settings.link_secret
+                else _link_secret(data_dir)
+            )
+            contact = settings.contact
+            if contact.console_url is None:
+                contact = contact.model_copy(update={"console_url": f"{console.url}/pages"})
+            senders = ConsoleStandIn(contact, http)
+            ack_links = link_maker(public_url, link_secret, web_settings.link_ttl)
             control_plane_url = settings.control_plane_url
             if control_plane_url is None:  # the reference control plane, for the demo
                 control_plane_url = await stack.enter_async_context(
                     serving(create_control_plane(database_url), "127.0.0.1", 0)
                 )
-            for task_queue, worker_policy in (
-                (DEFAULT_TASK_QUEUE, policy),
-                (SAMPLE_TASK_QUEUE, policy.compressed(COMPRESSION)),
+            for task_queue, worker_policy, compression in (
+                (DEFAULT_TASK_QUEUE, policy, 1),
+                (SAMPLE_TASK_QUEUE, policy.compressed(COMPRESSION), COMPRESSION),
             ):
                 worker = build_worker(
                     client,
@@ -146,6 +238,7 @@ async def run(args: argparse.Namespace) -> None:
                     store=store,
                     control_plane_url=control_plane_url,
                     control_plane_token=settings.control_plane_token,
+                    people=People(directory, senders, ack_links, compression),
                 )
                 await stack.enter_async_context(worker)
 
@@ -157,8 +250,9 @@ async def run(args: argparse.Namespace) -> None:
                 web_settings.model_copy(
                     update={
                         "database_url": web_settings.database_url or database_url,
-                        "link_secret": web_settings.link_secret
-                        or SecretStr(_link_secret(data_dir)),
+                        "link_secret": SecretStr(link_secret),
+                        "public_url": public_url,
+                        "directory_path": directory_path,
                     }
                 ),
                 temporal,
@@ -181,6 +275,7 @@ async def run(args: argparse.Namespace) -> None:
                 database_url,
                 control_plane_url,
                 policy.version,
+                f"{people_version} ({directory_path})",
             )
             for line in _try_the_hooks(hooks_url, token, hook_settings):
                 print(line, flush=True)
@@ -192,7 +287,7 @@ async def run(args: argparse.Namespace) -> None:
                 loop.add_signal_handler(sig, stop.set)
             sample = None
             if not args.no_sample:
-                sample = asyncio.create_task(_play_sample(client))
+                sample = asyncio.create_task(_play_sample(client, printer.acknowledger(http)))
             await stop.wait()
             _say("stopping: hooks, workers, console channel, Postgres, Temporal dev server")
             if sample is not None:
@@ -205,14 +300,22 @@ async def run(args: argparse.Namespace) -> None:
         _say(f"stopped; incidents are kept in {data_dir}")
 
 
-async def _play_sample(client: Client) -> None:
+async def _play_sample(client: Client, acknowledge: LinkAcknowledger) -> None:
     """The sample incident; what stops it is said, and the stack runs on."""
     try:
-        await run_sample(client, _say)
+        await run_sample(client, _say, acknowledge)
     except WorkflowUpdateFailedError as err:
         _say(f"the sample incident stopped: a decision was rejected: {err.cause or err}")
     except (SampleStalled, WorkflowFailureError, RPCError, RPCTimeoutOrCancelledError) as err:
         _say(f"the sample incident stopped: {err}")
+
+
+def _shown_host(settings: HookSettings) -> str:
+    """``host:port`` of the HTTP service as a browser on this machine reaches it."""
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"[{host}]:{settings.port}" if ":" in host else f"{host}:{settings.port}"
 
 
 def _loopback(host: str) -> bool:
@@ -304,6 +407,7 @@ def _banner(
     database_url: str,
     control_plane_url: str,
     version: str,
+    directory: str,
 ) -> None:
     lines = {
         "Temporal Web UI": server.ui_url,
@@ -315,10 +419,14 @@ def _banner(
         "Alert hooks": f"{hooks_url}/hooks/alertmanager · /hooks/grafana · /hooks/generic"
         f" · /v2/enqueue (docs: {hooks_url}/docs)",
         "Hook access": hooks_access,
-        "Console channel": f"{console_url}/notices",
+        "Console channel": f"{console_url}/notices (pages to people: {console_url}/pages)",
         "Postgres": database_url,
         "Control plane": f"{control_plane_url} (reference; WARROOM_CONTROL_PLANE_URL for yours)",
         "Policy": version,
+        "People": f"{directory}; `warroom oncall` shows who is on call; pages through a "
+        "method with no provider set (email, Slack, SMS, voice) are printed here",
+        "Decision API": f"{hooks_url}/api/v1 (`warroom token create PERSON`, then "
+        "WARROOM_API_URL and WARROOM_API_TOKEN)",
         "Data": str(data_dir),
     }
     width = max(len(k) for k in lines)

@@ -11,7 +11,7 @@ the postmortem and close — passes in about three minutes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -72,13 +72,24 @@ def sample_directory_file() -> Path:
     return Path(str(resources.files("starter").joinpath(SAMPLE_DIRECTORY)))
 
 
+LinkAcknowledger = Callable[[str], Awaitable[str | None]]
+"""Acknowledges an incident from the link in a page its on-call person got; who did."""
+ACK_GRACE = 30.0
+"""Seconds the sample leaves for a person to acknowledge from the link in a page."""
+
+
 class SampleStalled(TimeoutError):
     """The sample incident did not get where the script expected in time; the message says
     what it waited for."""
 
 
-async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHandle:
-    """Declare the sample incident and play the response team against it."""
+async def run_sample(
+    client: Client, say: Callable[[str], None], acknowledge: LinkAcknowledger | None = None
+) -> IncidentHandle:
+    """Declare the sample incident and play the response team against it.
+
+    With ``acknowledge`` (the local stack's console), the on-call person acknowledges
+    from the link in their page unless someone did within ACK_GRACE seconds."""
     handle = await declare_incident(
         client,
         Declaration(
@@ -99,10 +110,30 @@ async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHand
         receipt = await decide(handle, decision)
         say(f"{human} {receipt.phase.value}/{receipt.status.value}: {receipt.event.text}")
 
-    await asyncio.sleep(20)  # past the P1 acknowledgement deadline: on-call is paged again
-    await step(Acknowledge(actor=COMMANDER, reason="paged; looking"))
-    await step(AssignRole(actor=COMMANDER, role=Role.INCIDENT_COMMANDER, person=COMMANDER))
-    await step(AssignRole(actor=COMMANDER, role=Role.COMMUNICATIONS_LEAD, person="cleo.comms"))
+    if acknowledge is None:
+        await asyncio.sleep(20)  # past the P1 acknowledgement deadline: paged again
+        await step(Acknowledge(actor=COMMANDER, reason="paged; looking"))
+    else:
+        say(
+            f"open the acknowledge link of a page above (or POST it: curl -X POST LINK); "
+            f"the on-call person acknowledges from theirs in {ACK_GRACE:.0f} s otherwise"
+        )
+        try:
+            await _state_when(
+                handle,
+                lambda s: s.acknowledged_at is not None,
+                "an acknowledgement",
+                within=ACK_GRACE,
+            )
+        except SampleStalled:
+            person = await acknowledge(human)
+            if person is None:
+                raise SampleStalled(f"{human}: no page with an acknowledge link arrived") from None
+            say(f"{person} acknowledged {human} from the link in their page")
+    commander = (await _state_when(handle, lambda s: True, "the state")).acknowledged_by
+    commander = commander or COMMANDER
+    await step(AssignRole(actor=commander, role=Role.INCIDENT_COMMANDER, person=commander))
+    await step(AssignRole(actor=commander, role=Role.COMMUNICATIONS_LEAD, person="cleo.comms"))
     await step(
         PostStatusUpdate(
             actor="cleo.comms",
@@ -127,7 +158,7 @@ async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHand
         )
     )
     say(
-        f"the rollback awaits approval: `warroom --as {COMMANDER} approve {human} 1` "
+        f"the rollback awaits approval: `warroom --as {commander} approve {human} 1` "
         f"(the sample's commander approves it in {APPROVAL_GRACE:.0f} s otherwise)"
     )
     try:
@@ -138,8 +169,8 @@ async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHand
             within=APPROVAL_GRACE,
         )
     except SampleStalled:
-        await step(ApproveContainment(actor=COMMANDER, action_id=1, reason="sample approves"))
-    await step(ApproveContainment(actor=COMMANDER, action_id=2))
+        await step(ApproveContainment(actor=commander, action_id=1, reason="sample approves"))
+    await step(ApproveContainment(actor=commander, action_id=2))
     state = await _state_when(
         handle,
         lambda s: not any(a.state in _UNDER_WAY for a in s.containment),
@@ -153,8 +184,8 @@ async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHand
                 "reference control plane of `warroom up` knows (WARROOM_CONTROL_PLANE_URL unset)"
             )
         say(f"{human} {action.title}: {action.detail}")
-    await step(DeclareMitigated(actor=COMMANDER, reason="rolled agents-api back to v41"))
-    await step(Resolve(actor=COMMANDER, root_cause="v42 shipped a broken retry policy"))
+    await step(DeclareMitigated(actor=commander, reason="rolled agents-api back to v41"))
+    await step(Resolve(actor=commander, root_cause="v42 shipped a broken retry policy"))
     say(f"{human} is monitoring recovery for 60 s (60 min of policy) …")
     state = await _state_when(
         handle, lambda s: s.resolved_at is not None, "the resolution", within=300
@@ -163,14 +194,14 @@ async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHand
     say(f"{human} resolved; {trigger.title}: {trigger.state.value} ({trigger.detail})")
     await step(
         SubmitPostmortem(
-            actor=COMMANDER,
+            actor=commander,
             status=PostmortemStatus.SCHEDULED,
             scheduled_for=datetime.now(UTC) + timedelta(days=1),
         )
     )
     await step(
         AddActionItem(
-            actor=COMMANDER,
+            actor=commander,
             description="Canary deploys gate on success rate",
             owner="devops",
             priority="P1",
@@ -178,7 +209,7 @@ async def run_sample(client: Client, say: Callable[[str], None]) -> IncidentHand
     )
     await step(
         SubmitPostmortem(
-            actor=COMMANDER,
+            actor=commander,
             status=PostmortemStatus.FINAL,
             summary="A retry-policy regression in v42 failed 38% of agent runs for 40 minutes.",
             contributing_factors=[

@@ -144,7 +144,7 @@ def incident(state: IncidentState, timers: list[PendingTimer]) -> str:
 def timeline(events: Sequence[TimelineEvent]) -> list[str]:
     """One line per event: when (UTC), who (and how they were known), what, why."""
     return [
-        f"  {e.at.astimezone(UTC):%H:%M:%S} UTC  {actor(e):<14} {e.text}"
+        f"  {e.at.astimezone(UTC):%H:%M:%S} UTC  {actor(e):<20} {e.text}"
         + (click.style(f"  — {e.reason}", dim=True) if e.reason else "")
         for e in events
     ]
