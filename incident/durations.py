@@ -56,12 +56,14 @@ def _parts(delta: timedelta) -> list[str]:
     return parts or ["0m"]
 
 
-def format_duration(delta: timedelta) -> str:
+def format_duration(delta: timedelta, *, whole_seconds: bool = True) -> str:
     """Render a duration the way the runbooks write it: ``1h 5m``, ``15m``, ``2d``, ``31s``.
 
     Two units at most, whole seconds from a second up (an elapsed time read off a clock
-    is ``31s``, never ``30.685497s``); below a second, as exact as it is."""
-    if delta >= timedelta(seconds=1):
+    is ``31s``, never ``30.685497s``); below a second, as exact as it is.
+    ``whole_seconds=False`` writes the fraction as incidents opened before this did,
+    so their timelines replay word for word."""
+    if whole_seconds and delta >= timedelta(seconds=1):
         delta = timedelta(seconds=round(delta.total_seconds()))
     return " ".join(_parts(delta)[:2])
 

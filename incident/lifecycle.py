@@ -73,8 +73,10 @@ class Incident:
         policy: Policy,
         now: datetime,
         truncated: int = 0,
+        whole_seconds: bool = True,
     ) -> tuple[Incident, Effects]:
-        """Detect and triage a new incident from a declaration or its first alerts."""
+        """Detect and triage a new incident from a declaration or its first alerts
+        (``whole_seconds``: see ``IncidentState.whole_seconds``)."""
         if declaration is not None:
             found = Classification(
                 severity=declaration.severity,
@@ -104,6 +106,7 @@ class Incident:
             declared_at=now,
             declared_by=declaration.actor if declaration else source,
             last_status_update_at=now,
+            whole_seconds=whole_seconds,
         )
         incident = cls(state, policy)
         effects = triage.triage(

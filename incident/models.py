@@ -516,6 +516,10 @@ class IncidentState(Model):
     last_probe: ProbeResult | None = None
     probe_due: datetime | None = None
 
+    whole_seconds: bool = False
+    """Elapsed times on the timeline in whole seconds (incidents opened since; older ones
+    replay their timelines as they were written)."""
+
     paging: PagingPlan | None = None
     """The service's escalation policy, when the directory has one (else the severity's
     ladder pages)."""

@@ -247,6 +247,9 @@ class IncidentWorkflow(DecisionUpdates):
             truncated=sum(batch.truncated for batch in early),
             policy=policy,
             now=workflow.now(),
+            # Incidents opened before elapsed times were rounded replay their timelines as
+            # they were written.
+            whole_seconds=workflow.patched("whole-second-durations"),
         )
         self._dispatch(effects)
         # Incidents opened before escalation policies existed page by the severity's ladder.

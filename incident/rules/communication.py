@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from incident.durations import format_duration
 from incident.models import PendingTimer, PostStatusUpdate, Role, Status, TimelineEvent, TimerKind
 from incident.notices import Notice, NoticeKind
 from incident.rules import response, timeline, wording
@@ -142,7 +141,7 @@ def post_automatic_update(inc: Incident, timer: PendingTimer, now: datetime) -> 
         else "The response team is working on it."
     )
     message = (
-        f"No status update was posted in the last {format_duration(silence)}. "
+        f"No status update was posted in the last {wording.elapsed(inc, silence)}. "
         f"Status: {s.status.value}. " + latest
     )
     return Effects(notices=_post_update(inc, now, wording.SYSTEM, message, automatic=True))

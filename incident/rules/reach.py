@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from incident.durations import format_duration
 from incident.escalation import Audience, FollowUp, PagingPlan
 from incident.models import PendingTimer, TimerKind
 from incident.notices import DeliveryReport, Notice, NoticeKind
@@ -110,7 +109,7 @@ def page_due(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
     if timer.ref == 0:
         reason = f"new {s.severity} incident"
     else:
-        reason = f"{s.severity} not acknowledged after {format_duration(now - s.declared_at)}"
+        reason = f"{s.severity} not acknowledged after {wording.elapsed(inc, now - s.declared_at)}"
     again = f", round {round_ + 1}" if round_ else ""
     timeline.add_event(
         inc,

@@ -35,7 +35,7 @@ def link_previous(inc: Incident, human_id: str, closed_at: datetime, now: dateti
     if now - closed_at > window:
         return
     inc.state.follows = human_id
-    ago = format_duration(now - closed_at)
+    ago = wording.elapsed(inc, now - closed_at)
     timeline.add_event(
         inc,
         now,
@@ -64,7 +64,7 @@ def on_probe(inc: Incident, result: ProbeResult, now: datetime) -> Effects:
             now,
             "recovered",
             wording.SYSTEM,
-            f"Recovery criteria met: {format_duration(now - quiet_since)} without a "
+            f"Recovery criteria met: {wording.elapsed(inc, now - quiet_since)} without a "
             f"recurring alert and SLO probes in bounds",
         )
         if s.resolution_declared_at is not None:
@@ -85,7 +85,7 @@ def finish_resolution(inc: Incident, now: datetime) -> list[Notice]:
         now,
         "resolved",
         wording.SYSTEM,
-        f"Resolved after {format_duration(now - s.declared_at)}: {s.root_cause}",
+        f"Resolved after {wording.elapsed(inc, now - s.declared_at)}: {s.root_cause}",
     )
     notices = [
         wording.notice(

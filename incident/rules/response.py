@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from incident.durations import format_duration
 from incident.models import (
     Acknowledge,
     AddNote,
@@ -53,7 +52,7 @@ def _acknowledge(inc: Incident, now: datetime, actor: str, reason: str | None) -
     s.acknowledged_at, s.acknowledged_by = now, actor
     s.phase = Phase.RESPONDING
     reach.stop(inc)
-    took = format_duration(now - s.declared_at)
+    took = wording.elapsed(inc, now - s.declared_at)
     return timeline.add_event(
         inc, now, "acknowledged", actor, f"Acknowledged after {took}; paging stopped", reason
     )

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from incident import bounds
-from incident.durations import format_duration
 from incident.models import NotificationRecord, TimelineEvent
 from incident.notices import DeliveryOutcome, Notice
 from incident.records import RecordBatch
@@ -139,7 +138,7 @@ def note_store_unreachable(inc: Incident, now: datetime, waited: timedelta, prob
         now,
         "store_unreachable",
         wording.SYSTEM,
-        f"The incident record could not be written for {format_duration(waited)} "
+        f"The incident record could not be written for {wording.elapsed(inc, waited)} "
         f"({bounds.clip(problem, 300)}); the incident goes on and the record catches up "
         "when the store is back",
     )

@@ -47,6 +47,11 @@ def step_summary(inc: Incident, step: EscalationStep) -> str:
     return f"escalate to {step.target} via {step.contact} if still unresolved"
 
 
+def elapsed(inc: Incident, delta: timedelta) -> str:
+    """How long something took, as this incident's timeline writes it."""
+    return format_duration(delta, whole_seconds=inc.state.whole_seconds)
+
+
 def response_text(inc: Incident) -> str:
     """The acknowledgement deadline in words: ``15m`` or ``the next business day``."""
     response = inc.rule.response_time
@@ -56,7 +61,7 @@ def response_text(inc: Incident) -> str:
 def ladder_reason(inc: Incident, step: EscalationStep, now: datetime) -> str:
     """Why a step of the ladder pages now."""
     s = inc.state
-    open_for = format_duration(now - s.declared_at)
+    open_for = elapsed(inc, now - s.declared_at)
     if step.after == timedelta(0):
         return f"new {s.severity} incident"
     if step.ladder is LadderKind.PAGING:

@@ -22,6 +22,8 @@ class WorkerProcess:
     harness: Harness
     log_dir: Path
     control_plane_url: str | None = None
+    database_url: str | None = None
+    """The record's database (default: the harness's)."""
     starts: int = 0
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
 
@@ -35,7 +37,7 @@ class WorkerProcess:
             **os.environ,
             "TEMPORAL_ADDRESS": self.harness.client.service_client.config.target_host,
             "WARROOM_TASK_QUEUE": self.harness.task_queue,
-            "DATABASE_URL": self.harness.database_url,
+            "DATABASE_URL": self.database_url or self.harness.database_url,
             "WARROOM_CHANNELS": json.dumps(channels),
             "WARROOM_CONTROL_PLANE_URL": self.control_plane_url or "",
         }

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client
@@ -52,6 +53,7 @@ from incident.models import (
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, declare_incident, send_alerts
+from starter.postgres import upgrade
 from tests.reliability.invariants import Wire, check_incidents, incident_clock, server_refusals
 from tests.reliability.processes import WorkerProcess
 from tests.support import processes
@@ -150,6 +152,7 @@ class OldWorker:
     tree: Path
     log: Path
     control_plane_url: str
+    database_url: str
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
 
     async def start(self) -> None:
@@ -158,7 +161,7 @@ class OldWorker:
             **os.environ,
             "TEMPORAL_ADDRESS": self.harness.client.service_client.config.target_host,
             "WARROOM_TASK_QUEUE": self.harness.task_queue,
-            "DATABASE_URL": self.harness.database_url,
+            "DATABASE_URL": self.database_url,
             "WARROOM_CHANNELS": json.dumps(channels),
             "WARROOM_CONTROL_PLANE_URL": self.control_plane_url,
         }
@@ -390,6 +393,26 @@ async def _listed(client: Client, task_queue: str, handles: list[IncidentHandle]
     await eventually(all_listed, within=30)
 
 
+NEW_MIGRATIONS = ["0003_people_credentials.sql", "0004_oncall_overrides.sql"]
+"""The migrations since the previous release, which the operator applies when deploying."""
+
+
+async def _previous_release_database(harness: Harness, tree: Path) -> str:
+    """A new database for the incident record, as the previous release's own `warroom db
+    upgrade` leaves it (a worker refuses a schema newer than it knows)."""
+    name = f"upgrade_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(harness.database_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    record = harness.database_url.replace("/postgres?", f"/{name}?")
+    address = harness.client.service_client.config.target_host
+    env = {**processes.cli_env(address), "DATABASE_URL": record}
+    await _in_old_tree(tree, "-c", OLD_CLI, "db", "upgrade", env=env)
+    return record
+
+
 async def test_incidents_opened_on_the_previous_release_close_on_this_one(
     bare_harness: Harness, policy: Policy, previous_release: Path, tmp_path: Path
 ) -> None:
@@ -404,9 +427,10 @@ async def test_incidents_opened_on_the_previous_release_close_on_this_one(
     strays = {name: path for name, path in files.items() if not Path(path).is_relative_to(tree)}
     assert not strays, f"{PREVIOUS_NAME} imported this release's modules: {strays}"
 
+    record = await _previous_release_database(harness, tree)
     async with reference_control_plane(harness.database_url) as plane:
-        old = OldWorker(harness, tree, tmp_path / "old-worker.log", plane.url)
-        new = WorkerProcess(harness, tmp_path, control_plane_url=plane.url)
+        old = OldWorker(harness, tree, tmp_path / "old-worker.log", plane.url, record)
+        new = WorkerProcess(harness, tmp_path, control_plane_url=plane.url, database_url=record)
         await old.start()
         try:
             dedup_key = f"upgrade-{uuid.uuid4().hex[:8]}"
@@ -433,6 +457,8 @@ async def test_incidents_opened_on_the_previous_release_close_on_this_one(
             assert old.process is not None
             old_pid = old.process.pid
             assert await old.stop() == 0, (tmp_path / "old-worker.log").read_text()
+            # The operator's deploy: `warroom db upgrade` of this release, then its worker.
+            assert await upgrade(record) == NEW_MIGRATIONS
             await new.start()  # this release, from the working tree, on the same task queue
             assert new.process is not None
             new_pid = new.process.pid
@@ -473,7 +499,7 @@ async def test_incidents_opened_on_the_previous_release_close_on_this_one(
                 opened.all(),
                 task_queue=harness.task_queue,
                 policy=policy,
-                database_url=harness.database_url,
+                database_url=record,
                 wire=wire,
                 control_plane=plane,
             )
@@ -491,8 +517,9 @@ async def test_this_release_opens_incidents_on_a_previous_release_worker(
     signal-with-start, the CLI's declare) must start on a worker of the previous one.
     """
     harness = bare_harness
+    record = await _previous_release_database(harness, previous_release)
     async with reference_control_plane(harness.database_url) as plane:
-        old = OldWorker(harness, previous_release, tmp_path / "old-worker.log", plane.url)
+        old = OldWorker(harness, previous_release, tmp_path / "old-worker.log", plane.url, record)
         await old.start()
         try:
             declared = await declare_incident(

@@ -12,7 +12,7 @@ from activities.channels import Channel
 from activities.store import StoreActivities
 from incident.policy import Policy
 from tests.support.harness import Harness
-from worker.run import build_worker
+from worker.run import People, build_worker
 
 
 @asynccontextmanager
@@ -23,6 +23,7 @@ async def running_worker(
     prometheus_url: str | None = None,
     channel_names: tuple[str, ...] = ("hook",),
     control_plane_url: str | None = None,
+    people: People | None = None,
 ) -> AsyncIterator[Worker]:
     """Run a worker for ``harness``'s task queue until the block ends (a restart is two blocks).
 
@@ -48,6 +49,7 @@ async def running_worker(
             ui_url="http://localhost:8233",
             store=store,
             control_plane_url=control_plane_url,
+            people=people,
         )
         async with worker:
             yield worker
