@@ -227,6 +227,12 @@ class Acknowledge(Decision):
     update: ClassVar[str] = "acknowledge"
 
 
+class Escalate(Decision):
+    """Bring in the next level now: its page goes out at once instead of on its timer."""
+
+    update: ClassVar[str] = "escalate"
+
+
 class AssignRole(Decision):
     """Give one of the incident roles to a person."""
 

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         DeclareMitigated,
         DenyContainment,
         EnterDegradedMode,
+        Escalate,
         IdentifyCause,
         LiftDegradedMode,
         PostStatusUpdate,
@@ -57,6 +58,15 @@ class DecisionUpdates(ABC):
 
     @acknowledge.validator
     def _check_acknowledge(self, decision: Acknowledge) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def escalate(self, decision: Escalate) -> DecisionReceipt:
+        """Bring in the next level now."""
+        return self._decide(decision)
+
+    @escalate.validator
+    def _check_escalate(self, decision: Escalate) -> None:
         self._check(decision)
 
     @workflow.update

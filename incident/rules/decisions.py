@@ -19,6 +19,7 @@ from incident.models import (
     DeclareMitigated,
     DenyContainment,
     EnterDegradedMode,
+    Escalate,
     IdentifyCause,
     LiftDegradedMode,
     Phase,
@@ -97,6 +98,7 @@ def _always(inc: Incident, decision: Decision) -> str | None:
 
 RULES: dict[type[Decision], Rule] = {
     Acknowledge: Rule(response.check_ack, response.apply_ack),
+    Escalate: Rule(paging.check_escalate, paging.apply_escalate),
     AssignRole: Rule(response.check_assign, response.apply_assign),
     ChangeSeverity: Rule(response.check_severity, response.apply_severity),
     PostStatusUpdate: Rule(communication.check_update, communication.apply_update),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from incident.durations import format_duration
 from incident.escalation import Audience
 from incident.models import (
+    Escalate,
     PendingTimer,
     RaisedFlag,
     RaiseFlag,
@@ -220,3 +221,52 @@ def resolution_target_breached(inc: Incident, timer: PendingTimer, now: datetime
     )
     commander = s.roles.get(Role.INCIDENT_COMMANDER, "Incident commander")
     return Effects(notices=[escalate(inc, now, timer.key, commander, None, reason, record=False)])
+
+
+def _next_step(inc: Incident) -> PendingTimer | None:
+    """The next page of the service's policy not sent yet, or, without one, the severity
+    ladder's next step: what an escalation brings forward."""
+    s = inc.state
+    taken = set(s.steps_taken)
+    if s.paging is not None:
+        levels = len(s.paging.levels)
+        for round_, index, after in s.paging.steps():
+            if reach.page_key(round_, index) not in taken:
+                return PendingTimer(
+                    key=reach.page_key(round_, index),
+                    kind=TimerKind.PAGE,
+                    ref=round_ * levels + index,
+                    due=s.declared_at + after,
+                    summary=f"page level {index + 1}: {reach.targets(inc, round_, index)}",
+                )
+        return None
+    for index, step in enumerate(inc.rule.escalation):
+        key = f"escalation:{s.severity}:{index}"
+        if key not in taken:
+            return PendingTimer(
+                key=key,
+                kind=TimerKind.ESCALATION,
+                ref=index,
+                due=s.declared_at + step.after,
+                summary=wording.step_summary(inc, step),
+            )
+    return None
+
+
+def check_escalate(inc: Incident, d: Escalate) -> str | None:
+    if not inc.state.phase.is_open:
+        return f"cannot escalate once the incident is {inc.state.phase.value}"
+    if _next_step(inc) is None:
+        return "every level has been paged already; page someone by name with a flag or a role"
+    return None
+
+
+def apply_escalate(inc: Incident, d: Escalate, now: datetime, fx: Effects) -> TimelineEvent:
+    step = _next_step(inc)
+    assert step is not None
+    event = timeline.add_event(
+        inc, now, "escalation_requested", d.actor, f"Escalated now: {step.summary}", d.reason
+    )
+    due = reach.page_due if step.kind is TimerKind.PAGE else escalation_due
+    fx.notices += due(inc, step, now).notices
+    return event

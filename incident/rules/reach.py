@@ -50,7 +50,7 @@ def plan(inc: Incident) -> list[PendingTimer]:
                 kind=TimerKind.PAGE,
                 ref=round_ * levels + index,
                 due=s.declared_at + after,
-                summary=f"page level {index + 1}{again}: {_targets(inc, round_, index)}",
+                summary=f"page level {index + 1}{again}: {targets(inc, round_, index)}",
             )
         )
     for follow_up in s.follow_ups:
@@ -65,7 +65,8 @@ def plan(inc: Incident) -> list[PendingTimer]:
     return timers
 
 
-def _targets(inc: Incident, round_: int, index: int) -> str:
+def targets(inc: Incident, round_: int, index: int) -> str:
+    """Who a level pages in a round, as people read it."""
     plan = inc.state.paging
     assert plan is not None
     if round_ == 0 and index == 0 and _all_hands(inc):
@@ -116,7 +117,7 @@ def page_due(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
         now,
         "escalated",
         wording.SYSTEM,
-        f"Paging level {index + 1}{again} ({_targets(inc, round_, index)}): {reason}",
+        f"Paging level {index + 1}{again} ({targets(inc, round_, index)}): {reason}",
     )
     return Effects(notices=[level_notice(inc, now, timer.key, index, reason)])
 

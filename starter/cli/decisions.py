@@ -25,6 +25,7 @@ from incident.models import (
     DeclareMitigated,
     DenyContainment,
     EnterDegradedMode,
+    Escalate,
     IdentifyCause,
     LiftDegradedMode,
     PostmortemStatus,
@@ -131,6 +132,12 @@ _decision(
     Acknowledge,
     "Acknowledge: stop paging the on-call rotation.",
     build=lambda reason: lambda actor: Acknowledge(actor=actor, reason=reason),
+)
+_decision(
+    "escalate",
+    Escalate,
+    "Bring in the next level of the escalation policy now.",
+    build=lambda reason: lambda actor: Escalate(actor=actor, reason=reason),
 )
 _decision(
     "assign",

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from slack_sdk.signature import SignatureVerifier
 
-from incident.models import Acknowledge
+from incident.models import Acknowledge, Escalate
 from starter.web.incidents import (
     DecisionRefused,
     IncidentUnknown,
@@ -46,7 +46,6 @@ NOT_IN_DIRECTORY = (
     "You are not in Warroom's directory (no person has your Slack member ID as a slack "
     "contact method), so nothing was done. Ask whoever keeps the directory to add you."
 )
-ESCALATION_NOT_AVAILABLE = "Escalation from Slack is not available yet; nothing was done."
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
@@ -65,10 +64,15 @@ def slack_router(
     router = APIRouter(tags=["slack"])
     following_up: set[asyncio.Task[None]] = set()
 
-    async def acknowledge(caller: Caller, incident: str) -> str:
-        decision = Acknowledge(
-            actor=caller.person, verified_by="slack", reason="acknowledged in Slack"
-        )
+    async def act(caller: Caller, incident: str, action: str) -> str:
+        """Take the button's decision as the person who clicked it; what to tell them."""
+        decision: Acknowledge | Escalate
+        if action == "escalate":
+            decision = Escalate(actor=caller.person, verified_by="slack", reason="from Slack")
+        else:
+            decision = Acknowledge(
+                actor=caller.person, verified_by="slack", reason="acknowledged in Slack"
+            )
         try:
             receipt = await send_decision(
                 services.client, incident, decision, rpc_timeout=services.rpc_timeout
@@ -76,9 +80,11 @@ def slack_router(
         except IncidentUnknown:
             return f"Warroom has no incident {incident}; nothing was done."
         except DecisionRefused as err:
-            return f"Not acknowledged: {err}"
+            return f"Not {'escalated' if action == 'escalate' else 'acknowledged'}: {err}"
         except TemporalUnavailable:
             return "Warroom could not reach Temporal just now; nothing was done. Try again."
+        if action == "escalate":
+            return f"{receipt.human_id}: {receipt.event.text} (escalated by {caller.name})."
         return f"{receipt.human_id} acknowledged by {caller.name}. Paging has stopped."
 
     async def follow_up(response_url: str | None, text: str) -> None:
@@ -132,21 +138,19 @@ def slack_router(
         if caller is None:
             return JSONResponse(_ephemeral(NOT_IN_DIRECTORY))
         action_id, incident = action.get("action_id"), action.get("value")
-        if action_id == "escalate":
-            # TODO: send the workflow's escalation decision once there is one.
-            return JSONResponse(_ephemeral(ESCALATION_NOT_AVAILABLE))
-        if action_id != "acknowledge":
+        if action_id not in ("acknowledge", "escalate"):
             return JSONResponse(_ephemeral(f"Warroom has no action {str(action_id)[:100]!r}."))
         if not isinstance(incident, str) or not incident.strip():
             return JSONResponse(_ephemeral("The button names no incident; nothing was done."))
         response_url = payload.get("response_url")
         response_url = response_url if isinstance(response_url, str) else None
-        work = asyncio.create_task(acknowledge(caller, incident.strip()))
+        work = asyncio.create_task(act(caller, incident.strip(), str(action_id)))
         done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
         if work not in done:
             in_background(work, response_url)
+            doing = "Escalating" if action_id == "escalate" else "Acknowledging"
             return JSONResponse(
-                _ephemeral(f"Acknowledging {incident.strip()[:100]}…; the outcome follows here.")
+                _ephemeral(f"{doing} {incident.strip()[:100]}…; the outcome follows here.")
             )
         text = work.result()
         # Slack shows block_actions outcomes posted to the response URL, not the answer's body.

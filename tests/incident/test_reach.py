@@ -15,6 +15,7 @@ from incident.models import (
     AssignRole,
     Close,
     Declaration,
+    Escalate,
     ProposeContainment,
     Resolve,
     Role,
@@ -216,3 +217,16 @@ def test_nobody_approves_their_own_containment_proposal() -> None:
         with pytest.raises(DecisionRejected, match=r"alice proposed .* and cannot approve it too"):
             incident.check(ApproveContainment(actor="alice", action_id=action.id, verified_by=via))
     incident.check(ApproveContainment(actor="bob", action_id=action.id, verified_by="token"))
+
+
+def test_escalating_pages_the_next_level_now_and_not_again_on_its_timer() -> None:
+    incident = declare()
+    run_until(incident, T0)  # level 1
+    event, effects = incident.apply(Escalate(actor="dana", verified_by="slack"), minutes(1))
+    assert event.text == "Escalated now: page level 2: schedule secondary"
+    assert [(n.level, n.to) for n in effects.notices] == [(1, Audience.ON_CALL)]
+    assert "page:0:1" not in {t.key for t in incident.pending()}
+    for _ in range(2):  # round 2's two levels
+        incident.apply(Escalate(actor="dana"), minutes(2))
+    with pytest.raises(DecisionRejected, match="every level has been paged already"):
+        incident.check(Escalate(actor="dana"))

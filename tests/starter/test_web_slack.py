@@ -15,6 +15,7 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from incident.models import Phase
+from incident.severity import Severity
 from starter.api import IncidentHandle
 from tests.support.harness import Harness
 from tests.support.web import (
@@ -93,6 +94,23 @@ async def test_a_signed_click_acknowledges_as_the_slack_members_person(
     assert again.json()["text"].startswith("Not acknowledged:")
 
 
+async def test_a_signed_escalate_click_pages_the_next_step_now(
+    harness: Harness, slack: httpx.AsyncClient
+) -> None:
+    handle = await harness.declare(Severity.P1)  # its ladder pages Primary on-call at once
+    body = interaction(handle.id, action="escalate")
+    response = await slack.post("/slack/interactions", content=body, headers=signed(body))
+    assert response.status_code == 200, response.text
+    assert "Escalated now: page Secondary on-call" in response.json()["text"]
+    assert "escalated by Alice Ng" in response.json()["text"]
+    state = await harness.state(handle)
+    [event] = [e for e in state.timeline if e.kind == "escalation_requested"]
+    assert (event.actor, event.via) == ("alice", "slack")
+    assert "escalation:P1:1" in state.steps_taken  # not paged again when its time comes
+    await harness.settle(handle)
+    assert "Secondary on-call" in harness.paged()
+
+
 @pytest.mark.parametrize("kind", ["bad signature", "stale", "unsigned", "body changed"])
 async def test_a_request_slack_did_not_sign_now_is_a_401_and_changes_nothing(
     harness: Harness, slack: httpx.AsyncClient, kind: str
@@ -124,7 +142,7 @@ async def test_a_slack_member_not_in_the_directory_is_told_so(tmp_path: Path) ->
     assert response.status_code == 200
     assert "not in Warroom's directory" in response.json()["text"]
     assert escalated.status_code == 200
-    assert "not available yet" in escalated.json()["text"]
+    assert "could not reach Temporal" in escalated.json()["text"]
 
 
 async def test_without_a_signing_secret_no_interaction_is_taken(tmp_path: Path) -> None:
