@@ -207,6 +207,8 @@ async def run(args: argparse.Namespace) -> None:
                 people_version = (await directory.current()).version
             except DirectoryError as err:
                 raise StackError(f"WARROOM_DIRECTORY: {err}") from None
+            # The CLI run in this folder reads who is on call from the file paged here.
+            (data_dir / "directory_path").write_text(str(directory_path.resolve()))
             public_url = web_settings.public_url or f"http://{_shown_host(hook_settings)}"
             link_secret = (
                 web_settings.link_secret.get_secret_value()

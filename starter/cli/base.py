@@ -92,6 +92,15 @@ class Context:
             return written.read_text().strip()
         fail(EXIT_USAGE, "no database: set DATABASE_URL (or run `warroom up` in this directory)")
 
+    def directory_path(self) -> Path | None:
+        """WARROOM_DIRECTORY, or the directory file `warroom up` pages (it writes its path)."""
+        if self.settings.directory_path is not None:
+            return self.settings.directory_path.expanduser()
+        written = self.settings.home / "directory_path"
+        if written.exists():
+            return Path(written.read_text().strip()).expanduser()
+        return None
+
     def out(self, data: Any, text: str) -> None:
         if self.as_json:
             click.echo(json.dumps(data, indent=2, default=str))

@@ -1,8 +1,9 @@
 """`warroom oncall`, `warroom override` and `warroom directory`: who is on call, and the file.
 
-The directory file is ``WARROOM_DIRECTORY``. Who is on call is read from it with
-its iCal feeds and the overrides stored in Postgres (when a database is set up;
-without one, from the file and its feeds alone, and the CLI says so). Times
+The directory file is ``WARROOM_DIRECTORY``, else the one `warroom up` pages
+in this folder. Who is on call is read from it with its iCal feeds and the
+overrides stored in Postgres (when a database is set up; without one, from the
+file and its feeds alone, and the CLI says so). Times
 are given as ISO 8601 (``2026-03-04T09:00``, local unless an offset is given),
 ``now``, or an offset from now (``+2h``, ``-30m``, ``+1d12h``).
 """
@@ -108,15 +109,16 @@ def local_time(moment: datetime, zone: str, *, now: datetime) -> str:
 
 
 def directory_file(ctx: Context, given: str | None = None) -> Path:
-    """The directory file: ``given``, or WARROOM_DIRECTORY; a usage error when neither."""
+    """The directory file: ``given``, WARROOM_DIRECTORY or `warroom up`'s; else a usage error."""
     if given:
         return Path(given).expanduser()
-    if ctx.settings.directory_path is not None:
-        return ctx.settings.directory_path.expanduser()
+    found = ctx.directory_path()
+    if found is not None:
+        return found
     fail(
         EXIT_USAGE,
         "no directory: set WARROOM_DIRECTORY to your directory file "
-        "(starter/sample_directory.yaml shows one)",
+        "(starter/sample_directory.yaml shows one) or run `warroom up` in this directory",
     )
 
 
@@ -430,10 +432,11 @@ async def override_list(ctx: Context, schedule: str | None, everything: bool) ->
 
 def _directory_if_any(ctx: Context) -> Directory | None:
     """The directory file for showing local times, if there is a valid one."""
-    if ctx.settings.directory_path is None:
+    path = ctx.directory_path()
+    if path is None:
         return None
     try:
-        return load_directory(ctx.settings.directory_path)
+        return load_directory(path)
     except DirectoryError:
         return None
 
@@ -475,7 +478,7 @@ def _names(items: Sequence[str]) -> str:
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @pass_context
 def directory_check(ctx: Context, file: str | None) -> None:
-    """Validate FILE (default: WARROOM_DIRECTORY) and summarise it."""
+    """Validate FILE (default: WARROOM_DIRECTORY, or `warroom up`'s) and summarise it."""
     path = directory_file(ctx, file)
     directory = read_directory(ctx, str(path))
     try:

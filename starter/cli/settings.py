@@ -19,7 +19,8 @@ class CliSettings(EnvSettings):
     ``from_env`` reads the Temporal variables, ``WARROOM_TASK_QUEUE``,
     ``WARROOM_ACTOR``, ``DATABASE_URL``, ``WARROOM_HOME`` (where `warroom up`
     keeps its data, ``.warroom``), ``WARROOM_POLICY`` (for severity names) and
-    ``WARROOM_DIRECTORY`` (for who is on call), ``WARROOM_API_URL`` and
+    ``WARROOM_DIRECTORY`` (for who is on call; else the file `warroom up`
+    pages, see ``Context.directory_path``), ``WARROOM_API_URL`` and
     ``WARROOM_API_TOKEN`` (decisions through the HTTP service, as a verified person).
     """
 
@@ -31,7 +32,7 @@ class CliSettings(EnvSettings):
     policy_path: Path | None = Field(None, validation_alias="WARROOM_POLICY")
     """Read only by the commands that name a severity: the others work without it."""
     directory_path: Path | None = Field(None, validation_alias="WARROOM_DIRECTORY")
-    """The directory file: read only by `warroom oncall`, `override` and `directory`."""
+    """The directory file: read only by `warroom oncall`, `override`, `directory` and `token`."""
     api_url: Annotated[str | None, http_url(shown=safe_url)] = Field(
         None, validation_alias="WARROOM_API_URL"
     )

@@ -114,6 +114,26 @@ def test_without_a_directory_the_cli_says_where_to_set_one(environment: dict[str
     done = invoke({**environment, "WARROOM_DIRECTORY": ""}, "oncall")
     assert done.exit_code == EXIT_USAGE
     assert "no directory: set WARROOM_DIRECTORY" in done.stderr
+    assert "or run `warroom up` in this directory" in done.stderr
+
+
+def test_without_warroom_directory_the_file_warroom_up_pages_is_read(
+    environment: dict[str, str], tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "directory_path").write_text(f"{sample_directory_file()}\n")  # as `warroom up` left it
+    env = {**environment, "WARROOM_DIRECTORY": ""}
+    shown = json.loads(invoke(env, "--json", "oncall", "checkout", "--at", FRIDAY).stdout)
+    assert [s["on_call"] for s in shown["schedules"]] == ["carol", "dave"]
+    alice = invoke(env, "directory", "show", "alice")
+    assert alice.exit_code == 0, alice.output
+    assert alice.stdout.splitlines()[0] == "Alice Okafor (alice)  Europe/London"
+    checked = invoke(env, "directory", "check")
+    assert checked.stdout.startswith(f"ok: {sample_directory_file()} ")
+    elsewhere = tmp_path / "yours.yaml"  # WARROOM_DIRECTORY, when set, wins
+    named = invoke({**env, "WARROOM_DIRECTORY": str(elsewhere)}, "directory", "show", "alice")
+    assert named.exit_code == EXIT_USAGE and f"{elsewhere}: cannot read" in named.stderr
 
 
 def test_directory_check_summarises_a_good_file(environment: dict[str, str]) -> None:
