@@ -18,7 +18,7 @@ from incident.models import Acknowledge, Phase
 from starter import api_client
 from starter.api import IncidentHandle
 from starter.cli.main import cli
-from starter.cli.tokens import tokens
+from starter.sample import sample_directory_file
 from starter.web.store import CredentialStore, token_digest
 from tests.support.harness import Harness
 from tests.support.wait import eventually
@@ -260,33 +260,63 @@ async def test_the_python_client_sends_as_the_token_and_raises_typed_errors(
         )
 
 
+def token(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(cli, ["token", *args], env=env)
+
+
 def test_warroom_token_create_list_revoke(database_url: str, tmp_path: Path) -> None:
-    runner = CliRunner()
-    env = {"DATABASE_URL": database_url, "WARROOM_DIRECTORY": ""}
-    made = runner.invoke(tokens, ["create", "alice", "--expires", "30d"], env=env)
+    env = {"DATABASE_URL": database_url, "WARROOM_DIRECTORY": "", "WARROOM_HOME": str(tmp_path)}
+    made = token(env, "create", "alice", "--expires", "30d")
     assert made.exit_code == 0, made.output
     assert "not shown again" in made.output
-    token = next(w for w in made.output.split() if w.startswith("wrt_"))
+    secret = next(w for w in made.output.split() if w.startswith("wrt_"))
     token_id = int(made.output.split()[1])
-    listed = runner.invoke(tokens, ["list", "alice"], env=env)
+    listed = token(env, "list", "alice")
     assert listed.exit_code == 0 and f"{token_id:>5}  alice" in listed.output
-    assert token not in listed.output, "a token is shown once, when it is made"
-    revoked = runner.invoke(tokens, ["revoke", str(token_id)], env=env)
+    assert secret not in listed.output, "a token is shown once, when it is made"
+    revoked = token(env, "revoke", str(token_id))
     assert revoked.exit_code == 0, revoked.output
-    assert "revoked" in runner.invoke(tokens, ["list", "alice"], env=env).output
-    assert runner.invoke(tokens, ["revoke", "999999"], env=env).exit_code == 3
+    assert "revoked" in token(env, "list", "alice").output
+    assert token(env, "revoke", "999999").exit_code == 3
 
 
 def test_warroom_token_create_refuses_someone_not_in_the_directory(
     database_url: str, tmp_path: Path
 ) -> None:
     directory = web_settings(tmp_path).directory_path
-    env = {"DATABASE_URL": database_url, "WARROOM_DIRECTORY": str(directory)}
-    refused = CliRunner().invoke(tokens, ["create", "mallory"], env=env)
+    env = {
+        "DATABASE_URL": database_url,
+        "WARROOM_DIRECTORY": str(directory),
+        "WARROOM_HOME": str(tmp_path),
+    }
+    refused = token(env, "create", "mallory")
     assert refused.exit_code == 3
     assert "'mallory' is not a person" in refused.output
-    bad_expiry = CliRunner().invoke(tokens, ["create", "alice", "--expires", "soon"], env=env)
+    bad_expiry = token(env, "create", "alice", "--expires", "soon")
     assert bad_expiry.exit_code == 2
+    assert token(env, "create", "Not A Handle").exit_code == 2
+
+
+def test_warroom_token_create_reads_the_directory_warroom_up_pages(
+    database_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "directory_path").write_text(str(sample_directory_file()))
+    env = {"DATABASE_URL": database_url, "WARROOM_DIRECTORY": "", "WARROOM_HOME": str(tmp_path)}
+    assert token(env, "create", "carol").exit_code == 0
+    refused = token(env, "create", "mallory")
+    assert refused.exit_code == 3
+    assert f"'mallory' is not a person in {sample_directory_file()}" in refused.output
+
+
+def test_warroom_token_without_a_usable_database_is_exit_4(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": "postgresql://warroom:secret@127.0.0.1:1/warroom",
+        "WARROOM_DIRECTORY": "",
+        "WARROOM_HOME": str(tmp_path),
+    }
+    listed = token(env, "list")
+    assert listed.exit_code == 4
+    assert "cannot use the database" in listed.output and "secret" not in listed.output
 
 
 async def test_the_cli_decides_through_the_api_as_the_tokens_person(
