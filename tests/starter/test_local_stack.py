@@ -15,6 +15,7 @@ import pytest
 
 from dev.ports import free_port
 from starter.devserver import port_in_use
+from starter.sample import sample_directory_file
 from tests.support.processes import finish, python_m, read_until, start, stop, warroom
 
 pytestmark = pytest.mark.slow  # every test starts `warroom up`
@@ -67,6 +68,12 @@ async def test_stack_starts_prints_where_things_are_and_stops(tmp_path: Path) ->
         assert ready.json() == {"status": "ready"}
         assert anonymous.status_code == 401
         assert authorized.status_code == 202, authorized.text
+        # The CLI run here reads who is on call from the directory the stack pages.
+        paged = Path(os.environ.get("WARROOM_DIRECTORY") or sample_directory_file()).resolve()
+        assert (tmp_path / "directory_path").read_text() == str(paged)
+        here = {**os.environ, "WARROOM_HOME": str(tmp_path), "WARROOM_DIRECTORY": ""}
+        checked = await warroom("directory", "check", env=here)
+        assert checked.code == 0 and checked.out.startswith(f"ok: {paged} "), checked.err
     finally:
         stopped = await stop(process, sig=signal.SIGINT, within=60)
     assert stopped.code == 0, stopped.out
