@@ -63,11 +63,15 @@ def _assign(inc: Incident, d: AssignRole) -> str | None:
     return f"{d.actor} cannot assign roles: only the incident commander ({commander}) can"
 
 
+def _approvers(inc: Incident) -> set[str]:
+    return _holders(inc, tuple(Role(r) for r in inc.policy.containment.approvers))
+
+
 def _lift(inc: Incident, d: LiftDegradedMode) -> str | None:
-    approvers = tuple(Role(r) for r in inc.policy.containment.approvers)
-    if d.actor in _holders(inc, approvers):
+    if d.actor in _approvers(inc):
         return None
-    return f"{d.actor} cannot lift degraded mode: only the {_titles(approvers)} can"
+    roles = tuple(Role(r) for r in inc.policy.containment.approvers)
+    return f"{d.actor} cannot lift degraded mode: only the {_titles(roles)} can"
 
 
 ROLE_CHECKS: dict[type[Decision], Callable[[Incident, Any], str | None]] = {
@@ -81,7 +85,8 @@ ROLE_CHECKS: dict[type[Decision], Callable[[Incident, Any], str | None]] = {
 
 def check(inc: Incident, decision: Decision) -> str | None:
     """Why ``decision``'s actor may not take it, or None."""
-    if isinstance(decision, ApproveContainment):
+    if isinstance(decision, ApproveContainment) and decision.actor in _approvers(inc):
+        # (Someone who may not approve at all is told so by the containment rule.)
         action = saga.action_by_id(inc, decision.action_id)
         if action is not None and action.proposed_by == decision.actor:
             return (

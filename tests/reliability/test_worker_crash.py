@@ -180,7 +180,7 @@ async def test_worker_killed_mid_rollback_rolls_back_once(
         await decide(
             incident,
             ProposeContainment(
-                actor="dana", kind=ActionKind.ROLLBACK_DEPLOYMENT, target=plane.deployment
+                actor="erin", kind=ActionKind.ROLLBACK_DEPLOYMENT, target=plane.deployment
             ),
         )
         await decide(incident, ApproveContainment(actor="dana", action_id=1))

@@ -109,7 +109,7 @@ async def test_disabled_trigger_is_re_enabled_on_recovery_but_rollback_stays(
         (ActionKind.ROLLBACK_DEPLOYMENT, plane.deployment),
         (ActionKind.DISABLE_TRIGGER, plane.trigger),
     ):
-        await decide(incident, ProposeContainment(actor="dana", kind=kind, target=target))
+        await decide(incident, ProposeContainment(actor="erin", kind=kind, target=target))
     await decide(incident, ApproveContainment(actor="dana", action_id=1))
     await decide(incident, ApproveContainment(actor="dana", action_id=2))
     await harness.until(
@@ -137,7 +137,7 @@ async def test_degraded_mode_is_one_decision_and_lifted_as_one(
 ) -> None:
     harness, plane = contained, control_plane
     incident = await _with_commander(harness)
-    await decide(incident, EnterDegradedMode(actor="dana", org=plane.org, reason="policy bypass"))
+    await decide(incident, EnterDegradedMode(actor="erin", org=plane.org, reason="policy bypass"))
     await decide(incident, ApproveContainment(actor="dana", action_id=1))  # approves all three
     state = await harness.until(
         incident,
@@ -168,7 +168,7 @@ async def _p3_with_promotion_frozen(harness: Harness, plane: ControlPlane) -> In
     await decide(incident, AssignRole(actor="dana", role=Role.TECHNICAL_LEAD, person="dana"))
     await decide(
         incident,
-        ProposeContainment(actor="dana", kind=ActionKind.FREEZE_PROMOTION, target=plane.deployment),
+        ProposeContainment(actor="erin", kind=ActionKind.FREEZE_PROMOTION, target=plane.deployment),
     )
     await harness.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
     assert (await plane.deployment_row())["promotion_frozen"]
@@ -194,7 +194,7 @@ async def test_a_refused_action_says_why(contained: Harness) -> None:
     await decide(
         incident,
         ProposeContainment(
-            actor="dana", kind=ActionKind.LOWER_AUTONOMY, target="no-such-deployment"
+            actor="erin", kind=ActionKind.LOWER_AUTONOMY, target="no-such-deployment"
         ),
     )
     state = await contained.until(incident, lambda s: s.containment[0].state is ActionState.FAILED)
@@ -247,7 +247,7 @@ async def test_cli_shows_the_pending_approval_and_approves_it(
     incident = await _with_commander(harness)
     await harness.ok(
         "--as",
-        "dana",
+        "frank",
         "contain",
         incident.id,
         "rollback_deployment",
@@ -271,7 +271,7 @@ async def test_cancelling_the_incident_undoes_what_is_in_force(
     incident = await _with_commander(harness)
     await decide(
         incident,
-        ProposeContainment(actor="dana", kind=ActionKind.DISABLE_TRIGGER, target=plane.trigger),
+        ProposeContainment(actor="erin", kind=ActionKind.DISABLE_TRIGGER, target=plane.trigger),
     )
     await decide(incident, ApproveContainment(actor="dana", action_id=1))
     state = await harness.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)

@@ -117,7 +117,7 @@ async def containment_saga(h: Harness, plane: ControlPlane) -> IncidentHandle:
         (ActionKind.ROLLBACK_DEPLOYMENT, plane.deployment),
         (ActionKind.DISABLE_TRIGGER, plane.trigger),
     ):
-        await decide(incident, ProposeContainment(actor="dana", kind=kind, target=target))
+        await decide(incident, ProposeContainment(actor="erin", kind=kind, target=target))
     await h.advance(incident, 16 * MIN)  # the approval deadline escalates
     for action_id in (1, 2):
         await decide(incident, ApproveContainment(actor="dana", action_id=action_id))
@@ -136,11 +136,11 @@ async def degraded_denied_and_cancelled(h: Harness, plane: ControlPlane) -> Inci
     await decide(
         incident,
         ProposeContainment(
-            actor="dana", kind=ActionKind.ROLLBACK_DEPLOYMENT, target=plane.deployment
+            actor="erin", kind=ActionKind.ROLLBACK_DEPLOYMENT, target=plane.deployment
         ),
     )
     await decide(incident, DenyContainment(actor="dana", action_id=1, reason="not the deploy"))
-    await decide(incident, EnterDegradedMode(actor="dana", org=plane.org, reason="bypass"))
+    await decide(incident, EnterDegradedMode(actor="erin", org=plane.org, reason="bypass"))
     await decide(incident, ApproveContainment(actor="dana", action_id=2))
     await h.until(incident, lambda s: s.containment[-1].state is ActionState.IN_FORCE)
     await incident.cancel()
@@ -160,7 +160,7 @@ async def p3_reopened_then_closed(h: Harness, plane: ControlPlane) -> IncidentHa
     await decide(incident, AssignRole(actor="dana", role=Role.TECHNICAL_LEAD, person="dana"))
     await decide(
         incident,
-        ProposeContainment(actor="dana", kind=ActionKind.FREEZE_PROMOTION, target=plane.deployment),
+        ProposeContainment(actor="erin", kind=ActionKind.FREEZE_PROMOTION, target=plane.deployment),
     )
     await h.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
     await decide(incident, DeclareMitigated(actor="dana", reason="promotion frozen"))
