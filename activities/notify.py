@@ -18,7 +18,7 @@ from activities.channels import Channel, channels_for
 from activities.contact import PageMessage, Senders
 from activities.reach import DirectorySource, Recipient, no_directory, recipients
 from activities.redact import describe, scrub
-from directory.models import ContactMethod
+from directory.models import ContactMethod, Directory
 from incident.durations import format_duration
 from incident.escalation import Audience, Reached
 from incident.notices import (
@@ -26,6 +26,7 @@ from incident.notices import (
     DeliveryOutcome,
     DeliveryReport,
     Notice,
+    audience_of,
 )
 
 log = logging.getLogger("warroom.notify")
@@ -148,6 +149,7 @@ class NotifyActivities:
                 + " no contact method"
             )
         channels = channels_for(self._channels, notice, reached=bool(reachable))
+        room = self._incident_channel(directory, notice)
         transient: list[str] = []
         alive = asyncio.create_task(keep_alive())
         try:
@@ -160,6 +162,13 @@ class NotifyActivities:
                     continue
                 settled[channel.name] = posted
                 beat()
+            if room is not None and f"slack:{room}" not in settled:
+                posted_to_room = await self._post_to_room(room, notice, link, idempotency_key)
+                if posted_to_room is None:
+                    transient.append(room)
+                else:
+                    settled[f"slack:{room}"] = posted_to_room
+                    beat()
             for recipient in reachable:
                 for method in recipient.methods:
                     name = f"{recipient.handle}/{method.name}"
@@ -182,6 +191,38 @@ class NotifyActivities:
             outcomes=list(settled.values()),
             reached=[_reached(r, settled, self._compression) for r in people],
             nobody=nobody,
+        )
+
+    def _incident_channel(self, directory: Directory | None, notice: Notice) -> str | None:
+        """The service's incident channel, for what the incident channel hears, when the
+        directory names one and a Slack bot is configured to post there."""
+        to = notice.to or audience_of(notice.kind)
+        if directory is None or to is not Audience.INCIDENT or self._senders is None:
+            return None
+        service = directory.service(notice.incident.service)
+        if service is None or service.channel is None or not self._senders.posts_to_channels:
+            return None
+        return service.channel
+
+    async def _post_to_room(
+        self, room: str, notice: Notice, link: str | None, key: str
+    ) -> DeliveryOutcome | None:
+        """Post to the service's incident channel; None means try again later."""
+        assert self._senders is not None
+        message = PageMessage(
+            key=f"{key}:{room}",
+            incident_id=notice.incident.human_id,
+            severity=notice.incident.severity,
+            subject=notice.headline,
+            text=self.render(notice),
+            incident_url=link,
+            service=notice.incident.service,
+        )
+        outcome = await self._senders.post_to_channel(room, message)
+        if outcome.transient:
+            return None
+        return DeliveryOutcome(
+            channel=f"slack:{room}", delivered=outcome.delivered, detail=outcome.detail[:200]
         )
 
     async def _reach(

@@ -33,6 +33,8 @@ class Senders:
     HTTP client (the caller owns the client and closes it)."""
 
     def __init__(self, config: ContactConfig, http: httpx.AsyncClient) -> None:
+        self.posts_to_channels = config.slack_bot_token is not None
+        """Whether a Slack bot is configured to post to services' incident channels."""
         twilio = Twilio(config, http)
         self.email = EmailSender(config)
         self.slack = SlackSender(config, http)

@@ -244,3 +244,35 @@ async def test_a_page_that_reaches_nobody_says_so_and_goes_to_the_incident_chann
         paths = [r.path for r in receiver.received]
     assert report.nobody == "Nora Nobody has no contact method"
     assert paths == ["/incident"]
+
+
+async def test_the_incident_channel_hears_declarations_through_the_slack_web_api(
+    mailbox: tuple[Mailbox, int],
+) -> None:
+    directory = parse_directory(DIRECTORY)
+    declared = notice(
+        BEFORE_HANDOFF,
+        key="declared",
+        kind=NoticeKind.DECLARATION,
+        audience="Incident channel",
+        to="incident",
+        level=None,
+    )
+
+    async def source() -> Directory:
+        return directory
+
+    async with RecordingReceiver() as slack, httpx.AsyncClient() as http:
+        slack.respond = lambda _r: (200, b'{"ok": true, "channel": "C0SHOP", "ts": "1.2"}')
+        contact = ContactSettings(slack_bot_token="xoxb-test-token", slack_api_url=slack.url)
+        notify = NotifyActivities(
+            channels=[], http=http, directory=source, senders=Senders(contact, http)
+        )
+        report = await ActivityEnvironment().run(notify.deliver, declared)
+        [post] = slack.received
+    assert post.path == "/api/chat.postMessage"
+    assert post.headers["authorization"] == "Bearer xoxb-test-token"
+    body = post.json()
+    assert body["channel"] == "#inc-shop" and declared.headline in body["text"]
+    assert [(o.channel, o.delivered) for o in report.outcomes] == [("slack:#inc-shop", True)]
+    assert report.reached == [] and report.nobody is None

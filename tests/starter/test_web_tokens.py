@@ -14,7 +14,8 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from incident.models import Acknowledge, Phase
+from incident.containment import ActionState
+from incident.models import Acknowledge, Phase, Role
 from starter import api_client
 from starter.api import IncidentHandle
 from starter.cli.main import cli
@@ -343,3 +344,35 @@ async def test_the_cli_decides_through_the_api_as_the_tokens_person(
         CliRunner().invoke, cli, ["ack", handle.id], env={**env, "WARROOM_API_TOKEN": "wrt_x"}
     )
     assert forged.exit_code == 6
+
+
+async def test_a_person_without_the_role_cannot_assign_resolve_or_approve_their_own(
+    harness: Harness, api: httpx.AsyncClient, store: CredentialStore
+) -> None:
+    handle = await harness.declare()
+    alice, _ = await store.create_token("alice", None)
+    bob, _ = await store.create_token("bob", None)
+
+    async def decide(token: str, decision: str, **body: object) -> httpx.Response:
+        return await api.post(
+            f"/api/v1/incidents/{handle.id}/{decision}", json=body, headers=bearer(token)
+        )
+
+    took = await decide(alice, "assign_role", role="incident_commander", person="alice")
+    assert took.status_code == 200, took.text
+    refused = await decide(bob, "assign_role", role="technical_lead", person="bob")
+    assert refused.status_code == 409
+    assert "bob cannot assign roles: only the incident commander (alice) can" in refused.text
+    refused = await decide(bob, "resolve", root_cause="bad deploy")
+    assert refused.status_code == 409 and "bob cannot resolve the incident" in refused.text
+    proposed = await decide(
+        alice, "propose_containment", kind="rollback_deployment", target="agents-api"
+    )
+    assert proposed.status_code == 200, proposed.text
+    own = await decide(alice, "approve_containment", action_id=1)
+    assert own.status_code == 409 and "cannot approve it too" in own.text
+    state = await harness.state(handle)
+    assert (
+        state.roles == {Role.INCIDENT_COMMANDER: "alice"} and state.resolution_declared_at is None
+    )
+    assert [a.state for a in state.containment] == [ActionState.AWAITING_APPROVAL]
