@@ -318,7 +318,9 @@ def _reached(
         outcome = settled.get(f"{recipient.handle}/{method.name}")
         if outcome is None:
             continue
-        verdict = "delivered" if outcome.delivered else f"failed ({outcome.detail})"
+        verdict = "delivered" if outcome.delivered else "failed"
+        if outcome.detail:
+            verdict += f" ({outcome.detail})"
         methods.append(f"{method.name} {verdict}")
     return Reached(
         person=recipient.handle,

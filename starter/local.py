@@ -34,11 +34,11 @@ from temporalio.service import RPCError
 
 from activities.ack_links import link_maker
 from activities.channels import Channel
-from activities.contact import Sender, Senders
+from activities.contact import ContactOutcome, PageMessage, Senders
 from activities.directory import LiveDirectory
 from activities.store import StoreActivities
 from directory.load import DirectoryError
-from directory.models import ContactKind
+from directory.models import ContactKind, ContactMethod
 from incident.policy import PolicyError, load_policy
 from settings import (
     DEFAULT_TASK_QUEUE,
@@ -92,6 +92,9 @@ def _print_notice(request: Received) -> None:
         print(f"  [notice] {request.body[:200]!r}", flush=True)
 
 
+STAND_IN = "no provider is set for it here"
+
+
 class ConsoleStandIn(Senders):
     """The local stack's senders: a page through a kind of contact method whose provider
     is not configured here (no SMTP server, no Slack bot, no Twilio account) is printed
@@ -107,9 +110,15 @@ class ConsoleStandIn(Senders):
             ContactKind.VOICE: not (config.twilio_account_sid and config.twilio_from),
         }
 
-    def for_kind(self, kind: ContactKind) -> Sender:
-        """The console for a kind with no provider configured; else the real sender."""
-        return self.console if self._missing.get(kind, False) else super().for_kind(kind)
+    async def send(self, method: ContactMethod, message: PageMessage) -> ContactOutcome:
+        """Through the real sender, or printed on the console when its provider is not set
+        here, saying so on the timeline."""
+        if not self._missing.get(method.kind, False):
+            return await super().send(method, message)
+        outcome = await self.console.send(method, message)
+        if not outcome.delivered:
+            return outcome
+        return outcome.model_copy(update={"detail": f"printed on the console: {STAND_IN}"})
 
 
 class Console:

@@ -159,13 +159,15 @@ def plan(inc: Incident) -> list[PendingTimer]:
     return timers
 
 
-def escalation_due(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
-    """A step of the ladder is due: page its target."""
+def escalation_due(
+    inc: Incident, timer: PendingTimer, now: datetime, why: str | None = None
+) -> Effects:
+    """A step of the ladder is due (or ``why`` it is taken early): page its target."""
     inc.state.steps_taken.append(timer.key)
     # Timers planned before ``ref`` existed name their step only in their key.
     index = timer.ref if timer.ref is not None else int(timer.key.rsplit(":", 1)[1])
     step = inc.rule.escalation[index]
-    reason = wording.ladder_reason(inc, step, now)
+    reason = why or wording.ladder_reason(inc, step, now)
     to = Audience.ON_CALL if step.ladder is LadderKind.PAGING else Audience.PEOPLE
     return Effects(
         notices=[escalate(inc, now, timer.key, step.target, step.contact, reason, to=to)]
@@ -268,5 +270,6 @@ def apply_escalate(inc: Incident, d: Escalate, now: datetime, fx: Effects) -> Ti
         inc, now, "escalation_requested", d.actor, f"Escalated now: {step.summary}", d.reason
     )
     due = reach.page_due if step.kind is TimerKind.PAGE else escalation_due
-    fx.notices += due(inc, step, now).notices
+    why = f"escalated by {d.actor}" + (f": {d.reason}" if d.reason else "")
+    fx.notices += due(inc, step, now, why).notices
     return event

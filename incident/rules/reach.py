@@ -100,14 +100,17 @@ def level_notice(inc: Incident, now: datetime, key: str, index: int, reason: str
     )
 
 
-def page_due(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
-    """A level of the service's policy is due: page whoever is on call for it now."""
+def page_due(inc: Incident, timer: PendingTimer, now: datetime, why: str | None = None) -> Effects:
+    """A level of the service's policy is due (or ``why`` it is paged early): page whoever
+    is on call for it now."""
     s = inc.state
     plan = s.paging
     assert plan is not None and timer.ref is not None
     s.steps_taken.append(timer.key)
     round_, index = divmod(timer.ref, len(plan.levels))
-    if timer.ref == 0:
+    if why is not None:
+        reason = why
+    elif timer.ref == 0:
         reason = f"new {s.severity} incident"
     else:
         reason = f"{s.severity} not acknowledged after {wording.elapsed(inc, now - s.declared_at)}"

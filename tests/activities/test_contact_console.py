@@ -8,7 +8,7 @@ import pytest
 from activities.contact import ContactOutcome, Senders
 from directory.models import ContactKind, ContactMethod
 from settings import ContactSettings
-from starter.local import _print_notice
+from starter.local import ConsoleStandIn, _print_notice
 from tests.support.pages import page
 from tests.support.receiver import Received, RecordingReceiver
 
@@ -62,3 +62,17 @@ async def test_the_console_gone_is_transient() -> None:
         url = gone.url
     outcome = await send(url)
     assert (outcome.delivered, outcome.transient) == (False, True)
+
+
+async def test_the_local_stack_prints_a_page_whose_provider_is_not_set_and_says_so(
+    receiver: RecordingReceiver,
+) -> None:
+    email = ContactMethod(kind=ContactKind.EMAIL, address="alice@example.com")
+    async with httpx.AsyncClient() as http:
+        config = ContactSettings(console_url=f"{receiver.url}/pages")  # no SMTP server
+        stand_in = await ConsoleStandIn(config, http).send(email, page())
+        real = await Senders(config, http).send(email, page())
+    assert stand_in.delivered and "printed on the console" in stand_in.detail
+    [printed] = receiver.received
+    assert printed.json()["method"] == "email"
+    assert not real.delivered and "set WARROOM_SMTP_HOST" in real.detail  # outside the stack

@@ -224,7 +224,9 @@ def test_escalating_pages_the_next_level_now_and_not_again_on_its_timer() -> Non
     run_until(incident, T0)  # level 1
     event, effects = incident.apply(Escalate(actor="dana", verified_by="slack"), minutes(1))
     assert event.text == "Escalated now: page level 2: schedule secondary"
-    assert [(n.level, n.to) for n in effects.notices] == [(1, Audience.ON_CALL)]
+    assert [(n.level, n.to, n.reason) for n in effects.notices] == [
+        (1, Audience.ON_CALL, "escalated by dana")
+    ]
     assert "page:0:1" not in {t.key for t in incident.pending()}
     for _ in range(2):  # round 2's two levels
         incident.apply(Escalate(actor="dana"), minutes(2))
