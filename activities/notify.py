@@ -242,7 +242,12 @@ class NotifyActivities:
                 detail="no contact senders are configured",
                 person=recipient.handle,
             )
-        ack_link = self._ack_links(notice.incident.human_id, recipient.handle)
+        # Those paged acknowledge; those told (management, executives) have nothing to stop.
+        ack_link = (
+            self._ack_links(notice.incident.human_id, recipient.handle)
+            if notice.to is Audience.ON_CALL
+            else None
+        )
         # The links travel beside the text: each kind of contact method places them its way.
         text = self.render(notice, person=recipient.person.name)
         message = PageMessage(

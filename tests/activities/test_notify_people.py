@@ -225,7 +225,9 @@ async def test_a_management_step_goes_to_the_named_person(mailbox: tuple[Mailbox
         ("vic", "VP Engineering", ["email delivered"])
     ]
     assert paths == []  # reached: the incident channel is not told
-    assert [m["Subject"] for m in mailbox[0].messages] == [step.headline]
+    [mail] = mailbox[0].messages
+    assert mail["Subject"] == step.headline
+    assert "/ack/" not in mail.get_content()  # told, not paged: nothing to acknowledge
 
 
 async def test_a_page_that_reaches_nobody_says_so_and_goes_to_the_incident_channel(
