@@ -30,6 +30,7 @@ import asyncpg
 import httpx
 
 from activities.overrides import StoredOverride, list_overrides
+from activities.pool import LazyPool
 from activities.redact import describe, safe_url
 from directory.ical import IcalError, overrides_from_ical
 from directory.load import DirectoryError, parse_directory
@@ -84,7 +85,11 @@ class LiveDirectory:
         self._stored: list[StoredOverride] | None = None
         self._remote_problems: list[str] = []
         """What the last ``refresh`` could not fetch or read."""
-        self._pool: asyncpg.Pool | None = None
+        self._pool = (
+            LazyPool(database_url, max_size=2, connect_timeout=FEED_TIMEOUT)
+            if database_url
+            else None
+        )
         self._reported: set[str] = set()
         self.problems: list[str] = []
         """What the last ``merged`` (or ``current``) left out, and why, one line each."""
@@ -98,7 +103,6 @@ class LiveDirectory:
         """Close the connections this object opened."""
         if self._pool is not None:
             await self._pool.close()
-            self._pool = None
         if self._own_http and self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -265,14 +269,11 @@ class LiveDirectory:
     async def _stored_overrides(
         self, start: datetime, end: datetime, problems: list[str]
     ) -> list[StoredOverride]:
-        if self._database_url is None:
+        if self._pool is None or self._database_url is None:
             return []
         try:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self._database_url, min_size=0, max_size=2, timeout=FEED_TIMEOUT
-                )
-            stored = await list_overrides(self._pool, ending_after=start, starting_before=end)
+            pool = await self._pool.get()
+            stored = await list_overrides(pool, ending_after=start, starting_before=end)
         except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
             stale = " (the last ones read stand in)" if self._stored is not None else ""
             problems.append(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -14,8 +13,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import schema
+from activities.pool import LazyPool
 from activities.postmortem_draft import save_draft
-from activities.redact import describe, safe_url, scrub
+from activities.redact import describe, scrub
 from incident.bounds import clip
 from incident.records import RecordBatch
 
@@ -84,14 +84,18 @@ class StoreActivities:
 
     def __init__(self, database_url: str, *, connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self._url = database_url
-        self._connect_timeout = connect_timeout
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+        self._pool = LazyPool(
+            database_url,
+            min_size=1,
+            max_size=8,
+            connect_timeout=connect_timeout,
+            check=schema.check,
+        )
 
     @property
     def where(self) -> str:
         """The database, as logs may show it: no password."""
-        return safe_url(self._url)
+        return self._pool.where
 
     async def open(self) -> None:
         """Connect and refuse a schema this code does not know (``SchemaError``).
@@ -99,23 +103,11 @@ class StoreActivities:
         Raises what asyncpg raises when Postgres cannot be reached (see
         ``UNAVAILABLE``); the store is then still usable: the next write tries again.
         """
-        async with self._opening:
-            if self._pool is not None:
-                return
-            pool = await asyncpg.create_pool(
-                self._url, min_size=1, max_size=8, timeout=self._connect_timeout
-            )
-            try:
-                async with pool.acquire() as conn:
-                    await schema.check(conn)
-            except BaseException:
-                await pool.close()
-                raise
-            self._pool = pool
+        await self._pool.get()
 
     async def _ensure_open(self) -> asyncpg.Pool:
         """The pool, connecting first if the worker started while Postgres was away."""
-        if self._pool is None:
+        if not self._pool.opened:
             try:
                 await self.open()
             except schema.SchemaError as err:
@@ -142,13 +134,11 @@ class StoreActivities:
                     type="RecordUnavailable",
                 ) from None
             log.info("connected to Postgres at %s: the incident record is written", self.where)
-        assert self._pool is not None
-        return self._pool
+        return await self._pool.get()
 
     async def close(self) -> None:
         """Close the pool."""
-        if self._pool is not None:
-            await self._pool.close()
+        await self._pool.close()
 
     @activity.defn(name="store.record")
     async def record(self, batch: RecordBatch) -> int:

@@ -7,11 +7,10 @@ one ``DirectoryError`` naming the file, each field at fault and why.
 from __future__ import annotations
 
 from pathlib import Path
-
-import yaml
-from pydantic import ValidationError
+from typing import Any
 
 from directory.models import DanglingReferences, Directory
+from incident.documents import parse_document, read_document
 from incident.policy import LadderKind, Policy
 
 
@@ -19,41 +18,21 @@ class DirectoryError(ValueError):
     """A directory file that cannot be used; the message names file, field and reason."""
 
 
-def _format_errors(source: str, err: ValidationError) -> str:
-    lines = [f"{source}: invalid directory"]
-    for item in err.errors():
-        dangling = item.get("ctx", {}).get("error")
-        if isinstance(dangling, DanglingReferences):
-            # The cross-reference check runs on the whole directory but knows each field.
-            lines += [f"  {field}: {reason}" for field, reason in dangling.problems]
-            continue
-        field = ".".join(str(p) for p in item["loc"]) or "(top level)"
-        lines.append(f"  {field}: {item['msg']}")
-    return "\n".join(lines)
+def _dangling(error: Any) -> list[str] | None:
+    # The cross-reference check runs on the whole directory but knows each field.
+    if isinstance(error, DanglingReferences):
+        return [f"  {field}: {reason}" for field, reason in error.problems]
+    return None
 
 
 def parse_directory(text: str, source: str = "<directory>") -> Directory:
     """Parse directory YAML; raise DirectoryError naming ``source``, the field and the reason."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise DirectoryError(f"{source}: not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise DirectoryError(f"{source}: expected a mapping at the top level")
-    try:
-        return Directory.model_validate(data)
-    except ValidationError as err:
-        raise DirectoryError(_format_errors(source, err)) from err
+    return parse_document(text, source, Directory, DirectoryError, "directory", _dangling)
 
 
 def load_directory(path: str | Path) -> Directory:
     """Load and validate the directory file at ``path``."""
-    file = Path(path)
-    try:
-        text = file.read_text()
-    except OSError as err:
-        raise DirectoryError(f"{file}: cannot read directory file: {err.strerror}") from err
-    return parse_directory(text, str(file))
+    return parse_directory(*read_document(path, DirectoryError, "directory"))
 
 
 def positions_named_by(policy: Policy) -> list[str]:

@@ -13,10 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from incident.containment import ActionKind, Autonomy, TargetScope
+from incident.documents import parse_document, read_document
 from incident.durations import Duration
 from incident.severity import Severity
 
@@ -328,26 +328,9 @@ class Policy(_Strict):
 DEFAULT_POLICY_FILE = "default_policy.yaml"
 
 
-def _format_errors(source: str, err: ValidationError) -> str:
-    lines = [f"{source}: invalid policy"]
-    for item in err.errors():
-        field = ".".join(str(p) for p in item["loc"]) or "(top level)"
-        lines.append(f"  {field}: {item['msg']}")
-    return "\n".join(lines)
-
-
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Parse policy YAML; raise PolicyError naming ``source``, the field and the reason."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise PolicyError(f"{source}: not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise PolicyError(f"{source}: expected a mapping at the top level")
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as err:
-        raise PolicyError(_format_errors(source, err)) from err
+    return parse_document(text, source, Policy, PolicyError, "policy")
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -355,9 +338,4 @@ def load_policy(path: str | Path | None = None) -> Policy:
     if path is None:
         text = resources.files("incident").joinpath(DEFAULT_POLICY_FILE).read_text()
         return parse_policy(text, f"incident/{DEFAULT_POLICY_FILE}")
-    file = Path(path)
-    try:
-        text = file.read_text()
-    except OSError as err:
-        raise PolicyError(f"{file}: cannot read policy file: {err.strerror}") from err
-    return parse_policy(text, str(file))
+    return parse_policy(*read_document(path, PolicyError, "policy"))

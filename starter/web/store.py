@@ -7,7 +7,6 @@ database cannot give it away.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import secrets
@@ -19,7 +18,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from activities.redact import describe, safe_url
+from activities.pool import LazyPool
+from activities.redact import describe
 from activities.store import UNAVAILABLE
 
 log = logging.getLogger("warroom.web.store")
@@ -93,19 +93,16 @@ class CredentialStore:
     def __init__(self, database_url: str, *, connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self._url = database_url
         self._connect_timeout = connect_timeout
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+        self._pool = LazyPool(database_url, connect_timeout=connect_timeout)
 
     @property
     def where(self) -> str:
         """The database, as logs may show it: no password."""
-        return safe_url(self._url)
+        return self._pool.where
 
     async def close(self) -> None:
         """Close the pool, if it was opened."""
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
     async def create_token(self, person: str, expires_at: datetime | None) -> tuple[str, int]:
         """A new token for ``person``: the token (shown once, never kept) and its ID."""
@@ -215,15 +212,10 @@ class CredentialStore:
             await pool.release(conn)
 
     async def _open(self) -> asyncpg.Pool:
-        async with self._opening:
-            if self._pool is None:
-                try:
-                    self._pool = await asyncpg.create_pool(
-                        self._url, min_size=0, max_size=4, timeout=self._connect_timeout
-                    )
-                except (*UNAVAILABLE, asyncpg.PostgresError) as err:
-                    raise self._unavailable(err) from err
-            return self._pool
+        try:
+            return await self._pool.get()
+        except (*UNAVAILABLE, asyncpg.PostgresError) as err:
+            raise self._unavailable(err) from err
 
     async def _run(self, method: str, query: str, *args: Any) -> Any:
         pool = await self._open()
