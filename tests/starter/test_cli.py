@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import click
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -15,6 +16,7 @@ from incident.severity import Severity
 from starter.api import IncidentHandle, declare_incident
 from starter.cli.base import EXIT_DENIED, EXIT_NO_ANSWER, describe_rpc_failure, run_async
 from starter.cli.incidents import _wait_declared
+from starter.cli.main import cli
 from tests.support.harness import Harness
 from tests.support.wait import eventually
 from workflows.incident import IncidentWorkflow
@@ -87,6 +89,36 @@ async def test_a_whole_incident_driven_from_the_cli(harness: Harness) -> None:
     final = json.loads(await harness.ok("--json", "show", wid))
     actors = {e["actor"] for e in final["state"]["timeline"]}
     assert {"cli-tester", "bob", "dana"} <= actors
+
+
+async def test_json_and_as_also_work_after_the_command(harness: Harness) -> None:
+    handle = await harness.declare(Severity.P1, title="Search latency")
+    shown = json.loads(await harness.ok("show", handle.id, "--json"))
+    assert shown["state"]["title"] == "Search latency"
+    human = shown["state"]["human_id"]
+    receipt = json.loads(await harness.ok("ack", human, "--as", "bob", "--json"))
+    assert receipt["event"]["actor"] == "bob"
+    assert (await harness.state(handle)).acknowledged_by == "bob"
+
+
+def test_every_command_takes_json_and_as_after_its_name() -> None:
+    def leaves(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
+        if isinstance(command, click.Group):
+            return [
+                leaf
+                for name, sub in command.commands.items()
+                for leaf in leaves(sub, f"{path} {name}")
+            ]
+        return [(path, command)]
+
+    commands = leaves(cli, "warroom")
+    assert len(commands) > 20
+    lacking = [
+        path
+        for path, command in commands
+        if not {"--json", "--as"} <= {o for p in command.params for o in p.opts}
+    ]
+    assert lacking == []
 
 
 async def test_exit_codes(harness: Harness) -> None:
