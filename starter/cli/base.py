@@ -58,8 +58,23 @@ class Context:
         except SettingsError as err:
             fail(EXIT_USAGE, str(err))
         self.task_queue = self.settings.task_queue
-        self.actor = actor or self.settings.actor or config.get("actor") or _login()
+        self._actor = actor or self.settings.actor or config.get("actor") or _login()
         self.as_json = as_json
+
+    @property
+    def actor(self) -> str:
+        """Who is acting; a usage error (exit 2) naming the ways to say it when nothing does."""
+        if not self._actor:
+            fail(
+                EXIT_USAGE,
+                "who is acting? nothing says: pass --as NAME, set WARROOM_ACTOR, or put "
+                f'actor = "NAME" in {CONFIG_FILE} ($USER is not set either)',
+            )
+        return str(self._actor)
+
+    @actor.setter
+    def actor(self, name: str) -> None:
+        self._actor = name
 
     async def client(self) -> Client:
         try:
@@ -172,8 +187,8 @@ def _config() -> dict[str, Any]:
         fail(EXIT_USAGE, f"{CONFIG_FILE}: {err}")
 
 
-def _login() -> str:
-    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+def _login() -> str | None:
+    return os.environ.get("USER") or os.environ.get("USERNAME") or None
 
 
 def first_line(text: str) -> str:

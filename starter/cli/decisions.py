@@ -69,8 +69,9 @@ async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) 
     if api_url is not None and token is not None:
         receipt = await _through_api(api_url, token.get_secret_value(), incident, make)
     else:
+        decision = make(ctx.actor)  # no one to record: a usage error before anything is sent
         handle = await ctx.incident(incident)
-        receipt = await decide(handle, make(ctx.actor))
+        receipt = await decide(handle, decision)
     ctx.out(
         receipt.model_dump(mode="json"),
         f"{receipt.human_id} {render.phase(receipt.phase.value)}/{receipt.status.value}: "

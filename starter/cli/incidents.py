@@ -214,7 +214,6 @@ async def declare(
     commander: str | None,
 ) -> None:
     """Declare an incident by hand."""
-    client = await ctx.client()
     declaration = Declaration(
         title=title,
         severity=severity_named(level),
@@ -225,6 +224,7 @@ async def declare(
         actor=ctx.actor,
         commander=commander,
     )
+    client = await ctx.client()
     handle = await declare_incident(client, declaration, task_queue=ctx.task_queue)
     state = await _wait_declared(handle)
     ctx.out(
