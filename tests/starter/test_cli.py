@@ -12,8 +12,10 @@ import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
 from incident.models import Declaration, Phase
+from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import IncidentHandle, declare_incident
+from starter.cli import render
 from starter.cli.base import EXIT_DENIED, EXIT_NO_ANSWER, describe_rpc_failure, run_async
 from starter.cli.incidents import _wait_declared
 from starter.cli.main import cli
@@ -119,6 +121,22 @@ def test_every_command_takes_json_and_as_after_its_name() -> None:
         if not {"--json", "--as"} <= {o for p in command.params for o in p.opts}
     ]
     assert lacking == []
+
+
+async def test_resolving_says_recovery_is_watched_and_when_it_resolves(
+    harness: Harness, policy: Policy
+) -> None:
+    handle = await harness.declare(Severity.P1, title="Checkout 5xx")
+    said = await harness.ok("--as", "dana", "resolve", handle.id, "--root-cause", "v42 retries")
+    state = await harness.state(handle)
+    [check] = [t for t in await harness.timers(handle) if t.key == "recovery_check"]
+    assert state.resolution_declared_at is not None
+    assert check.due == state.resolution_declared_at + policy.recovery.quiet_window
+    assert said.splitlines()[-1] == (
+        f"{state.human_id} monitoring recovery: resolves at {render.when(check.due)} "
+        "if no alert fires and the SLO probes hold"
+    )
+    assert "UTC" in said.splitlines()[-1]
 
 
 async def test_exit_codes(harness: Harness) -> None:
