@@ -30,7 +30,9 @@ from incident.models import (
     EnterDegradedMode,
     Escalate,
     IdentifyCause,
+    IncidentState,
     LiftDegradedMode,
+    Phase,
     PostmortemStatus,
     PostStatusUpdate,
     ProposeContainment,
@@ -66,7 +68,7 @@ from starter.cli.base import (
     run_async,
     severity_named,
 )
-from starter.cli.incidents import QUERY_TIMEOUT
+from starter.cli.incidents import QUERY_TIMEOUT, state_and_timers
 from workflows.incident import IncidentWorkflow
 
 
@@ -78,6 +80,12 @@ async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) 
     else:
         decision = make(ctx.actor)  # no one to record: a usage error before anything is sent
         handle = await ctx.incident(incident)
+        if isinstance(decision, Close):
+            # A closed incident's workflow has completed and takes no update: say it is done.
+            state, _ = await state_and_timers(handle)
+            if state.phase is Phase.CLOSED:
+                _already_closed(ctx, state)
+                return
         receipt = await decide(handle, decision)
     data = receipt.model_dump(mode="json")
     text = (
@@ -94,6 +102,22 @@ async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) 
             "if no alert fires and the SLO probes hold"
         )
     ctx.out(data, text)
+
+
+def _already_closed(ctx: Context, state: IncidentState) -> None:
+    closing = next((e for e in reversed(state.timeline) if e.kind == "closed"), None)
+    how = f" by {render.actor(closing)}" if closing else ""
+    why = f": {closing.reason}" if closing and closing.reason else ""
+    ctx.out(
+        {
+            "human_id": state.human_id,
+            "phase": state.phase.value,
+            "closed_at": state.closed_at,
+            "already_closed": True,
+        },
+        f"{state.human_id} is already closed (closed {render.when(state.closed_at)}{how}{why}); "
+        "nothing to do",
+    )
 
 
 async def _recovery_check_due(handle: IncidentHandle) -> datetime | None:

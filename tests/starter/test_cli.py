@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +13,7 @@ import click
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
-from incident.models import Declaration, Phase
+from incident.models import Declaration, IncidentState, Phase
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import IncidentHandle, declare_incident
@@ -137,6 +139,36 @@ async def test_resolving_says_recovery_is_watched_and_when_it_resolves(
         "if no alert fires and the SLO probes hold"
     )
     assert "UTC" in said.splitlines()[-1]
+
+
+async def test_closing_an_incident_its_final_postmortem_closed_says_so(harness: Harness) -> None:
+    handle = await harness.declare(Severity.P1, title="Payments timeouts")
+    await harness.ok("--as", "dana", "resolve", handle.id, "--root-cause", "pool exhausted")
+    await harness.advance(handle, timedelta(minutes=61))  # the monitoring window
+    state = await harness.until(handle, lambda s: s.phase is Phase.POST_INCIDENT)
+    human = state.human_id
+    await harness.ok("--as", "dana", "postmortem", "submit", human, "--status", "final")
+    closed: IncidentState = await asyncio.wait_for(handle.result(), timeout=30)
+    assert closed.phase is Phase.CLOSED  # its workflow has completed: it takes no update
+
+    again = await harness.warroom("--as", "dana", "close", human)
+    assert again.code == 0, again
+    assert again.out.startswith(f"{human} is already closed (closed ")
+    assert "postmortem final" in again.out and again.err == ""
+    scripted = json.loads(await harness.ok("--as", "dana", "close", handle.id, "--json"))
+    assert scripted["already_closed"] is True and scripted["phase"] == "closed"
+
+    async def listed(*args: str) -> list[str]:
+        done = await harness.warroom("--json", "list", *args)
+        assert done.code == 0, done
+        return [row["id"] for row in json.loads(done.out)]
+
+    assert await eventually(lambda: _has(listed("--phase", "closed"), human))
+    assert human not in await listed()
+
+
+async def _has(ids: Coroutine[Any, Any, list[str]], wanted: str) -> bool:
+    return wanted in await ids
 
 
 async def test_exit_codes(harness: Harness) -> None:
