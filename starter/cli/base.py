@@ -58,8 +58,23 @@ class Context:
         except SettingsError as err:
             fail(EXIT_USAGE, str(err))
         self.task_queue = self.settings.task_queue
-        self.actor = actor or self.settings.actor or config.get("actor") or _login()
+        self._actor = actor or self.settings.actor or config.get("actor") or _login()
         self.as_json = as_json
+
+    @property
+    def actor(self) -> str:
+        """Who is acting; a usage error (exit 2) naming the ways to say it when nothing does."""
+        if not self._actor:
+            fail(
+                EXIT_USAGE,
+                "who is acting? nothing says: pass --as NAME, set WARROOM_ACTOR, or put "
+                f'actor = "NAME" in {CONFIG_FILE} ($USER is not set either)',
+            )
+        return str(self._actor)
+
+    @actor.setter
+    def actor(self, name: str) -> None:
+        self._actor = name
 
     async def client(self) -> Client:
         try:
@@ -111,6 +126,58 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
+def _remember(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """An option callback that sets ``name`` on the root's Context when the option is given."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        found = ctx.find_object(Context)
+        if found is not None and value not in (None, False):
+            setattr(found, name, value)
+
+    return remember
+
+
+def _shared_options() -> list[click.Parameter]:
+    return [
+        click.Option(
+            ["--as", "actor"],
+            expose_value=False,
+            callback=_remember("actor"),
+            help="Who is acting (as `warroom --as`).",
+        ),
+        click.Option(
+            ["--json", "as_json"],
+            is_flag=True,
+            expose_value=False,
+            callback=_remember("as_json"),
+            help="Print JSON for scripts (as `warroom --json`).",
+        ),
+    ]
+
+
+class SharedOptionsGroup(click.Group):
+    """The root group: every command under it, however deep, also takes --as and --json.
+
+    So `warroom show INC --json` and `warroom ack INC --as bob` mean what
+    `warroom --json show INC` and `warroom --as bob ack INC` do. The root's
+    callback makes the Context before a command's options are parsed, and
+    these options set its values.
+    """
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _share_options(cmd)
+        super().add_command(cmd, name)
+
+
+def _share_options(cmd: click.Command) -> None:
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _share_options(sub)
+        return
+    taken = {opt for param in cmd.params for opt in getattr(param, "opts", ())}
+    cmd.params.extend(p for p in _shared_options() if not taken & set(p.opts))
+
+
 def _config() -> dict[str, Any]:
     try:
         return tomllib.loads(CONFIG_FILE.read_text())
@@ -120,8 +187,8 @@ def _config() -> dict[str, Any]:
         fail(EXIT_USAGE, f"{CONFIG_FILE}: {err}")
 
 
-def _login() -> str:
-    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+def _login() -> str | None:
+    return os.environ.get("USER") or os.environ.get("USERNAME") or None
 
 
 def first_line(text: str) -> str:

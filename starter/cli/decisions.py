@@ -7,9 +7,12 @@ update; the command prints the receipt (or exits 1 with the incident's reason).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import click
+from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
+from temporalio.service import RPCError
 
 from incident.containment import ActionKind
 from incident.models import (
@@ -27,7 +30,9 @@ from incident.models import (
     EnterDegradedMode,
     Escalate,
     IdentifyCause,
+    IncidentState,
     LiftDegradedMode,
+    Phase,
     PostmortemStatus,
     PostStatusUpdate,
     ProposeContainment,
@@ -37,8 +42,9 @@ from incident.models import (
     Role,
     Status,
     SubmitPostmortem,
+    TimerKind,
 )
-from starter.api import decide
+from starter.api import IncidentHandle, decide
 from starter.api_client import (
     ApiError,
     Forbidden,
@@ -62,20 +68,65 @@ from starter.cli.base import (
     run_async,
     severity_named,
 )
+from starter.cli.incidents import QUERY_TIMEOUT, state_and_timers
+from workflows.incident import IncidentWorkflow
 
 
 async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) -> None:
     api_url, token = ctx.settings.api_url, ctx.settings.api_token
+    handle: IncidentHandle | None = None
     if api_url is not None and token is not None:
         receipt = await _through_api(api_url, token.get_secret_value(), incident, make)
     else:
+        decision = make(ctx.actor)  # no one to record: a usage error before anything is sent
         handle = await ctx.incident(incident)
-        receipt = await decide(handle, make(ctx.actor))
-    ctx.out(
-        receipt.model_dump(mode="json"),
+        if isinstance(decision, Close):
+            # A closed incident's workflow has completed and takes no update: say it is done.
+            state, _ = await state_and_timers(handle)
+            if state.phase is Phase.CLOSED:
+                _already_closed(ctx, state)
+                return
+        receipt = await decide(handle, decision)
+    data = receipt.model_dump(mode="json")
+    text = (
         f"{receipt.human_id} {render.phase(receipt.phase.value)}/{receipt.status.value}: "
-        f"{receipt.event.text}",
+        f"{receipt.event.text}"
     )
+    if receipt.event.kind == "resolution_declared" and receipt.status is Status.MONITORING:
+        # Declared, not resolved yet: say what it waits for and until when.
+        due = await _recovery_check_due(handle) if handle is not None else None
+        data["resolves_at"] = due.isoformat() if due else None
+        until = f"at {render.when(due)}" if due else "once the quiet window passes"
+        text += (
+            f"\n{receipt.human_id} monitoring recovery: resolves {until} "
+            "if no alert fires and the SLO probes hold"
+        )
+    ctx.out(data, text)
+
+
+def _already_closed(ctx: Context, state: IncidentState) -> None:
+    closing = next((e for e in reversed(state.timeline) if e.kind == "closed"), None)
+    how = f" by {render.actor(closing)}" if closing else ""
+    why = f": {closing.reason}" if closing and closing.reason else ""
+    ctx.out(
+        {
+            "human_id": state.human_id,
+            "phase": state.phase.value,
+            "closed_at": state.closed_at,
+            "already_closed": True,
+        },
+        f"{state.human_id} is already closed (closed {render.when(state.closed_at)}{how}{why}); "
+        "nothing to do",
+    )
+
+
+async def _recovery_check_due(handle: IncidentHandle) -> datetime | None:
+    """When the incident next checks recovery; None if it does not say (the decision stands)."""
+    try:
+        timers = await handle.query(IncidentWorkflow.timers, rpc_timeout=QUERY_TIMEOUT)
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError, RPCError):
+        return None
+    return next((t.due for t in timers if t.kind is TimerKind.RECOVERY_CHECK), None)
 
 
 API_EXIT_CODES: dict[type[ApiError], int] = {

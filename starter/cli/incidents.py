@@ -45,7 +45,12 @@ DECLARE_WAIT = timedelta(seconds=10)
 @click.option("--status", "statuses", type=click.Choice([s.value for s in Status]), multiple=True)
 @click.option("--service")
 @click.option("--commander")
-@click.option("--all", "include_closed", is_flag=True, help="Include closed incidents.")
+@click.option(
+    "--all",
+    "include_closed",
+    is_flag=True,
+    help="Include closed incidents (so does --phase closed).",
+)
 @click.option("--limit", default=50, show_default=True)
 @pass_context
 @run_async
@@ -61,7 +66,8 @@ async def list_incidents(
 ) -> None:
     """List incidents (a visibility query underneath)."""
     clauses = ['WorkflowType = "IncidentWorkflow"']
-    if not include_closed:
+    # Asking for the closed phase is asking for closed incidents.
+    if not include_closed and Phase.CLOSED.value not in phases:
         clauses.append('ExecutionStatus = "Running"')
     for key, values in (
         (search.INCIDENT_SEVERITY, severity),
@@ -129,7 +135,7 @@ def _parse(text: str) -> datetime:
 async def show(ctx: Context, incident: str) -> None:
     """Everything about an incident: state, roles, flags, pending timers, timeline."""
     handle = await ctx.incident(incident)
-    state, timers = await _state_and_timers(handle)
+    state, timers = await state_and_timers(handle)
     ctx.out(
         {
             "state": state.model_dump(mode="json"),
@@ -139,7 +145,7 @@ async def show(ctx: Context, incident: str) -> None:
     )
 
 
-async def _state_and_timers(handle: IncidentHandle) -> tuple[IncidentState, Any]:
+async def state_and_timers(handle: IncidentHandle) -> tuple[IncidentState, Any]:
     """The incident's state and pending timers; a closed one's final state and no timers.
 
     Never waits on a running incident's result: when its workflow does not
@@ -174,7 +180,7 @@ async def _state_and_timers(handle: IncidentHandle) -> tuple[IncidentState, Any]
 async def watch(ctx: Context, incident: str, interval: float) -> None:
     """Follow an incident's timeline live until it changes phase."""
     handle = await ctx.incident(incident)
-    state, _ = await _state_and_timers(handle)
+    state, _ = await state_and_timers(handle)
     start_phase, seen = state.phase, state.timeline_seq
     click.echo(
         f"watching {state.human_id} ({state.phase.value}/{state.status.value}); Ctrl-C stops"
@@ -183,7 +189,7 @@ async def watch(ctx: Context, incident: str, interval: float) -> None:
         click.echo(line)
     while True:
         await asyncio.sleep(interval)
-        state, _ = await _state_and_timers(handle)
+        state, _ = await state_and_timers(handle)
         fresh = [e for e in state.timeline if e.seq > seen]
         for line in render.timeline(fresh):
             click.echo(line)
@@ -214,7 +220,6 @@ async def declare(
     commander: str | None,
 ) -> None:
     """Declare an incident by hand."""
-    client = await ctx.client()
     declaration = Declaration(
         title=title,
         severity=severity_named(level),
@@ -225,6 +230,7 @@ async def declare(
         actor=ctx.actor,
         commander=commander,
     )
+    client = await ctx.client()
     handle = await declare_incident(client, declaration, task_queue=ctx.task_queue)
     state = await _wait_declared(handle)
     ctx.out(

@@ -15,10 +15,13 @@ from typing import NoReturn
 import click
 
 from starter.cli import decisions, incidents, oncall, postmortem, records, stack, tokens
-from starter.cli.base import EXIT_USAGE, Context
+from starter.cli.base import EXIT_USAGE, Context, SharedOptionsGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=SharedOptionsGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option("--address", envvar="TEMPORAL_ADDRESS", help="Temporal frontend host:port.")
 @click.option("--namespace", envvar="TEMPORAL_NAMESPACE", help="Temporal namespace.")
 @click.option("--as", "actor", help="Who is acting (default: WARROOM_ACTOR, config, $USER).")

@@ -365,6 +365,7 @@ async def override_add(
     ctx: Context, schedule: str, person: str, starts: datetime, ends: datetime, note: str
 ) -> None:
     """Put PERSON on call on SCHEDULE from --from to --to."""
+    actor = ctx.actor
     directory = read_directory(ctx)
     if schedule not in directory.schedules:
         fail(
@@ -386,7 +387,7 @@ async def override_add(
                 person=person,
                 starts_at=starts,
                 ends_at=ends,
-                created_by=ctx.actor,
+                created_by=actor,
                 note=note,
             )
         finally:

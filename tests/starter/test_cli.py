@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
+import click
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
-from incident.models import Declaration, Phase
+from incident.models import Declaration, IncidentState, Phase
+from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import IncidentHandle, declare_incident
+from starter.cli import render
 from starter.cli.base import EXIT_DENIED, EXIT_NO_ANSWER, describe_rpc_failure, run_async
 from starter.cli.incidents import _wait_declared
+from starter.cli.main import cli
 from tests.support.harness import Harness
 from tests.support.wait import eventually
 from workflows.incident import IncidentWorkflow
@@ -87,6 +93,82 @@ async def test_a_whole_incident_driven_from_the_cli(harness: Harness) -> None:
     final = json.loads(await harness.ok("--json", "show", wid))
     actors = {e["actor"] for e in final["state"]["timeline"]}
     assert {"cli-tester", "bob", "dana"} <= actors
+
+
+async def test_json_and_as_also_work_after_the_command(harness: Harness) -> None:
+    handle = await harness.declare(Severity.P1, title="Search latency")
+    shown = json.loads(await harness.ok("show", handle.id, "--json"))
+    assert shown["state"]["title"] == "Search latency"
+    human = shown["state"]["human_id"]
+    receipt = json.loads(await harness.ok("ack", human, "--as", "bob", "--json"))
+    assert receipt["event"]["actor"] == "bob"
+    assert (await harness.state(handle)).acknowledged_by == "bob"
+
+
+def test_every_command_takes_json_and_as_after_its_name() -> None:
+    def leaves(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
+        if isinstance(command, click.Group):
+            return [
+                leaf
+                for name, sub in command.commands.items()
+                for leaf in leaves(sub, f"{path} {name}")
+            ]
+        return [(path, command)]
+
+    commands = leaves(cli, "warroom")
+    assert len(commands) > 20
+    lacking = [
+        path
+        for path, command in commands
+        if not {"--json", "--as"} <= {o for p in command.params for o in p.opts}
+    ]
+    assert lacking == []
+
+
+async def test_resolving_says_recovery_is_watched_and_when_it_resolves(
+    harness: Harness, policy: Policy
+) -> None:
+    handle = await harness.declare(Severity.P1, title="Checkout 5xx")
+    said = await harness.ok("--as", "dana", "resolve", handle.id, "--root-cause", "v42 retries")
+    state = await harness.state(handle)
+    [check] = [t for t in await harness.timers(handle) if t.key == "recovery_check"]
+    assert state.resolution_declared_at is not None
+    assert check.due == state.resolution_declared_at + policy.recovery.quiet_window
+    assert said.splitlines()[-1] == (
+        f"{state.human_id} monitoring recovery: resolves at {render.when(check.due)} "
+        "if no alert fires and the SLO probes hold"
+    )
+    assert "UTC" in said.splitlines()[-1]
+
+
+async def test_closing_an_incident_its_final_postmortem_closed_says_so(harness: Harness) -> None:
+    handle = await harness.declare(Severity.P1, title="Payments timeouts")
+    await harness.ok("--as", "dana", "resolve", handle.id, "--root-cause", "pool exhausted")
+    await harness.advance(handle, timedelta(minutes=61))  # the monitoring window
+    state = await harness.until(handle, lambda s: s.phase is Phase.POST_INCIDENT)
+    human = state.human_id
+    await harness.ok("--as", "dana", "postmortem", "submit", human, "--status", "final")
+    closed: IncidentState = await asyncio.wait_for(handle.result(), timeout=30)
+    assert closed.phase is Phase.CLOSED  # its workflow has completed: it takes no update
+
+    again = await harness.warroom("--as", "dana", "close", human)
+    assert again.code == 0, again
+    assert again.out.startswith(f"{human} is already closed (closed ")
+    assert "postmortem final" in again.out and again.err == ""
+    scripted = json.loads(await harness.ok("--as", "dana", "close", handle.id, "--json"))
+    assert scripted["already_closed"] is True and scripted["phase"] == "closed"
+
+    async def listed(*args: str) -> list[str]:
+        done = await harness.warroom("--json", "list", *args)
+        assert done.code == 0, done
+        return [row["id"] for row in json.loads(done.out)]
+
+    assert await eventually(lambda: _has(listed("--phase", "closed"), human))
+    assert human not in await listed()
+
+
+async def _has(ids: Coroutine[Any, Any, list[str]], wanted: str) -> bool:
+    return wanted in await ids
 
 
 async def test_exit_codes(harness: Harness) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
@@ -27,6 +29,26 @@ async def test_a_missing_policy_file_is_named_by_a_command_that_needs_it(
     assert err.strip() == (
         "warroom: /no/such/policy.yaml: cannot read policy file: No such file or directory"
     )
+
+
+async def test_a_decision_no_one_can_be_named_for_is_refused_not_recorded_as_unknown(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    nameless = {
+        **cli_env(env.client.service_client.config.target_host),
+        "XDG_CONFIG_HOME": str(tmp_path),  # no config file there
+    }
+    for unset in ("WARROOM_ACTOR", "USER", "USERNAME"):
+        nameless.pop(unset, None)
+    for args in (("ack", "INC-ZZZZZ-ZZZZZ"), ("declare", "Checkout down", "--severity", "P1")):
+        done = await warroom(*args, env=nameless)
+        assert done.code == EXIT_USAGE, done
+        assert done.err.strip().startswith("warroom: who is acting?")
+        assert "--as NAME" in done.err and "WARROOM_ACTOR" in done.err
+        assert "config.toml" in done.err and "Traceback" not in done.err
+    # Named after the command, the same decision gets as far as looking the incident up.
+    named = await warroom("ack", "INC-ZZZZZ-ZZZZZ", "--as", "bob", env=nameless)
+    assert (named.code, named.err.strip()) == (3, "warroom: no incident INC-ZZZZZ-ZZZZZ")
 
 
 async def _warroom(
