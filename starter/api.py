@@ -78,7 +78,9 @@ async def declare_incident(
         IncidentStart(source="manual", declaration=declaration),
         id=workflow_id or f"incident-manual-{uuid.uuid4().hex[:20]}",
         task_queue=task_queue,
-        static_summary=clip_line(f"{declaration.severity} {declaration.title}"),
+        # Static: only what never changes. Severity, phase and status move (a regrade,
+        # a resolution): the current details and the search attributes say them.
+        static_summary=clip_line(declaration.title),
         static_details=clip(
             f"Declared by {declaration.actor}"
             + (f" for {declaration.service}" if declaration.service else "")
