@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import temporalio.api.sdk.v1
 from temporalio.api.enums.v1 import EventType
 
 from incident import search_attributes as sa
-from incident.models import Acknowledge, AssignRole, ChangeSeverity, Resolve, Role
+from incident.models import Acknowledge, Alert, AssignRole, ChangeSeverity, Resolve, Role
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, incident_handle
 from tests.support.harness import Harness
@@ -38,6 +40,30 @@ async def test_search_attributes_follow_the_incident(harness: Harness) -> None:
     assert found.id == incident.id
     attrs = (await incident.describe()).typed_search_attributes
     assert attrs.get(sa.INCIDENT_SEVERITY) == "P1"
+
+
+async def test_a_declared_incident_s_workflow_id_is_its_inc_id(harness: Harness) -> None:
+    incident = await harness.declare(Severity.P2, title="Search is slow")
+    state = await harness.state(incident)
+    assert incident.id == f"incident-{state.human_id}"
+    assert state.uid == (await incident.describe()).run_id  # idempotency keys: still the run
+    # Found at once by its INC ID, as typed; and by its search attribute, once listed.
+    typed = "inc-" + state.human_id.removeprefix("INC-").replace("-", "").lower()
+    found = await incident_handle(harness.client, typed)
+    assert found.id == incident.id
+    await eventually(lambda: _listed(harness, f'IncidentId = "{state.human_id}"'))
+
+
+async def test_an_alert_started_incident_is_still_found_by_its_derived_inc_id(
+    harness: Harness,
+) -> None:
+    checkout = Alert(fingerprint="c5", name="Checkout5xx", labels={"severity": "critical"})
+    incident = await harness.fire(f"web-ui-{uuid.uuid4().hex[:6]}", checkout)
+    state = await harness.state(incident)
+    assert state.human_id not in incident.id
+    await eventually(lambda: _listed(harness, f'IncidentId = "{state.human_id}"'))
+    found = await incident_handle(harness.client, state.human_id)
+    assert found.id == incident.id
 
 
 async def test_summaries_say_what_each_timer_and_activity_is_for(harness: Harness) -> None:
