@@ -24,6 +24,7 @@ from tenacity import (
 from incident.bounds import DETAILS_BYTES, clip, clip_line
 from incident.ids import (
     declared_workflow_id,
+    human_id,
     incident_workflow_id,
     looks_like_human_id,
     new_human_id,
@@ -177,6 +178,23 @@ async def send_alerts(
         ),
     )
     return handle
+
+
+def opened_as(handle: IncidentHandle) -> str | None:
+    """The INC ID of the alert-started incident ``send_alerts`` reached, when it is sure.
+
+    The workflow names an alert-started incident after its workflow ID and the run that
+    opened it (``incident.ids.human_id``). Signal-with-start answers with the run it
+    started or signalled; when that run is the first of its chain, it is the run that
+    opened the incident, and the ID costs nothing more to know. A later run (the incident
+    continued as new, or a group's next incident opened from alerts that fired while the
+    one before closed) was not necessarily opened there: None, rather than a guess or a
+    query that would cost the incident a workflow task.
+    """
+    run_id = handle.result_run_id
+    if run_id is None or handle.first_execution_run_id != run_id:
+        return None
+    return human_id(handle.id, run_id)
 
 
 def signal_limit_reached(err: BaseException) -> bool:
