@@ -68,6 +68,25 @@ def format_duration(delta: timedelta, *, whole_seconds: bool = True) -> str:
     return " ".join(_parts(delta)[:2])
 
 
+_SPOKEN_UNITS = {"w": "wk", "d": "d", "h": "h", "m": "min", "s": "s"}
+
+
+def spoken_duration(delta: timedelta) -> str:
+    """An elapsed time as a person writes it: ``12 min``, ``31 s``, ``1 h 5 min``, ``2 d 3 h``.
+
+    For sentences people read (``open for 12 min``): whole seconds, two units at most,
+    the smaller one cut rather than rounded up (``59 min 59 s`` stays in the hour it is in).
+    """
+    seconds = round(max(delta, timedelta(0)).total_seconds())
+    if seconds == 0:
+        return "under a second" if delta > timedelta(0) else "0 s"
+    words = []
+    for part in _parts(timedelta(seconds=seconds))[:2]:
+        number, unit = part[:-1], part[-1]
+        words.append(f"{number} {_SPOKEN_UNITS[unit]}")
+    return " ".join(words)
+
+
 def _exact(delta: timedelta) -> str:
     return "".join(_parts(delta))
 

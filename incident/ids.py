@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread on a call
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -57,6 +58,30 @@ def normal_human_id(text: str) -> str:
     if len(upper) == len("INC-") + HUMAN_ID_CHARS:
         return f"{upper[:9]}-{upper[9:]}"
     return upper
+
+
+_DECLARED = re.compile(r"^incident-(INC-[2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{5})$")
+
+
+def new_human_id() -> str:
+    """A fresh random ``INC-`` ID for an incident declared by hand (client side only)."""
+    text = "".join(secrets.choice(_ALPHABET) for _ in range(HUMAN_ID_CHARS))
+    return f"INC-{text[:5]}-{text[5:]}"
+
+
+def declared_workflow_id(human_id: str) -> str:
+    """The workflow ID of the incident declared as ``human_id``: ``incident-INC-7K3QX-D2MPA``."""
+    return f"incident-{normal_human_id(human_id)}"
+
+
+def human_id_in_workflow_id(workflow_id: str) -> str | None:
+    """The ``INC-`` ID a declared incident's workflow ID carries; None for any other ID.
+
+    Alert-started incidents (``incident-<source>-<hex digest>``) and those declared
+    before the ID was carried (``incident-manual-<hex>``) carry none.
+    """
+    match = _DECLARED.match(workflow_id)
+    return match.group(1) if match else None
 
 
 def incident_key(human_id: str, uid: str | None) -> str:

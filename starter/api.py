@@ -5,13 +5,13 @@ The alert hooks and the operator CLI are built on these same calls.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
 from temporalio.api.errordetails.v1 import WorkflowNotReadyFailure
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from tenacity import (
     AsyncRetrying,
@@ -22,7 +22,14 @@ from tenacity import (
 )
 
 from incident.bounds import DETAILS_BYTES, clip, clip_line
-from incident.ids import incident_workflow_id, looks_like_human_id, normal_human_id
+from incident.ids import (
+    declared_workflow_id,
+    human_id,
+    incident_workflow_id,
+    looks_like_human_id,
+    new_human_id,
+    normal_human_id,
+)
 from incident.models import (
     Acknowledge,
     AlertBatch,
@@ -43,6 +50,8 @@ NOT_READY_RETRIES = 6
 """Decisions re-sent when the workflow could not take an update yet (nothing was accepted)."""
 SIGNAL_LIMIT_RETRIES = 20
 """Deliveries retried while an incident's run is full and about to continue as new."""
+DECLARE_ATTEMPTS = 3
+"""INC IDs tried for one declaration before giving up (a clash is 1 in 2**50)."""
 NOT_DECLARED_PATIENCE = 5.0
 """Seconds a decision keeps being re-sent while its incident is still being declared."""
 
@@ -72,13 +81,42 @@ async def declare_incident(
     task_queue: str = DEFAULT_TASK_QUEUE,
     workflow_id: str | None = None,
 ) -> IncidentHandle:
-    """Open an incident by hand; returns the handle of its workflow."""
+    """Open an incident by hand; returns the handle of its workflow.
+
+    Its workflow ID is ``incident-INC-XXXXX-XXXXX``, that INC ID chosen here at random;
+    the workflow takes it as the incident's human ID (see IncidentWorkflow._open), so a
+    person can read it in the Web UI's list and ``incident_handle`` finds it directly.
+    A worker of the release before makes an INC ID of its own instead; both then find it.
+    ``workflow_id`` overrides the ID (the incident then gets a derived INC ID).
+    """
+    attempts = 1 if workflow_id else DECLARE_ATTEMPTS
+    for _ in range(attempts - 1):
+        try:
+            return await _start_declared(client, declaration, task_queue, workflow_id)
+        except WorkflowAlreadyStartedError:
+            # Another incident, open or closed, already has this INC ID (1 in 2**50
+            # per incident): choose another.
+            continue
+    return await _start_declared(client, declaration, task_queue, workflow_id)
+
+
+async def _start_declared(
+    client: Client, declaration: Declaration, task_queue: str, workflow_id: str | None
+) -> IncidentHandle:
     handle: IncidentHandle = await client.start_workflow(
         IncidentWorkflow.run,
         IncidentStart(source="manual", declaration=declaration),
-        id=workflow_id or f"incident-manual-{uuid.uuid4().hex[:20]}",
+        id=workflow_id or declared_workflow_id(new_human_id()),
+        # An INC ID names one incident ever, even after it closed.
+        id_reuse_policy=(
+            WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            if workflow_id
+            else WorkflowIDReusePolicy.REJECT_DUPLICATE
+        ),
         task_queue=task_queue,
-        static_summary=clip_line(f"{declaration.severity} {declaration.title}"),
+        # Static: only what never changes. Severity, phase and status move (a regrade,
+        # a resolution): the current details and the search attributes say them.
+        static_summary=clip_line(declaration.title),
         static_details=clip(
             f"Declared by {declaration.actor}"
             + (f" for {declaration.service}" if declaration.service else "")
@@ -140,6 +178,23 @@ async def send_alerts(
         ),
     )
     return handle
+
+
+def opened_as(handle: IncidentHandle) -> str | None:
+    """The INC ID of the alert-started incident ``send_alerts`` reached, when it is sure.
+
+    The workflow names an alert-started incident after its workflow ID and the run that
+    opened it (``incident.ids.human_id``). Signal-with-start answers with the run it
+    started or signalled; when that run is the first of its chain, it is the run that
+    opened the incident, and the ID costs nothing more to know. A later run (the incident
+    continued as new, or a group's next incident opened from alerts that fired while the
+    one before closed) was not necessarily opened there: None, rather than a guess or a
+    query that would cost the incident a workflow task.
+    """
+    run_id = handle.result_run_id
+    if run_id is None or handle.first_execution_run_id != run_id:
+        return None
+    return human_id(handle.id, run_id)
 
 
 def signal_limit_reached(err: BaseException) -> bool:
@@ -212,6 +267,20 @@ async def incident_handle(client: Client, ref: str) -> IncidentHandle:
     if not looks_like_human_id(ref):
         return client.get_workflow_handle_for(IncidentWorkflow.run, ref)
     name = normal_human_id(ref)
+    if len(name) == len("INC-XXXXX-XXXXX"):
+        # Declared since the workflow ID carries the INC ID: found at once, with no wait
+        # for the visibility store to list it.
+        direct: IncidentHandle = client.get_workflow_handle_for(
+            IncidentWorkflow.run, declared_workflow_id(name)
+        )
+        try:
+            await direct.describe()
+        except RPCError as err:
+            if err.status is not RPCStatusCode.NOT_FOUND:
+                raise
+        else:
+            return direct
+    # Alert-started incidents, and those declared before, by their search attribute.
     query = f'{INCIDENT_ID.name} = "{name}"'
     async for execution in client.list_workflows(query, limit=1):
         return client.get_workflow_handle_for(IncidentWorkflow.run, execution.id)

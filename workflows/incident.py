@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.policy import PolicyActivities
     from activities.reach import ReachActivities
     from incident.bounds import clip_line
-    from incident.ids import SHORT_HUMAN_ID_CHARS, human_id
+    from incident.ids import SHORT_HUMAN_ID_CHARS, human_id, human_id_in_workflow_id
     from incident.lifecycle import DecisionRejected, Effects, Incident
     from incident.models import (
         MAX_ALERTS_AFTER_CLOSE,
@@ -232,6 +232,12 @@ class IncidentWorkflow(DecisionUpdates):
         if workflow.patched("incident-uid"):
             uid: str | None = info.run_id
             name = human_id(info.workflow_id, info.run_id)
+            # A declared incident's workflow ID carries the INC ID its client chose, so the
+            # two always agree (starter.api.declare_incident); one declared under an ID of
+            # the caller's own keeps a derived INC ID. Not an input field: workers of the
+            # previous release refuse fields they do not know.
+            if start.declaration is not None and workflow.patched("human-id-in-workflow-id"):
+                name = human_id_in_workflow_id(info.workflow_id) or name
         else:
             uid = None
             name = human_id(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from incident import bounds
 from incident import search_attributes as search
 from incident.containment import ActionState
-from incident.durations import format_duration
+from incident.durations import spoken_duration
 from incident.models import PendingTimer, Phase, Role, Status
 from incident.notices import IncidentBrief
 from incident.rules import communication, postmortem, wording
@@ -75,10 +75,13 @@ def details(inc: Incident, now: datetime, timers: list[PendingTimer]) -> str:
         f"- Service: {s.service or 'unknown'} · Org: {s.org or '-'}",
         f"- Commander: {s.roles.get(Role.INCIDENT_COMMANDER, 'not assigned')}",
         f"- Declared {wording.utc(s.declared_at)} by {s.declared_by}; open for "
-        f"{format_duration((s.resolved_at or now) - s.declared_at)}",
+        f"{spoken_duration((s.resolved_at or now) - s.declared_at)}",
     ]
     if s.acknowledged_at:
-        lines.append(f"- Acknowledged {wording.utc(s.acknowledged_at)} by {s.acknowledged_by}")
+        lines.append(
+            f"- Acknowledged {wording.utc(s.acknowledged_at)} by {s.acknowledged_by}, after "
+            f"{spoken_duration(s.acknowledged_at - s.declared_at)}"
+        )
     if s.flags:
         lines.append("- Flags: " + ", ".join(f.label for f in s.flags))
     if s.last_probe is not None:

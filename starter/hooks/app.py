@@ -26,7 +26,7 @@ from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from incident.models import AlertBatch
-from starter.api import IncidentNotReady, acknowledge_by_key, send_alerts
+from starter.api import IncidentNotReady, acknowledge_by_key, opened_as, send_alerts
 from starter.hooks import auth
 from starter.hooks.alertmanager import AlertmanagerNotification, GrafanaNotification
 from starter.hooks.fields import alert_name
@@ -110,11 +110,16 @@ def create_app(
             raise TemporalUnavailable(no_answer) from err
         except RuntimeError as err:  # a lazy client that cannot connect
             raise TemporalUnavailable(str(err)) from err
-        return {
+        answer: dict[str, Any] = {
             "dedup_key": dedup_key,
             "workflow_id": handle.id if handle else None,
             "opened_or_updated": handle is not None,
         }
+        # Only when it is known for sure and for free (see opened_as); otherwise left out.
+        name = opened_as(handle) if handle else None
+        if name is not None:
+            answer["incident_id"] = name
+        return answer
 
     @app.exception_handler(TemporalUnavailable)
     async def _unavailable(request: Request, exc: TemporalUnavailable) -> JSONResponse:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from incident.durations import format_duration, parse_duration
+from incident.durations import format_duration, parse_duration, spoken_duration
 
 
 @pytest.mark.parametrize(
@@ -28,3 +28,21 @@ def test_elapsed_times_print_for_people(elapsed: timedelta, shown: str) -> None:
 def test_policy_durations_still_read_and_round_trip() -> None:
     assert parse_duration("1h30m") == timedelta(minutes=90)
     assert format_duration(parse_duration("15m")) == "15m"
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "said"),
+    [
+        (timedelta(minutes=12), "12 min"),
+        (timedelta(seconds=30.685497), "31 s"),
+        (timedelta(hours=1, minutes=5, seconds=59), "1 h 5 min"),
+        (timedelta(days=2, hours=3), "2 d 3 h"),
+        (timedelta(weeks=1, days=2), "1 wk 2 d"),
+        (timedelta(seconds=0.25), "under a second"),  # a compressed demonstration policy
+        (timedelta(0), "0 s"),
+    ],
+)
+def test_elapsed_times_in_sentences_read_as_a_person_writes_them(
+    elapsed: timedelta, said: str
+) -> None:
+    assert spoken_duration(elapsed) == said

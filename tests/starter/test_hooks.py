@@ -155,6 +155,18 @@ async def test_resolved_calms_to_monitoring_and_a_new_firing_reopens(
     assert state.status is Status.INVESTIGATING
 
 
+async def test_the_answer_names_the_incident_it_opened_or_updated(
+    harness: Harness, hooks: httpx.AsyncClient
+) -> None:
+    body = am_notification("DiskFull", [am_alert("DiskFull", "d1", severity="critical")])
+    opened = await hooks.post("/hooks/alertmanager", json=body)
+    incident = incident_of(harness, "alertmanager", body["groupKey"])
+    state = await harness.until(incident, lambda s: s.phase is not Phase.DETECTED)
+    assert opened.json()["incident"]["incident_id"] == state.human_id
+    again = await hooks.post("/hooks/alertmanager", json=body)
+    assert again.json()["incident"]["incident_id"] == state.human_id
+
+
 async def test_resolved_alerts_for_no_incident_open_nothing(
     harness: Harness, hooks: httpx.AsyncClient
 ) -> None:
@@ -162,6 +174,7 @@ async def test_resolved_alerts_for_no_incident_open_nothing(
     response = await hooks.post("/hooks/alertmanager", json=body)
     assert response.status_code == 202
     assert response.json()["incident"]["opened_or_updated"] is False
+    assert "incident_id" not in response.json()["incident"]
     runs = [
         w
         async for w in harness.client.list_workflows(

@@ -1,0 +1,23 @@
+"""The Web UI's current details read like a person wrote them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from incident.models import Acknowledge
+from incident.rules.views import details
+from tests.incident.test_lifecycle import T0, declare
+
+
+def test_current_details_say_how_long_it_is_open_and_when_it_was_acknowledged() -> None:
+    incident = declare()
+    incident.apply(Acknowledge(actor="dana"), T0 + timedelta(seconds=30.685497))
+    text = details(incident, T0 + timedelta(minutes=12, seconds=10.4), incident.pending())
+    assert "open for 12 min 10 s" in text
+    assert "by dana, after 31 s" in text
+
+
+def test_a_long_incident_reads_in_its_two_largest_units() -> None:
+    incident = declare()
+    text = details(incident, T0 + timedelta(hours=26, minutes=5, seconds=3), [])
+    assert "open for 1 d 2 h" in text
