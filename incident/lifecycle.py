@@ -25,6 +25,8 @@ from incident.models import (
     PendingTimer,
     Phase,
     ProbeResult,
+    Room,
+    RoomRequest,
     Status,
     TimelineEvent,
 )
@@ -150,6 +152,18 @@ class Incident:
     def on_probe(self, result: ProbeResult, now: datetime) -> Effects:
         """Take the SLO probes' verdict while recovery is being watched."""
         return recovery.on_probe(self, result, now)
+
+    def room_wanted(self) -> RoomRequest | None:
+        """What to open the incident's Slack channel with, when its severity gets one."""
+        return communication.room_wanted(self)
+
+    def room_opened(self, room: Room, now: datetime) -> None:
+        """The incident's channel is open: notices link it from now on."""
+        communication.room_opened(self, room, now)
+
+    def room_not_opened(self, problem: str, now: datetime) -> None:
+        """The room could not be opened (``problem`` says why); the incident goes on."""
+        communication.room_not_opened(self, problem, now)
 
     def link_previous(self, human_id: str, closed_at: datetime, now: datetime) -> None:
         """Link to the group's previous incident if it closed within the policy's window."""

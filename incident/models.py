@@ -467,6 +467,22 @@ class ProbeResult(Model):
         return "; ".join(c.detail for c in self.checks) or "no probes"
 
 
+class Room(Model):
+    """The incident's own Slack channel, opened on declaration."""
+
+    channel_id: str
+    name: str
+    url: str
+    """A link that opens the channel (``https://app.slack.com/client/<team>/<channel>``)."""
+
+
+class RoomRequest(Model):
+    """What the room activity needs to open an incident's channel."""
+
+    human_id: str
+    title: str
+
+
 class IncidentState(Model):
     """Everything the workflow knows about one incident."""
 
@@ -529,6 +545,8 @@ class IncidentState(Model):
     paging: PagingPlan | None = None
     """The service's escalation policy, when the directory has one (else the severity's
     ladder pages)."""
+    room: Room | None = None
+    """The incident's Slack channel, once opened (None: none asked for, or not yet)."""
     follow_ups: list[FollowUp] = Field(default_factory=list)
 
     postmortem: Postmortem | None = None

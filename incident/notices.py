@@ -55,6 +55,10 @@ class IncidentBrief(Model):
     postmortem_complete_by: datetime | None = None
     action_items: int = 0
     firings: int = 0
+    room_channel: str | None = None
+    """The incident's own Slack channel (its ID), where what the incident channel hears goes."""
+    room_url: str | None = None
+    bridge_url: str | None = None
 
 
 class Notice(Model):

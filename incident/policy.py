@@ -118,9 +118,15 @@ class RecoveryRule(_Strict):
 
 
 class CommunicationRule(_Strict):
-    """How far ahead of a due status update the communications lead is reminded."""
+    """How far ahead of a due status update the communications lead is reminded, which
+    severities get a room of their own, and the bridge people join."""
 
     reminder_before: Duration
+    rooms_for: list[Severity] = Field(default_factory=lambda: [Severity.P0, Severity.P1])
+    """Severities whose declaration opens the incident's Slack channel, ``inc-<id>-<slug>``
+    (policies written before rooms existed get the default)."""
+    bridge_url: str | None = None
+    """The call people join (a standing bridge); every notice names it when set."""
 
 
 class BusinessHours(_Strict):

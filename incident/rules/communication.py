@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from incident.models import PendingTimer, PostStatusUpdate, Role, Status, TimelineEvent, TimerKind
+from incident.models import (
+    PendingTimer,
+    PostStatusUpdate,
+    Role,
+    Room,
+    RoomRequest,
+    Status,
+    TimelineEvent,
+    TimerKind,
+)
 from incident.notices import Notice, NoticeKind
 from incident.rules import response, timeline, wording
 from incident.rules.effects import Effects
@@ -25,6 +34,26 @@ def next_update_due(inc: Incident) -> datetime | None:
         return None
     due: datetime = inc.state.last_status_update_at + every
     return due
+
+
+def room_wanted(inc: Incident) -> RoomRequest | None:
+    """What to open the incident's room with, when the policy gives its severity one and it
+    has none yet."""
+    s = inc.state
+    if s.room is not None or s.severity not in inc.policy.communication.rooms_for:
+        return None
+    return RoomRequest(human_id=s.human_id, title=s.title)
+
+
+def room_opened(inc: Incident, room: Room, now: datetime) -> None:
+    """Keep the room: every notice from now on links it, and the timeline says so."""
+    inc.state.room = room
+    timeline.add_event(inc, now, "room", wording.SYSTEM, f"Room #{room.name} opened: {room.url}")
+
+
+def room_not_opened(inc: Incident, problem: str, now: datetime) -> None:
+    """Say why the incident has no room; it goes on without one."""
+    timeline.add_event(inc, now, "room", wording.SYSTEM, f"Room not opened: {problem}")
 
 
 def check_update(inc: Incident, d: PostStatusUpdate) -> str | None:

@@ -47,6 +47,9 @@ def brief(inc: Incident, now: datetime) -> IncidentBrief:
         postmortem_complete_by=complete_by,
         action_items=len(s.action_items),
         firings=s.firings,
+        room_channel=s.room.channel_id if s.room else None,
+        room_url=s.room.url if s.room else None,
+        bridge_url=inc.policy.communication.bridge_url,
     )
 
 
