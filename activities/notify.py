@@ -194,10 +194,15 @@ class NotifyActivities:
         )
 
     def _incident_channel(self, directory: Directory | None, notice: Notice) -> str | None:
-        """The service's incident channel, for what the incident channel hears, when the
-        directory names one and a Slack bot is configured to post there."""
+        """The incident's own room, else the service's incident channel when the directory
+        names one, for what the incident channel hears, when a Slack bot is configured to
+        post there."""
         to = notice.to or audience_of(notice.kind)
-        if directory is None or to is not Audience.INCIDENT or self._senders is None:
+        if to is not Audience.INCIDENT or self._senders is None:
+            return None
+        if notice.incident.room_channel is not None and self._senders.posts_to_channels:
+            return notice.incident.room_channel
+        if directory is None:
             return None
         service = directory.service(notice.incident.service)
         if service is None or service.channel is None or not self._senders.posts_to_channels:

@@ -71,6 +71,16 @@ def test_every_template_renders_the_facts(kind: NoticeKind) -> None:
     assert "P0" in text
 
 
+@pytest.mark.parametrize("kind", list(NoticeKind))
+def test_every_notice_names_the_room_and_the_bridge_when_there_are_some(kind: NoticeKind) -> None:
+    assert "Room:" not in activities().render(notice(kind))
+    assert "Bridge:" not in activities().render(notice(kind))
+    where = {"room_url": "https://app.slack.com/client/T0/C0ROOM", "bridge_url": "https://meet/b"}
+    brief = notice(kind).incident.model_copy(update=where)
+    text = activities().render(notice(kind, incident=brief))
+    assert "\nRoom: https://app.slack.com/client/T0/C0ROOM\nBridge: https://meet/b\n" in text
+
+
 def test_escalation_notice_says_who_why_and_how() -> None:
     text = activities().render(notice(NoticeKind.ESCALATION))
     assert "ESCALATION NOTICE" in text
