@@ -99,6 +99,14 @@ def post_body(channel: str, message: PageMessage, *, buttons: bool = True) -> di
     }
 
 
+class SlackNotConfigured(Exception):
+    """No bot token: the Web API cannot be called."""
+
+
+class SlackUnavailable(Exception):
+    """Slack answered that it cannot take the call now; try again later."""
+
+
 class SlackSender:
     """Posts pages with the bot token of the settings."""
 
@@ -118,6 +126,31 @@ class SlackSender:
         without the acknowledge and escalate buttons; the same outcomes as ``send``."""
         method = ContactMethod(kind=ContactKind.SLACK, address=channel, label="incident channel")
         return await self.post(method, message, buttons=buttons)
+
+    @property
+    def configured(self) -> bool:
+        """Whether a bot token is set, so the Web API can be called at all."""
+        return self._config.slack_bot_token is not None
+
+    async def call(self, api_method: str, arguments: dict[str, str]) -> dict[str, Any]:
+        """One Web API call (``conversations.create``, …) as the bot; Slack's answer, ``ok``
+        or not. Raises ``httpx.HTTPError`` when Slack did not answer, ``SlackUnavailable``
+        when it answered that it cannot now (``TRANSIENT_ERRORS``, a 5xx, a 429), and
+        ``SlackNotConfigured`` without a bot token. The arguments go form-encoded, which
+        every Web API method takes (JSON only the write methods)."""
+        token = secret(self._config.slack_bot_token)
+        if token is None:
+            raise SlackNotConfigured(SLACK_BOT_TOKEN + " is not set")
+        url = f"{self._config.slack_api_url.rstrip('/')}/api/{api_method}"
+        headers = {"Authorization": f"Bearer {token}"}
+        response = await self._http.post(url, data=arguments, headers=headers, timeout=TIMEOUT)
+        answer = _json(response)
+        error = str(answer.get("error") or "")
+        if error in TRANSIENT_ERRORS or response.status_code == 429 or response.is_server_error:
+            raise SlackUnavailable(f"Slack {api_method}: {error or response.status_code}")
+        if not response.is_success:
+            return {"ok": False, "error": error or f"HTTP {response.status_code}"}
+        return answer
 
     async def post(
         self, method: ContactMethod, message: PageMessage, *, buttons: bool
