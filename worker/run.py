@@ -28,6 +28,7 @@ from activities.notify import AckLinks, NotifyActivities, no_ack_links
 from activities.policy import PolicyActivities
 from activities.probe import ProbeActivities
 from activities.reach import DirectorySource, ReachActivities, no_directory
+from activities.room import RoomActivities
 from activities.store import StoreActivities
 from incident import search_attributes
 from incident.policy import Policy
@@ -139,6 +140,7 @@ def build_worker(
     policy_activities = PolicyActivities(policy)
     reach = ReachActivities(people.directory, people.compression)
     lineage = LineageActivities(client)
+    room = RoomActivities(people.senders.slack if people.senders is not None else None)
     contain = ContainmentActivities(
         http=http, base_url=control_plane_url, token=control_plane_token
     )
@@ -152,6 +154,7 @@ def build_worker(
             policy_activities.current,
             reach.paging_plan,
             lineage.last_closed,
+            room.open_room,
             store.record,
             contain.execute,
         ],

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.lineage import LineageActivities
     from activities.policy import PolicyActivities
     from activities.reach import ReachActivities
+    from activities.room import RoomActivities
     from incident.bounds import clip_line
     from incident.ids import SHORT_HUMAN_ID_CHARS, human_id, human_id_in_workflow_id
     from incident.lifecycle import DecisionRejected, Effects, Incident
@@ -34,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         IncidentState,
         PendingTimer,
         Phase,
+        RoomRequest,
         TimelineEvent,
     )
     from incident.search_attributes import BY_NAME
@@ -271,7 +273,29 @@ class IncidentWorkflow(DecisionUpdates):
         # Incidents opened before linking existed must replay without it.
         elif start.dedup_key is not None and workflow.patched("link-previous-incident"):
             self._effects.spawn(self._link_previous(info.workflow_id))
+        # Incidents opened before rooms existed replay without one.
+        room = self._incident.room_wanted()
+        if room is not None and workflow.patched("incident-room"):
+            self._effects.spawn(self._open_room(room))
         return True
+
+    async def _open_room(self, request: RoomRequest) -> None:
+        """In the background, so opening the room never delays the first page."""
+        try:
+            room = await workflow.execute_activity_method(
+                RoomActivities.open_room,
+                request,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=PROBE_RETRY,
+                summary="open the incident's Slack channel",
+            )
+        except ActivityError as err:
+            self._live.room_not_opened(failure_message(err), workflow.now())
+            self._rouse()
+            return
+        if room is not None:  # None: no Slack bot configured
+            self._live.room_opened(room, workflow.now())
+            self._rouse()
 
     async def _load_paging_plan(self) -> None:
         """The service's escalation policy; the severity's ladder pages when there is none."""
