@@ -19,6 +19,7 @@ from activities.contact import PageMessage, Senders
 from activities.reach import DirectorySource, Recipient, no_directory, recipients
 from activities.redact import describe, scrub
 from directory.models import ContactMethod, Directory
+from directory.oncall import NoSuchService, service_named
 from incident.durations import format_duration
 from incident.escalation import Audience, Reached
 from incident.notices import (
@@ -204,8 +205,11 @@ class NotifyActivities:
             return notice.incident.room_channel
         if directory is None:
             return None
-        service = directory.service(notice.incident.service)
-        if service is None or service.channel is None or not self._senders.posts_to_channels:
+        try:
+            _, service = service_named(directory, notice.incident.service)
+        except NoSuchService:
+            return None
+        if service.channel is None or not self._senders.posts_to_channels:
             return None
         return service.channel
 

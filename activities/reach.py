@@ -14,7 +14,14 @@ from datetime import datetime, timedelta
 from temporalio import activity
 
 from directory.models import ContactMethod, Directory, Person, Target
-from directory.oncall import all_on_call, position_holders, resolve
+from directory.oncall import (
+    NoSuchService,
+    all_on_call,
+    escalation_policy,
+    position_holders,
+    resolve,
+    service_named,
+)
 from incident.escalation import Audience, PagingLevel, PagingPlan, PlanAnswer
 from incident.notices import Notice
 from incident.rules.reach import ALL_ON_CALL
@@ -47,7 +54,11 @@ class Recipient:
 def describe_targets(targets: list[Target]) -> str:
     """A level's targets as people read them: ``schedule primary, person dana``."""
     return ", ".join(
-        f"schedule {t.schedule}" if t.schedule else f"team {t.team}" if t.team else f"{t.person}"
+        f"schedule {t.schedule}"
+        if t.schedule
+        else f"team {t.team}"
+        if t.team
+        else f"person {t.person}"
         for t in targets
     )
 
@@ -56,18 +67,15 @@ def paging_plan(directory: Directory | None, service: str | None) -> PlanAnswer:
     """The service's escalation policy as the incident plans its pages."""
     if directory is None:
         return PlanAnswer()
-    found = directory.service(service)
-    if found is None:
-        named = f"service {service!r}" if service else "the incident names no service and it"
-        return PlanAnswer(
-            problem=f"{named} is not in directory {directory.version}, which has no default"
-        )
-    name = service if service in directory.services else directory.default_service
+    try:
+        name, found = service_named(directory, service)
+    except NoSuchService as err:
+        return PlanAnswer(problem=f"{err} (directory {directory.version})")
     policy = directory.escalation_policies[found.escalation_policy]
     return PlanAnswer(
         plan=PagingPlan(
             directory_version=directory.version,
-            service=name or "",
+            service=name,
             policy=found.escalation_policy,
             levels=[
                 PagingLevel(targets=describe_targets(level.targets), delay=level.delay)
@@ -106,25 +114,29 @@ def recipients(directory: Directory, notice: Notice, at: datetime) -> list[Recip
 
 
 def _on_call(directory: Directory, notice: Notice, at: datetime) -> dict[str, str]:
-    """Who is paged: the level's targets (or the whole team's on-call for "All on-call")."""
+    """Who is paged: the level's targets (or the whole team's on-call for "All on-call").
+
+    Nobody, when the directory knows neither the incident's service nor a default one:
+    the page then goes to the channels serving on-call pages, and the timeline says so."""
     service = notice.incident.service
-    found: dict[str, str] = {}
-    if notice.audience == ALL_ON_CALL:
-        for handle, schedule in all_on_call(directory, service, at):
-            found.setdefault(handle, f"on call for {schedule}")
     level = notice.level
     if level is None:  # the severity's own ladder: a name for a level, or a position
         level = SEVERITY_LADDER_LEVELS.get(notice.audience)
         if level is None and notice.audience != ALL_ON_CALL:
             return _named(directory, notice.audience)
-    svc = directory.service(service)
-    if level is not None and svc is not None:
-        levels = directory.escalation_policies[svc.escalation_policy].levels
-        if level < len(levels):
-            for target in levels[level].targets:
-                why = f"level {level + 1}: " + describe_targets([target])
-                for handle in resolve(directory, target, at):
-                    found.setdefault(handle, why)
+    found: dict[str, str] = {}
+    try:
+        if notice.audience == ALL_ON_CALL:
+            for handle, schedule in all_on_call(directory, service, at):
+                found.setdefault(handle, f"on call for {schedule}")
+        levels = escalation_policy(directory, service).levels
+    except NoSuchService:
+        return found
+    if level is not None and level < len(levels):
+        for target in levels[level].targets:
+            why = f"level {level + 1}: " + describe_targets([target])
+            for handle in resolve(directory, target, at):
+                found.setdefault(handle, why)
     return found
 
 

@@ -308,12 +308,6 @@ class Directory(_Strict):
         """The person with ``handle``, or None."""
         return self.people.get(handle)
 
-    def service(self, name: str | None) -> Service | None:
-        """The service ``name`` (or the default service), or None."""
-        if name is not None and name in self.services:
-            return self.services[name]
-        return self.services.get(self.default_service) if self.default_service else None
-
 
 __all__ = [
     "WEEKDAYS",

@@ -20,6 +20,7 @@ from activities.ack_links import link_maker, verify
 from activities.channels import Channel
 from activities.contact import Senders
 from activities.notify import NotifyActivities
+from activities.reach import paging_plan
 from dev.ports import free_port
 from directory.load import parse_directory
 from directory.models import Directory
@@ -278,3 +279,41 @@ async def test_the_incident_channel_hears_declarations_through_the_slack_web_api
     assert body["channel"] == "#inc-shop" and declared.headline in body["text"]
     assert [(o.channel, o.delivered) for o in report.outcomes] == [("slack:#inc-shop", True)]
     assert report.reached == [] and report.nobody is None
+
+
+async def test_a_page_for_a_service_the_directory_does_not_know_still_reaches_a_channel(
+    mailbox: tuple[Mailbox, int],
+) -> None:
+    directory = parse_directory(DIRECTORY)  # no default_service
+    page = notice(BEFORE_HANDOFF, audience="All on-call", level=0)
+    page = page.model_copy(
+        update={"incident": page.incident.model_copy(update={"service": "billing"})}
+    )
+    async with RecordingReceiver() as receiver:
+        report = await deliver(
+            page,
+            directory,
+            mailbox[1],
+            f"{receiver.url}/console",
+            [channel("incident", receiver.url, "incident")],
+        )
+        paths = [r.path for r in receiver.received]
+    assert report.reached == []
+    assert report.nobody == "directory test-1 names nobody with a contact method for it"
+    assert paths == ["/incident"]
+
+
+def test_the_paging_plan_is_the_services_policy_or_says_why_there_is_none() -> None:
+    directory = parse_directory(DIRECTORY)
+    known = paging_plan(directory, "checkout")
+    assert known.plan is not None and known.problem is None
+    assert (known.plan.policy, [lv.targets for lv in known.plan.levels]) == (
+        "shop-default",
+        ["schedule primary", "person nora"],
+    )
+    unknown = paging_plan(directory, "billing")
+    assert unknown.plan is None
+    assert unknown.problem == (
+        "the directory has no service 'billing' and no default_service (directory test-1)"
+    )
+    assert paging_plan(None, "checkout").plan is None  # no directory: the severity's ladder

@@ -13,6 +13,7 @@ from directory.load import (
     positions_named_by,
     unfilled_positions,
 )
+from directory.oncall import service_named
 from incident.policy import load_policy
 from starter.sample import sample_directory_file
 
@@ -47,7 +48,7 @@ def _refusal(text: str, source: str = "dir.yaml") -> list[str]:
 
 def test_a_valid_directory_loads() -> None:
     directory = parse_directory(VALID)
-    assert directory.service(None) == directory.services["checkout"]
+    assert service_named(directory, None) == ("checkout", directory.services["checkout"])
     assert directory.positions == {"VP Engineering": ["ben"]}
 
 
