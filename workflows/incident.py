@@ -260,18 +260,27 @@ class IncidentWorkflow(DecisionUpdates):
             whole_seconds=workflow.patched("whole-second-durations"),
         )
         self._dispatch(effects)
-        # Incidents opened before escalation policies existed page by the severity's ladder.
-        if workflow.patched("escalation-policies"):
-            await self._load_paging_plan()
+        # Everything known at opening is in the state before the first wait, so no query
+        # sees an incident without the containment it proposes or the incident it follows.
+        proposed: Effects | None = None
         # Incidents opened before containment existed must replay without it.
         if start.declaration is None and workflow.patched("containment-playbooks"):
-            self._dispatch(self._incident.propose_playbooks(workflow.now()))
+            proposed = self._incident.propose_playbooks(workflow.now())
         if start.follows is not None:  # opened by alerts that fired while it was closing
             self._incident.link_previous(
                 start.follows.human_id, start.follows.closed_at, workflow.now()
             )
+        # Incidents opened before escalation policies existed page by the severity's ladder.
+        if workflow.patched("escalation-policies"):
+            await self._load_paging_plan()
+        if proposed is not None:  # dispatched where it always was, so histories replay
+            self._dispatch(proposed)
         # Incidents opened before linking existed must replay without it.
-        elif start.dedup_key is not None and workflow.patched("link-previous-incident"):
+        if (
+            start.follows is None
+            and start.dedup_key is not None
+            and workflow.patched("link-previous-incident")
+        ):
             self._effects.spawn(self._link_previous(info.workflow_id))
         # Incidents opened before rooms existed replay without one.
         room = self._incident.room_wanted()

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 
+from directory.models import Directory
 from incident.containment import ActionKind, ActionState
 from incident.models import (
     Acknowledge,
@@ -29,11 +30,14 @@ from incident.models import (
     Role,
     SubmitPostmortem,
 )
+from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide
 from tests.support.controlplane import ControlPlane
 from tests.support.harness import Harness, scheduled
 from tests.support.wait import eventually
+from tests.support.workers import running_worker
+from worker.run import People
 
 MIN = timedelta(minutes=1)
 
@@ -318,3 +322,34 @@ async def test_a_refused_undo_stays_in_force_escalates_and_is_tried_again(
     final = await asyncio.wait_for(incident.result(), 60)
     assert final.containment[0].state is ActionState.COMPENSATED
     assert not (await plane.deployment_row())["promotion_frozen"]
+
+
+async def test_an_incident_is_never_seen_without_the_containment_it_opened_with(
+    bare_harness: Harness, policy: Policy, control_plane: ControlPlane
+) -> None:
+    """While the directory is still being read for the first page, the incident already
+    shows what its playbooks proposed (a query in that moment once saw none)."""
+    harness, plane = bare_harness, control_plane
+    reading = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_directory() -> Directory | None:
+        reading.set()
+        await release.wait()
+        return None
+
+    people = People(directory=slow_directory)
+    async with running_worker(harness, policy, control_plane_url=plane.url, people=people):
+        alert = Alert(
+            fingerprint="f",
+            name="DroviAgentRunSuccessRateLow",
+            labels={"alertname": "DroviAgentRunSuccessRateLow", "deployment": plane.deployment},
+        )
+        incident = await harness.fire(f"pb-{uuid.uuid4().hex[:6]}", alert)
+        await asyncio.wait_for(reading.wait(), timeout=30)
+        state = await harness.until(incident, lambda s: s.phase is not Phase.DETECTED)
+        assert [(a.kind, a.target) for a in state.containment] == [
+            (ActionKind.ROLLBACK_DEPLOYMENT, plane.deployment)
+        ]
+        release.set()
+        await harness.until(incident, lambda s: s.paging is None and s.steps_taken != [])
