@@ -191,9 +191,9 @@ class StoreActivities:
             INSERT INTO incidents (human_id, workflow_id, title, severity, phase, status,
                 service, org, source, dedup_key, roles, flags, policy_version, root_cause,
                 follows, declared_at, acknowledged_at, mitigated_at, resolved_at, closed_at,
-                postmortem_schedule_by, postmortem_complete_by, last_seq)
+                postmortem_schedule_by, postmortem_complete_by, last_seq, customer_impact)
             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11::jsonb,$12::jsonb,$13,$14,$15,$16,
-                $17,$18,$19,$20,$21,$22,$23)
+                $17,$18,$19,$20,$21,$22,$23,$24)
             ON CONFLICT (human_id) DO UPDATE SET
                 title = EXCLUDED.title, severity = EXCLUDED.severity,
                 phase = EXCLUDED.phase, status = EXCLUDED.status,
@@ -204,7 +204,8 @@ class StoreActivities:
                 closed_at = EXCLUDED.closed_at,
                 postmortem_schedule_by = EXCLUDED.postmortem_schedule_by,
                 postmortem_complete_by = EXCLUDED.postmortem_complete_by,
-                last_seq = EXCLUDED.last_seq
+                last_seq = EXCLUDED.last_seq,
+                customer_impact = COALESCE(EXCLUDED.customer_impact, incidents.customer_impact)
             WHERE incidents.last_seq <= EXCLUDED.last_seq
             """,
             row.human_id,
@@ -230,6 +231,7 @@ class StoreActivities:
             row.postmortem_schedule_by,
             row.postmortem_complete_by,
             row.last_seq,
+            row.customer_impact,
         )
         part[0] = "timeline"
         await conn.executemany(
@@ -292,6 +294,16 @@ class StoreActivities:
                 _json(pm.contributing_factors),
                 _json(pm.lessons),
             )
+        part[0] = "customer updates"
+        await conn.executemany(
+            """INSERT INTO customer_updates (human_id, seq, at, actor, stage, status, impact,
+                   message)
+               VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING""",
+            [
+                (row.human_id, u.seq, u.at, u.actor, u.stage, u.status, u.impact, u.message)
+                for u in batch.customer_updates
+            ],
+        )
         part[0] = "action items"
         await conn.executemany(
             """INSERT INTO action_items (human_id, id, description, owner, priority,

@@ -40,6 +40,8 @@ TIMELINE_BYTES = 512 * 1024
 """The timeline an incident keeps in its state (the store keeps all of it)."""
 DECISION_BYTES = 32 * 1024
 """One decision as sent; a larger one is refused by its validator."""
+MAX_CUSTOMER_UPDATES = 20
+"""Customer updates an incident keeps in its state (the store keeps all of them)."""
 
 
 def clip(text: str, max_bytes: int, marker: str = MARKER) -> str:

@@ -30,6 +30,8 @@ class Audience(StrEnum):
     """The service's incident channel: declarations, status updates, resolution."""
     EXECUTIVES = "executives"
     """Executive briefs."""
+    CUSTOMERS = "customers"
+    """Customer updates: the status page connectors and customer channels."""
 
 
 class PagingLevel(_Model):

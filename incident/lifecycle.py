@@ -16,6 +16,7 @@ from incident import bounds
 from incident.classify import Classification, classify
 from incident.containment import ContainmentAction
 from incident.escalation import PagingPlan
+from incident.impact import ComponentImpact
 from incident.models import (
     Alert,
     AlertBatch,
@@ -35,6 +36,7 @@ from incident.policy import Policy, SeverityRule
 from incident.records import RecordBatch
 from incident.rules import (
     communication,
+    customers,
     decisions,
     postmortem,
     reach,
@@ -76,9 +78,10 @@ class Incident:
         now: datetime,
         truncated: int = 0,
         whole_seconds: bool = True,
+        customer_deadlines: bool = True,
     ) -> tuple[Incident, Effects]:
         """Detect and triage a new incident from a declaration or its first alerts
-        (``whole_seconds``: see ``IncidentState.whole_seconds``)."""
+        (``whole_seconds`` and ``customer_deadlines``: see ``IncidentState``)."""
         if declaration is not None:
             found = Classification(
                 severity=declaration.severity,
@@ -109,6 +112,7 @@ class Incident:
             declared_by=declaration.actor if declaration else source,
             last_status_update_at=now,
             whole_seconds=whole_seconds,
+            customer_deadlines=customer_deadlines,
         )
         incident = cls(state, policy)
         effects = triage.triage(
@@ -168,6 +172,14 @@ class Incident:
     def link_previous(self, human_id: str, closed_at: datetime, now: datetime) -> None:
         """Link to the group's previous incident if it closed within the policy's window."""
         recovery.link_previous(self, human_id, closed_at, now)
+
+    def customer_impact(self) -> ComponentImpact:
+        """How the incident's service looks to customers now."""
+        return customers.impact(self)
+
+    def customer_draft(self, now: datetime) -> str:
+        """The customer update the policy's template gives for where the incident stands."""
+        return customers.draft(self, now)
 
     def propose_playbooks(self, now: datetime) -> Effects:
         """Propose the containment the alert's playbooks call for."""

@@ -25,6 +25,7 @@ from pydantic import (
 from incident import bounds
 from incident.containment import ActionKind, ContainmentAction
 from incident.escalation import FollowUp, PagingPlan
+from incident.impact import ComponentImpact, CustomerStage
 from incident.policy import Policy
 from incident.severity import Severity
 
@@ -259,6 +260,18 @@ class PostStatusUpdate(Decision):
     status: Literal[Status.INVESTIGATING, Status.IDENTIFIED] | None = None
 
 
+class PostCustomerUpdate(Decision):
+    """A customer-facing update for the status page and the customer channels; without a
+    message, the policy's template for where the incident stands (initial, progress or
+    resolution) is filled in. Never carries the internal timeline."""
+
+    update: ClassVar[str] = "post_customer_update"
+
+    message: Text | None = None
+    impact: ComponentImpact | None = None
+    """How the service looks to customers from now on (default: the severity's)."""
+
+
 class AddNote(Decision):
     """A free-text note on the timeline."""
 
@@ -467,6 +480,18 @@ class ProbeResult(Model):
         return "; ".join(c.detail for c in self.checks) or "no probes"
 
 
+class CustomerUpdate(Model):
+    """One update customers were given; ``seq`` is its timeline event's."""
+
+    seq: int
+    at: datetime
+    actor: str
+    stage: CustomerStage
+    status: Status
+    impact: ComponentImpact
+    message: str
+
+
 class Room(Model):
     """The incident's own Slack channel, opened on declaration."""
 
@@ -526,6 +551,15 @@ class IncidentState(Model):
     last_status_update: str | None = None
     reminded_for_update_due: datetime | None = None
 
+    customer_updates: list[CustomerUpdate] = Field(default_factory=list)
+    """What customers were told, oldest first (the latest few; the store keeps them all)."""
+    customer_impact: ComponentImpact | None = None
+    """How the service looks to customers as the last update said (None: the severity's)."""
+    customer_reminded_for: datetime | None = None
+    """The customer update deadline the incident channel was reminded of."""
+    customer_escalated_for: datetime | None = None
+    """The customer update deadline the communications lead was paged for."""
+
     alerts: dict[str, AlertRecord] = Field(default_factory=dict)
     alerts_untracked: int = 0
     firings: int = 0
@@ -541,6 +575,10 @@ class IncidentState(Model):
     whole_seconds: bool = False
     """Elapsed times on the timeline in whole seconds (incidents opened since; older ones
     replay their timelines as they were written)."""
+
+    customer_deadlines: bool = False
+    """Customer updates are due on the policy's deadlines and cadence (incidents opened
+    since; older ones replay without those timers)."""
 
     paging: PagingPlan | None = None
     """The service's escalation policy, when the directory has one (else the severity's
@@ -614,6 +652,10 @@ class TimerKind(StrEnum):
     APPROVAL_DUE = "approval_due"
     UNDO_RETRY = "undo_retry"
     POSTMORTEM_REMINDER = "postmortem_reminder"
+    CUSTOMER_REMINDER = "customer_reminder"
+    """A customer update is due: the incident channel is reminded."""
+    CUSTOMER_ESCALATION = "customer_escalation"
+    """A customer update is overdue: the communications lead is paged."""
     PAGE = "page"
     """A level of the service's escalation policy."""
     FOLLOW_UP = "follow_up"

@@ -26,6 +26,8 @@ class NoticeKind(StrEnum):
     RESOLUTION = "resolution"
     EXECUTIVE_BRIEF = "executive_brief"
     POSTMORTEM_REMINDER = "postmortem_reminder"
+    CUSTOMER_UPDATE = "customer_update"
+    CUSTOMER_REMINDER = "customer_reminder"
 
 
 class IncidentBrief(Model):
@@ -59,6 +61,8 @@ class IncidentBrief(Model):
     """The incident's own Slack channel (its ID), where what the incident channel hears goes."""
     room_url: str | None = None
     bridge_url: str | None = None
+    status_page_url: str | None = None
+    """The public status page customers are pointed at (the policy's)."""
 
 
 class Notice(Model):
@@ -101,6 +105,7 @@ def audience_of(kind: NoticeKind) -> Audience:
     return {
         NoticeKind.ESCALATION: Audience.PEOPLE,
         NoticeKind.EXECUTIVE_BRIEF: Audience.EXECUTIVES,
+        NoticeKind.CUSTOMER_UPDATE: Audience.CUSTOMERS,
     }.get(kind, Audience.INCIDENT)
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from incident.containment import ActionKind, Autonomy, TargetScope
 from incident.documents import parse_document, read_document
 from incident.durations import Duration
+from incident.impact import ComponentImpact
 from incident.severity import Severity
 
 
@@ -127,6 +128,70 @@ class CommunicationRule(_Strict):
     (policies written before rooms existed get the default)."""
     bridge_url: str | None = None
     """The call people join (a standing bridge); every notice names it when set."""
+
+
+CUSTOMER_PLACEHOLDERS = ("service", "started", "ended", "duration", "progress", "next_update")
+"""What a customer template may name, in braces: ``{service}``, ``{started}`` …"""
+
+_MIN = timedelta(minutes=1)
+
+
+class CustomerTemplates(_Strict):
+    """The runbooks' three customer messages, in words a customer reads; never anything from
+    the internal timeline."""
+
+    initial: str = (
+        "We are investigating a problem affecting {service} since {started}. "
+        "Some requests may fail or be slow. Our engineers are on it, and we will post "
+        "again {next_update}."
+    )
+    progress: str = (
+        "Update on the problem affecting {service}: {progress}. We will post again {next_update}."
+    )
+    resolution: str = (
+        "The problem affecting {service} is resolved. It lasted {duration}, from {started} "
+        "to {ended}. We are sorry for the disruption; an account of what happened will follow."
+    )
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> CustomerTemplates:
+        values = dict.fromkeys(CUSTOMER_PLACEHOLDERS, "")
+        for stage in ("initial", "progress", "resolution"):
+            try:
+                getattr(self, stage).format_map(values)
+            except (KeyError, IndexError, ValueError) as err:
+                known = ", ".join("{" + p + "}" for p in CUSTOMER_PLACEHOLDERS)
+                raise ValueError(f"{stage}: unknown placeholder {err} (known: {known})") from err
+        return self
+
+
+class CustomerRule(_Strict):
+    """When customers must hear from the incident, how its services look to them, and what
+    they are told."""
+
+    first_update_within: dict[Severity, Duration] = Field(
+        default_factory=lambda: {Severity.P0: 15 * _MIN, Severity.P1: 30 * _MIN}
+    )
+    """Begin customer communication this soon after declaration (seed: P0 15 min, P1 30)."""
+    update_every: dict[Severity, Duration] = Field(
+        default_factory=lambda: {Severity.P0: 15 * _MIN, Severity.P1: 30 * _MIN}
+    )
+    """Then update the status page this often while the incident is open."""
+    escalate_after: Duration = 10 * _MIN
+    """A due update reminds the incident channel; this much later the communications lead
+    is paged."""
+    impact: dict[Severity, ComponentImpact] = Field(
+        default_factory=lambda: {
+            Severity.P0: ComponentImpact.MAJOR_OUTAGE,
+            Severity.P1: ComponentImpact.PARTIAL_OUTAGE,
+            Severity.P2: ComponentImpact.DEGRADED,
+            Severity.P3: ComponentImpact.OPERATIONAL,
+        }
+    )
+    """How an open incident's service looks on the status page until an update says else."""
+    templates: CustomerTemplates = Field(default_factory=CustomerTemplates)
+    status_page_url: str | None = None
+    """The public status page customers are pointed at."""
 
 
 class BusinessHours(_Strict):
@@ -265,6 +330,8 @@ class Policy(_Strict):
     business_hours: BusinessHours
     containment: ContainmentRule = Field(default_factory=ContainmentRule.recommend_only)
     """Incidents recorded before containment existed replay with recommend-only."""
+    customers: CustomerRule = Field(default_factory=CustomerRule)
+    """Policies written before customer communication existed get the runbooks' defaults."""
 
     @model_validator(mode="after")
     def _complete(self) -> Policy:

@@ -8,8 +8,10 @@ from typing import Any, TypeVar
 from pydantic import Field
 
 from incident import bounds
+from incident.impact import ComponentImpact
 from incident.models import (
     ActionItem,
+    CustomerUpdate,
     IncidentState,
     Model,
     NotificationRecord,
@@ -48,6 +50,8 @@ class IncidentRow(Model):
     postmortem_schedule_by: datetime | None
     postmortem_complete_by: datetime | None
     last_seq: int
+    customer_impact: str | None = None
+    """How the incident's service looks to customers now (the status page reads it)."""
 
 
 class RecordBatch(Model):
@@ -58,6 +62,7 @@ class RecordBatch(Model):
     notifications: list[NotificationRecord] = Field(default_factory=list)
     postmortem: Postmortem | None = None
     action_items: list[ActionItem] = Field(default_factory=list)
+    customer_updates: list[CustomerUpdate] = Field(default_factory=list)
 
     @property
     def last_seq(self) -> int:
@@ -78,6 +83,7 @@ def pending_batch(
     state: IncidentState,
     workflow_id: str,
     deadlines: tuple[datetime | None, datetime | None],
+    customer_impact: ComponentImpact | None = None,
 ) -> RecordBatch | None:
     """The next write the store needs, or None when it is up to date."""
     if not records_behind(state):
@@ -116,13 +122,16 @@ def pending_batch(
         postmortem_schedule_by=deadlines[0],
         postmortem_complete_by=deadlines[1],
         last_seq=last_seq,
+        customer_impact=customer_impact.value if customer_impact else None,
     )
+    told = [u for u in state.customer_updates if state.recorded_seq < u.seq <= last_seq]
     return RecordBatch(
         row=row,
         events=events,
         notifications=notifications,
         postmortem=state.postmortem,
         action_items=items,
+        customer_updates=told,
     )
 
 

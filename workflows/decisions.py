@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         Escalate,
         IdentifyCause,
         LiftDegradedMode,
+        PostCustomerUpdate,
         PostStatusUpdate,
         ProposeContainment,
         RaiseFlag,
@@ -94,6 +95,15 @@ class DecisionUpdates(ABC):
 
     @post_status_update.validator
     def _check_post_status_update(self, decision: PostStatusUpdate) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def post_customer_update(self, decision: PostCustomerUpdate) -> DecisionReceipt:
+        """Tell customers where things stand (the status page and customer channels)."""
+        return self._decide(decision)
+
+    @post_customer_update.validator
+    def _check_post_customer_update(self, decision: PostCustomerUpdate) -> None:
         self._check(decision)
 
     @workflow.update

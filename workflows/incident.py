@@ -258,6 +258,8 @@ class IncidentWorkflow(DecisionUpdates):
             # Incidents opened before elapsed times were rounded replay their timelines as
             # they were written.
             whole_seconds=workflow.patched("whole-second-durations"),
+            # Incidents opened before customer communication replay without its timers.
+            customer_deadlines=workflow.patched("customer-communication"),
         )
         self._dispatch(effects)
         # Everything known at opening is in the state before the first wait, so no query

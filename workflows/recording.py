@@ -61,7 +61,10 @@ class Recorder:
             return
         incident = self._incident()
         batch = pending_batch(
-            incident.state, workflow.info().workflow_id, incident.postmortem_deadlines()
+            incident.state,
+            workflow.info().workflow_id,
+            incident.postmortem_deadlines(),
+            incident.customer_impact(),
         )
         if batch is not None:
             self._task = asyncio.get_running_loop().create_task(self._write(batch))

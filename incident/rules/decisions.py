@@ -23,6 +23,7 @@ from incident.models import (
     IdentifyCause,
     LiftDegradedMode,
     Phase,
+    PostCustomerUpdate,
     PostStatusUpdate,
     ProposeContainment,
     RaiseFlag,
@@ -33,6 +34,7 @@ from incident.models import (
 )
 from incident.rules import (
     communication,
+    customers,
     paging,
     permissions,
     postmortem,
@@ -102,6 +104,7 @@ RULES: dict[type[Decision], Rule] = {
     AssignRole: Rule(response.check_assign, response.apply_assign),
     ChangeSeverity: Rule(response.check_severity, response.apply_severity),
     PostStatusUpdate: Rule(communication.check_update, communication.apply_update),
+    PostCustomerUpdate: Rule(customers.check_update, customers.apply_update),
     AddNote: Rule(_always, response.apply_note),
     RaiseFlag: Rule(paging.check_flag, paging.apply_flag),
     DeclareMitigated: Rule(response.check_mitigate, response.apply_mitigate),

@@ -18,6 +18,7 @@ from incident.models import (
     Close,
     Decision,
     LiftDegradedMode,
+    PostCustomerUpdate,
     Resolve,
     Role,
 )
@@ -67,6 +68,14 @@ def _approvers(inc: Incident) -> set[str]:
     return _holders(inc, tuple(Role(r) for r in inc.policy.containment.approvers))
 
 
+def _customer_update(inc: Incident, d: PostCustomerUpdate) -> str | None:
+    speakers = (Role.COMMUNICATIONS_LEAD, Role.INCIDENT_COMMANDER)
+    holders = _holders(inc, speakers)
+    if not holders or d.actor in holders:
+        return None  # nobody speaks for the incident yet: any responder may
+    return f"{d.actor} cannot post a customer update: only the {_titles(speakers)} can"
+
+
 def _lift(inc: Incident, d: LiftDegradedMode) -> str | None:
     if d.actor in _approvers(inc):
         return None
@@ -77,6 +86,7 @@ def _lift(inc: Incident, d: LiftDegradedMode) -> str | None:
 ROLE_CHECKS: dict[type[Decision], Callable[[Incident, Any], str | None]] = {
     AssignRole: _assign,
     LiftDegradedMode: _lift,
+    PostCustomerUpdate: _customer_update,
     Resolve: _leads_only("resolve the incident"),
     Close: _leads_only("close the incident"),
 }

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incident.models import PendingTimer, TimerKind
-from incident.rules import communication, paging, postmortem, reach, recovery, saga
+from incident.rules import communication, customers, paging, postmortem, reach, recovery, saga
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ PLANNERS: tuple[Planner, ...] = (
     paging.plan,
     reach.plan,
     communication.plan,
+    customers.plan,
     recovery.plan,
     saga.plan,
     postmortem.plan,
@@ -42,6 +43,8 @@ HANDLERS: dict[TimerKind, Handler] = {
     TimerKind.POSTMORTEM_REMINDER: postmortem.remind,
     TimerKind.PAGE: reach.page_due,
     TimerKind.FOLLOW_UP: reach.follow_up_due,
+    TimerKind.CUSTOMER_REMINDER: customers.remind,
+    TimerKind.CUSTOMER_ESCALATION: customers.escalate,
 }
 
 

@@ -10,7 +10,8 @@ from incident import bounds
 from incident import search_attributes as search
 from incident.containment import ActionState
 from incident.durations import spoken_duration
-from incident.models import PendingTimer, Phase, Role, Status
+from incident.impact import CustomerStage
+from incident.models import IncidentState, PendingTimer, Phase, Role, Status
 from incident.notices import IncidentBrief
 from incident.rules import communication, postmortem, wording
 
@@ -50,6 +51,7 @@ def brief(inc: Incident, now: datetime) -> IncidentBrief:
         room_channel=s.room.channel_id if s.room else None,
         room_url=s.room.url if s.room else None,
         bridge_url=inc.policy.communication.bridge_url,
+        status_page_url=inc.policy.customers.status_page_url,
     )
 
 
@@ -87,6 +89,7 @@ def details(inc: Incident, now: datetime, timers: list[PendingTimer]) -> str:
         )
     if s.flags:
         lines.append("- Flags: " + ", ".join(f.label for f in s.flags))
+    lines.append(f"- Customers: {customers_told(s)}")
     if s.last_probe is not None:
         lines.append(f"- Last SLO probe: {s.last_probe.summary}")
     if s.containment:
@@ -101,6 +104,31 @@ def details(inc: Incident, now: datetime, timers: list[PendingTimer]) -> str:
         lines += ["", "**Next:**"]
         lines += [f"- {wording.utc(t.due)} — {t.summary}" for t in timers[:5]]
     return bounds.clip("\n".join(lines), bounds.DETAILS_BYTES)
+
+
+def customers_told(state: IncidentState) -> str:
+    """What customers heard, in a line: ``told 2 times, last 14:20 UTC (partial outage)``."""
+    updates = state.customer_updates
+    if not updates:
+        return "not told yet"
+    last = updates[-1]
+    times = "once" if len(updates) == 1 else f"{len(updates)} times"
+    return f"told {times}, last {wording.utc(last.at)} ({last.impact.words})"
+
+
+def resolution_checklist(state: IncidentState) -> list[tuple[str, bool]]:
+    """The runbook's resolution checklist, each item ticked from what the incident knows."""
+    s = state
+    return [
+        ("Root cause identified", s.root_cause is not None),
+        ("Mitigated or fixed", s.mitigated_at is not None or s.resolution_declared_at is not None),
+        ("Monitoring confirms normal operation", s.resolved_at is not None),
+        ("Customer communication sent", bool(s.customer_updates)),
+        (
+            "Customers told it is resolved",
+            bool(s.customer_updates) and s.customer_updates[-1].stage is CustomerStage.RESOLUTION,
+        ),
+    ]
 
 
 def waiting_for(inc: Incident) -> str:

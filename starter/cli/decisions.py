@@ -15,6 +15,7 @@ from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedErr
 from temporalio.service import RPCError
 
 from incident.containment import ActionKind
+from incident.impact import ComponentImpact
 from incident.models import (
     Acknowledge,
     AddActionItem,
@@ -33,6 +34,7 @@ from incident.models import (
     IncidentState,
     LiftDegradedMode,
     Phase,
+    PostCustomerUpdate,
     PostmortemStatus,
     PostStatusUpdate,
     ProposeContainment,
@@ -223,6 +225,26 @@ _decision(
             reason=reason,
             message=message,
             status=Status(new_status) if new_status else None,
+        )
+    ),
+)
+_decision(
+    "customer",
+    PostCustomerUpdate,
+    "Post a customer update to the status page and customer channels; without MESSAGE, "
+    "the policy's template for where the incident stands (initial, progress, resolution).",
+    click.argument("message", required=False),
+    click.option(
+        "--impact",
+        type=click.Choice([i.value for i in ComponentImpact]),
+        help="How the service looks to customers from now on (default: the severity's).",
+    ),
+    build=lambda reason, message, impact: (
+        lambda actor: PostCustomerUpdate(
+            actor=actor,
+            reason=reason,
+            message=message,
+            impact=ComponentImpact(impact) if impact else None,
         )
     ),
 )

@@ -9,6 +9,7 @@ import click
 
 from incident.durations import format_duration
 from incident.models import IncidentState, PendingTimer, Phase, TimelineEvent
+from incident.rules import views
 
 SEVERITY_COLOUR = {"P0": "red", "P1": "red", "P2": "yellow", "P3": "cyan", "P4": "white"}
 PHASE_COLOUR = {
@@ -119,6 +120,14 @@ def incident(state: IncidentState, timers: list[PendingTimer]) -> str:
                 f"  {action.title:<40} {action.autonomy.value:<9} {where}"
                 + (f"  {action.detail}" if action.detail else "")
             )
+    lines.append(click.style("Customers", bold=True))
+    lines.append(f"  {views.customers_told(s)}")
+    lines += [f"  {when(u.at)}  {u.impact.words:<22} {u.message}" for u in s.customer_updates[-3:]]
+    if s.phase not in (Phase.DETECTED, Phase.TRIAGED):
+        lines.append(click.style("Resolution checklist", bold=True))
+        lines += [
+            f"  [{'x' if done else ' '}] {item}" for item, done in views.resolution_checklist(s)
+        ]
     lines.append(click.style("Pending timers", bold=True))
     if timers:
         lines += [f"  {when(t.due):<34} {t.summary}" for t in timers]

@@ -63,7 +63,11 @@ def activities(*channels: Channel) -> NotifyActivities:
     return NotifyActivities(channels=channels, http=httpx.AsyncClient(), ui_url=None)
 
 
-@pytest.mark.parametrize("kind", list(NoticeKind))
+INTERNAL = [k for k in NoticeKind if k is not NoticeKind.CUSTOMER_UPDATE]
+"""Notices for the team; a customer update is for customers and carries none of this."""
+
+
+@pytest.mark.parametrize("kind", INTERNAL)
 def test_every_template_renders_the_facts(kind: NoticeKind) -> None:
     text = activities().render(notice(kind))
     assert "None" not in text
@@ -71,7 +75,7 @@ def test_every_template_renders_the_facts(kind: NoticeKind) -> None:
     assert "P0" in text
 
 
-@pytest.mark.parametrize("kind", list(NoticeKind))
+@pytest.mark.parametrize("kind", INTERNAL)
 def test_every_notice_names_the_room_and_the_bridge_when_there_are_some(kind: NoticeKind) -> None:
     assert "Room:" not in activities().render(notice(kind))
     assert "Bridge:" not in activities().render(notice(kind))
@@ -79,6 +83,32 @@ def test_every_notice_names_the_room_and_the_bridge_when_there_are_some(kind: No
     brief = notice(kind).incident.model_copy(update=where)
     text = activities().render(notice(kind, incident=brief))
     assert "\nRoom: https://app.slack.com/client/T0/C0ROOM\nBridge: https://meet/b\n" in text
+
+
+def test_a_customer_update_says_only_what_customers_may_read() -> None:
+    where = {
+        "room_url": "https://app.slack.com/client/T0/C0ROOM",
+        "bridge_url": "https://meet/b",
+        "status_page_url": "https://status.example.com",
+    }
+    brief = notice(NoticeKind.CUSTOMER_UPDATE).incident.model_copy(update=where)
+    text = activities().render(
+        notice(
+            NoticeKind.CUSTOMER_UPDATE,
+            incident=brief,
+            headline="agents: identified",
+            message="We have found the cause and are rolling back.",
+        )
+    )
+    assert text.splitlines()[:4] == [
+        "agents: identified",
+        "2026-11-24 14:30 UTC",
+        "",
+        "We have found the cause and are rolling back.",
+    ]
+    assert "Status page: https://status.example.com" in text
+    for internal in ("INC-7K3QXD", "P0", "dana", "C0ROOM", "meet/b", "v42", "acme"):
+        assert internal not in text
 
 
 def test_escalation_notice_says_who_why_and_how() -> None:

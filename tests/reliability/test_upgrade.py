@@ -393,7 +393,11 @@ async def _listed(client: Client, task_queue: str, handles: list[IncidentHandle]
     await eventually(all_listed, within=30)
 
 
-NEW_MIGRATIONS = ["0003_people_credentials.sql", "0004_oncall_overrides.sql"]
+NEW_MIGRATIONS = [
+    "0003_people_credentials.sql",
+    "0004_oncall_overrides.sql",
+    "0005_customer_updates.sql",
+]
 """The migrations since the previous release, which the operator applies when deploying."""
 
 

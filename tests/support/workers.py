@@ -24,15 +24,19 @@ async def running_worker(
     channel_names: tuple[str, ...] = ("hook",),
     control_plane_url: str | None = None,
     people: People | None = None,
+    audiences: dict[str, list[str]] | None = None,
 ) -> AsyncIterator[Worker]:
     """Run a worker for ``harness``'s task queue until the block ends (a restart is two blocks).
 
     Each name in ``channel_names`` becomes a webhook channel posting to
-    ``<receiver>/<name>``.
+    ``<receiver>/<name>``, serving the audiences ``audiences`` gives it (by default the
+    incident channel's).
     """
+    served = audiences or {}
     channels = [
         Channel.model_validate(
             {"name": name, "kind": "webhook", "url": f"{harness.receiver.url}/{name}"}
+            | ({"audiences": served[name]} if name in served else {})
         )
         for name in channel_names
     ]
