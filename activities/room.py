@@ -5,8 +5,12 @@ lowercase letters, digits and hyphens, at most 80 characters, as Slack requires.
 ``conversations.create`` opens it; when the name is taken (a retry after Slack
 created it, or an earlier channel of that name) ``conversations.list`` finds
 that channel and the incident uses it, and when no channel the bot can see has
-the name (archived, private), the name gets a suffix (``-2``, ``-3``). Nobody
-is invited: every notice links the room, and its notices are posted there.
+the name (archived, private), the name gets a suffix (``-2``, ``-3``).
+Then ``conversations.invite`` brings in the responders: everyone on call for
+the incident's service and its escalation policy's first level, by the Slack
+member IDs their directory entries give. Invalid IDs are passed over
+(``force``); an invitation Slack refuses leaves the room open and says why.
+Every notice links the room, and its notices are posted there.
 
 The link is ``https://app.slack.com/client/<team>/<channel>`` when Slack names
 the channel's team, else ``https://slack.com/app_redirect?channel=<channel>``,
@@ -17,12 +21,16 @@ is no room, and that is not an error.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contact.slack import SlackSender
+from activities.reach import DirectorySource, no_directory
+from directory.models import ContactKind
+from directory.oncall import NoSuchService, all_on_call, page_targets
 from incident.models import Room, RoomRequest
 
 NAME_LIMIT = 80
@@ -30,6 +38,9 @@ NAME_LIMIT = 80
 SUFFIXES = ("", "-2", "-3")
 LIST_PAGES = 10
 """How many pages of ``conversations.list`` (200 channels each) a taken name is looked for in."""
+MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+"""A Slack member ID (a Slack contact address may also name a channel, which is not invited)."""
+INVITED_ANYWAY = {"already_in_channel", "cant_invite_self"}
 
 
 def room_name(human_id: str, title: str, suffix: str = "") -> str:
@@ -60,8 +71,11 @@ def _room(channel: dict[str, Any]) -> Room:
 class RoomActivities:
     """Opens incidents' rooms with the Slack bot of the settings (None: no bot, no rooms)."""
 
-    def __init__(self, slack: SlackSender | None) -> None:
+    def __init__(
+        self, slack: SlackSender | None, directory: DirectorySource = no_directory
+    ) -> None:
         self._slack = slack
+        self._directory = directory
 
     @activity.defn(name="room.open")
     async def open_room(self, request: RoomRequest) -> Room | None:
@@ -77,7 +91,7 @@ class RoomActivities:
             name = room_name(request.human_id, request.title, suffix)
             answer = await slack.call("conversations.create", {"name": name, "is_private": "false"})
             if answer.get("ok") is True:
-                return _room(answer["channel"])
+                return await self._invite(slack, _room(answer["channel"]), request.service)
             error = str(answer.get("error") or "no ok in its answer")
             if error != "name_taken":
                 raise ApplicationError(
@@ -85,12 +99,49 @@ class RoomActivities:
                 )
             found = await self._find(slack, name)
             if found is not None:
-                return found
+                return await self._invite(slack, found, request.service)
         raise ApplicationError(
             f"Slack conversations.create: every name for {request.human_id} is taken",
             type="SlackRefused",
             non_retryable=True,
         )
+
+    async def _invite(self, slack: SlackSender, room: Room, service: str | None) -> Room:
+        """``room`` with the responders invited (or the reason none could be)."""
+        members = await self._responders(service)
+        if not members:
+            return room
+        answer = await slack.call(
+            "conversations.invite",
+            {"channel": room.channel_id, "users": ",".join(members.values()), "force": "true"},
+        )
+        error = answer.get("error")
+        if answer.get("ok") is True or error in INVITED_ANYWAY:
+            return room.model_copy(update={"invited": list(members)})
+        why = f"Slack conversations.invite: {error or 'no ok in its answer'}"
+        return room.model_copy(update={"not_invited": why})
+
+    async def _responders(self, service: str | None) -> dict[str, str]:
+        """The Slack member ID of each responder to invite, by handle."""
+        directory = await self._directory()
+        if directory is None:
+            return {}
+        now = datetime.now(UTC)
+        try:
+            handles = [h for h, _ in all_on_call(directory, service, now)]
+            handles += page_targets(directory, service, 0, now)
+        except NoSuchService:
+            return {}
+        members: dict[str, str] = {}
+        for handle in dict.fromkeys(handles):
+            person = directory.person(handle)
+            if person is None:
+                continue
+            for method in person.contact:
+                if method.kind is ContactKind.SLACK and MEMBER_ID.fullmatch(method.address):
+                    members[handle] = method.address
+                    break
+        return members
 
     async def _find(self, slack: SlackSender, name: str) -> Room | None:
         """The unarchived public channel called ``name``, if the bot can see one."""

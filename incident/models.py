@@ -499,6 +499,10 @@ class Room(Model):
     name: str
     url: str
     """A link that opens the channel (``https://app.slack.com/client/<team>/<channel>``)."""
+    invited: list[str] = Field(default_factory=list)
+    """The responders invited when it opened (directory handles)."""
+    not_invited: str | None = None
+    """Why responders could not be invited, when they could not."""
 
 
 class RoomRequest(Model):
@@ -506,6 +510,8 @@ class RoomRequest(Model):
 
     human_id: str
     title: str
+    service: str | None = None
+    """Whose on-call responders are invited."""
 
 
 class IncidentState(Model):

@@ -140,7 +140,9 @@ def build_worker(
     policy_activities = PolicyActivities(policy)
     reach = ReachActivities(people.directory, people.compression)
     lineage = LineageActivities(client)
-    room = RoomActivities(people.senders.slack if people.senders is not None else None)
+    room = RoomActivities(
+        people.senders.slack if people.senders is not None else None, people.directory
+    )
     contain = ContainmentActivities(
         http=http, base_url=control_plane_url, token=control_plane_token
     )

@@ -42,13 +42,18 @@ def room_wanted(inc: Incident) -> RoomRequest | None:
     s = inc.state
     if s.room is not None or s.severity not in inc.policy.communication.rooms_for:
         return None
-    return RoomRequest(human_id=s.human_id, title=s.title)
+    return RoomRequest(human_id=s.human_id, title=s.title, service=s.service)
 
 
 def room_opened(inc: Incident, room: Room, now: datetime) -> None:
     """Keep the room: every notice from now on links it, and the timeline says so."""
     inc.state.room = room
-    timeline.add_event(inc, now, "room", wording.SYSTEM, f"Room #{room.name} opened: {room.url}")
+    text = f"Room #{room.name} opened: {room.url}"
+    if room.invited:
+        text += "; invited " + ", ".join(room.invited)
+    elif room.not_invited:
+        text += f"; nobody invited: {room.not_invited}"
+    timeline.add_event(inc, now, "room", wording.SYSTEM, text)
 
 
 def room_not_opened(inc: Incident, problem: str, now: datetime) -> None:

@@ -15,6 +15,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.contact import Senders
 from activities.room import RoomActivities, room_name
+from directory.load import parse_directory
+from directory.models import Directory
 from incident.models import Room, RoomRequest
 from settings import ContactSettings
 from tests.support.receiver import Received, RecordingReceiver
@@ -124,3 +126,84 @@ async def test_slack_rate_limiting_is_retried_later(receiver: RecordingReceiver)
     with pytest.raises(Exception, match="ratelimited") as raised:
         await open_room(receiver)
     assert not isinstance(raised.value, ApplicationError)
+
+
+RESPONDERS = """
+version: room-1
+people:
+  ann:
+    name: Ann Archer
+    contact: [{kind: slack, address: U0ANN}, {kind: email, address: ann@example.com}]
+  ben:
+    name: Ben Baker
+    contact: [{kind: slack, address: "#shop-pages"}]
+  cy:
+    name: Cy Chen
+    contact: [{kind: slack, address: W0CY}]
+teams:
+  shop: {name: Shop, members: [ann, ben], schedules: [primary]}
+schedules:
+  primary:
+    time_zone: UTC
+    layers:
+      - {name: everyone, rotation: daily, handoff: "00:00", start: 2026-01-01, members: [ann]}
+escalation_policies:
+  shop-default:
+    levels:
+      - targets: [{schedule: primary}, {person: cy}, {person: ben}]
+        delay: 5m
+services:
+  checkout: {team: shop, escalation_policy: shop-default, channel: "#inc-shop"}
+"""
+
+
+async def open_room_for(receiver: RecordingReceiver, service: str | None) -> Room | None:
+    settings = ContactSettings(slack_bot_token=TOKEN, slack_api_url=receiver.url)
+    directory = parse_directory(RESPONDERS)
+
+    async def source() -> Directory:
+        return directory
+
+    async with httpx.AsyncClient() as http:
+        rooms = RoomActivities(Senders(settings, http).slack, source)
+        request = REQUEST.model_copy(update={"service": service})
+        return await ActivityEnvironment().run(rooms.open_room, request)
+
+
+def created_then(invite: dict[str, Any]) -> Callable[[str, dict[str, str]], dict[str, Any]]:
+    def answer(path: str, body: dict[str, str]) -> dict[str, Any]:
+        if path == "/api/conversations.create":
+            return {"ok": True, "channel": {"id": "C0ROOM", "name": body["name"]}}
+        return invite
+
+    return answer
+
+
+async def test_the_responders_on_call_are_invited_by_their_slack_member_ids(
+    receiver: RecordingReceiver,
+) -> None:
+    receiver.respond = slack(created_then({"ok": True, "channel": {"id": "C0ROOM"}}))
+    room = await open_room_for(receiver, "checkout")
+    assert room is not None and room.invited == ["ann", "cy"]  # ben's Slack is a channel
+    invite = receiver.received[-1]
+    assert invite.path == "/api/conversations.invite"
+    assert form(invite) == {"channel": "C0ROOM", "users": "U0ANN,W0CY", "force": "true"}
+
+
+async def test_an_invitation_slack_refuses_leaves_the_room_open_and_says_why(
+    receiver: RecordingReceiver,
+) -> None:
+    receiver.respond = slack(created_then({"ok": False, "error": "missing_scope"}))
+    room = await open_room_for(receiver, "checkout")
+    assert room is not None and room.channel_id == "C0ROOM"
+    assert (room.invited, room.not_invited) == (
+        [],
+        "Slack conversations.invite: missing_scope",
+    )
+
+
+async def test_nobody_to_invite_sends_no_invitation(receiver: RecordingReceiver) -> None:
+    receiver.respond = slack(created_then({"ok": True}))
+    room = await open_room_for(receiver, "no-such-service")
+    assert room is not None and room.invited == []
+    assert [r.path for r in receiver.received] == ["/api/conversations.create"]
