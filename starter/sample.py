@@ -2,8 +2,9 @@
 
 It runs on a worker whose policy is compressed 60 times (a minute of policy
 is a second of wall time), so the whole lifecycle — paging, acknowledgement,
-escalation, a status update, a rollback awaiting approval (approve it with the
-CLI, or the sample's commander does after a while), a disabled trigger,
+escalation, a status update, an update to customers, a rollback awaiting
+approval (approve it with the CLI, or the sample's commander does after a
+while), a disabled trigger,
 mitigation, resolution, the monitoring window that re-enables the trigger,
 the postmortem and close — passes in about three minutes.
 """
@@ -33,6 +34,7 @@ from tenacity import (
 )
 
 from incident.containment import ActionKind, ActionState
+from incident.impact import ComponentImpact
 from incident.models import (
     Acknowledge,
     AddActionItem,
@@ -42,6 +44,7 @@ from incident.models import (
     Declaration,
     DeclareMitigated,
     IncidentState,
+    PostCustomerUpdate,
     PostmortemStatus,
     PostStatusUpdate,
     ProposeContainment,
@@ -141,6 +144,8 @@ async def run_sample(
             message="Success rate at 62% since the deploy of agents v42.",
         )
     )
+    # Customers hear within the P1's 30 minutes, in the policy's words (the initial template).
+    await step(PostCustomerUpdate(actor="cleo.comms", impact=ComponentImpact.PARTIAL_OUTAGE))
     await step(
         ProposeContainment(
             actor="devon.devops",
@@ -192,6 +197,7 @@ async def run_sample(
     )
     trigger = state.containment[1]
     say(f"{human} resolved; {trigger.title}: {trigger.state.value} ({trigger.detail})")
+    await step(PostCustomerUpdate(actor="cleo.comms"))  # the resolution template
     await step(
         SubmitPostmortem(
             actor=commander,
