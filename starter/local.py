@@ -268,6 +268,7 @@ async def run(args: argparse.Namespace) -> None:
                 ),
                 temporal,
                 rpc_timeout=hook_settings.rpc_timeout,
+                task_queue=hook_settings.task_queue,
             )
             hooks_url = await stack.enter_async_context(
                 serving(
