@@ -574,9 +574,11 @@ def _forged_form(why: str = "The form expired or did not come from this board.")
 async def _posted_form(request: Request) -> dict[str, str]:
     """A url-encoded form's fields (the last of a repeated one), or an answer saying why not."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if not body:
+        return {}  # and so no CSRF token
     if kind != "application/x-www-form-urlencoded":
         raise _Answer(_message(415, "Nothing was done", "Expected a form from the board."))
-    body = await request.body()
     if len(body) > FORM_BYTES:
         raise _Answer(_message(413, "Nothing was done", "The form is too large."))
     try:
