@@ -439,6 +439,7 @@ def _banner(
         "method with no provider set (email, Slack, SMS, voice) are printed here",
         "Decision API": f"{hooks_url}/api/v1 (`warroom token create PERSON`, then "
         "WARROOM_API_URL and WARROOM_API_TOKEN)",
+        "Board": f"{hooks_url}/board (sign in with a token from `warroom token create PERSON`)",
         "Data": str(data_dir),
     }
     width = max(len(k) for k in lines)
