@@ -5,7 +5,9 @@ The alert hooks and the operator CLI are built on these same calls.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.api.errordetails.v1 import WorkflowNotReadyFailure
@@ -21,6 +23,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from incident import search_attributes as search
 from incident.bounds import DETAILS_BYTES, clip, clip_line
 from incident.ids import (
     declared_workflow_id,
@@ -62,6 +65,81 @@ class IncidentNotFound(LookupError):
 
 class IncidentNotReady(Exception):
     """The incident is still being declared and took no decision; send it again shortly."""
+
+
+@dataclass(frozen=True)
+class IncidentListing:
+    """One incident as the visibility store lists it (no query to its workflow)."""
+
+    human_id: str
+    workflow_id: str
+    severity: str
+    phase: str
+    status: str
+    service: str
+    commander: str
+    started: datetime
+
+
+def incidents_query(
+    *,
+    severities: Iterable[str] = (),
+    phases: Iterable[str] = (),
+    statuses: Iterable[str] = (),
+    service: str | None = None,
+    commander: str | None = None,
+    include_closed: bool = False,
+) -> str:
+    """The visibility query for incidents matching every filter given (open ones only,
+    unless ``include_closed`` or the closed phase is asked for)."""
+    phases = tuple(phases)
+    clauses = ['WorkflowType = "IncidentWorkflow"']
+    # Asking for the closed phase is asking for closed incidents.
+    if not include_closed and "closed" not in phases:
+        clauses.append('ExecutionStatus = "Running"')
+    for key, values in (
+        (search.INCIDENT_SEVERITY, tuple(severities)),
+        (search.INCIDENT_PHASE, phases),
+        (search.INCIDENT_STATUS, tuple(statuses)),
+    ):
+        if values:
+            clauses.append("(" + " OR ".join(f'{key.name} = "{_quoted(v)}"' for v in values) + ")")
+    for key, value in ((search.INCIDENT_SERVICE, service), (search.INCIDENT_COMMANDER, commander)):
+        if value:
+            clauses.append(f'{key.name} = "{_quoted(value)}"')
+    return " AND ".join(clauses)
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+async def find_incidents(
+    client: Client, query: str, *, limit: int = 50, rpc_timeout: timedelta | None = None
+) -> list[IncidentListing]:
+    """The incidents ``query`` (see ``incidents_query``) finds, newest first, at most ``limit``.
+
+    An incident still being declared (no ``IncidentId`` yet) is left out.
+    """
+    found = []
+    async for execution in client.list_workflows(query, limit=limit, rpc_timeout=rpc_timeout):
+        attrs = execution.typed_search_attributes
+        name = attrs.get(search.INCIDENT_ID)
+        if not name:
+            continue  # still being declared
+        found.append(
+            IncidentListing(
+                human_id=name,
+                workflow_id=execution.id,
+                severity=attrs.get(search.INCIDENT_SEVERITY) or "",
+                phase=attrs.get(search.INCIDENT_PHASE) or "",
+                status=attrs.get(search.INCIDENT_STATUS) or "",
+                service=attrs.get(search.INCIDENT_SERVICE) or "",
+                commander=attrs.get(search.INCIDENT_COMMANDER) or "",
+                started=execution.start_time,
+            )
+        )
+    return found
 
 
 def rejection_type(err: WorkflowUpdateFailedError) -> str | None:

@@ -268,6 +268,7 @@ async def run(args: argparse.Namespace) -> None:
                 ),
                 temporal,
                 rpc_timeout=hook_settings.rpc_timeout,
+                task_queue=hook_settings.task_queue,
             )
             hooks_url = await stack.enter_async_context(
                 serving(
@@ -438,6 +439,7 @@ def _banner(
         "method with no provider set (email, Slack, SMS, voice) are printed here",
         "Decision API": f"{hooks_url}/api/v1 (`warroom token create PERSON`, then "
         "WARROOM_API_URL and WARROOM_API_TOKEN)",
+        "Board": f"{hooks_url}/board (sign in with a token from `warroom token create PERSON`)",
         "Data": str(data_dir),
     }
     width = max(len(k) for k in lines)

@@ -15,10 +15,9 @@ from temporalio.client import (
 from temporalio.service import RPCError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_fixed
 
-from incident import search_attributes as search
 from incident.models import Declaration, IncidentState, Phase, Status
 from incident.severity import Severity
-from starter.api import IncidentHandle, declare_incident
+from starter.api import IncidentHandle, declare_incident, find_incidents, incidents_query
 from starter.cli import render
 from starter.cli.base import (
     DENIED,
@@ -65,39 +64,28 @@ async def list_incidents(
     limit: int,
 ) -> None:
     """List incidents (a visibility query underneath)."""
-    clauses = ['WorkflowType = "IncidentWorkflow"']
-    # Asking for the closed phase is asking for closed incidents.
-    if not include_closed and Phase.CLOSED.value not in phases:
-        clauses.append('ExecutionStatus = "Running"')
-    for key, values in (
-        (search.INCIDENT_SEVERITY, severity),
-        (search.INCIDENT_PHASE, phases),
-        (search.INCIDENT_STATUS, statuses),
-    ):
-        if values:
-            clauses.append("(" + " OR ".join(f'{key.name} = "{v}"' for v in values) + ")")
-    for key, value in ((search.INCIDENT_SERVICE, service), (search.INCIDENT_COMMANDER, commander)):
-        if value:
-            clauses.append(f'{key.name} = "{_quote(value)}"')
-    query = " AND ".join(clauses)
-    client = await ctx.client()
-    rows = []
-    async for execution in client.list_workflows(query, limit=limit):
-        attrs = execution.typed_search_attributes
-        if not attrs.get(search.INCIDENT_ID):
-            continue  # still being declared
-        rows.append(
-            {
-                "id": attrs.get(search.INCIDENT_ID) or "",
-                "workflow_id": execution.id,
-                "severity": attrs.get(search.INCIDENT_SEVERITY) or "",
-                "phase": attrs.get(search.INCIDENT_PHASE) or "",
-                "status": attrs.get(search.INCIDENT_STATUS) or "",
-                "service": attrs.get(search.INCIDENT_SERVICE) or "",
-                "commander": attrs.get(search.INCIDENT_COMMANDER) or "",
-                "started": execution.start_time.isoformat(),
-            }
-        )
+    query = incidents_query(
+        severities=severity,
+        phases=phases,
+        statuses=statuses,
+        service=service,
+        commander=commander,
+        include_closed=include_closed,
+    )
+    found = await find_incidents(await ctx.client(), query, limit=limit)
+    rows = [
+        {
+            "id": i.human_id,
+            "workflow_id": i.workflow_id,
+            "severity": i.severity,
+            "phase": i.phase,
+            "status": i.status,
+            "service": i.service,
+            "commander": i.commander,
+            "started": i.started.isoformat(),
+        }
+        for i in found
+    ]
     text = (
         render.table(
             ["ID", "SEV", "PHASE", "STATUS", "SERVICE", "COMMANDER", "AGE"],
@@ -118,10 +106,6 @@ async def list_incidents(
         else "no incidents match"
     )
     ctx.out(rows, text)
-
-
-def _quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _parse(text: str) -> datetime:

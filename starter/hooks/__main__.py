@@ -69,7 +69,12 @@ def app_from_env() -> FastAPI:
     """The app as configured by the environment (one per uvicorn process)."""
     settings = HookSettings.from_env()
     client = lazy_client(settings)
-    people = build_services(WebSettings.from_env(), client, rpc_timeout=settings.rpc_timeout)
+    people = build_services(
+        WebSettings.from_env(),
+        client,
+        rpc_timeout=settings.rpc_timeout,
+        task_queue=settings.task_queue,
+    )
     return create_app(settings, client, people)
 
 

@@ -37,7 +37,7 @@ from starter.hooks.settings import HookSettings
 from starter.web import WebServices, mount_people_routes, unconfigured_services
 
 GUARDED_PREFIXES = ("/hooks/", "/v2/enqueue")
-LIMITED_PREFIXES = ("/api/", "/ack/", "/slack/")
+LIMITED_PREFIXES = ("/api/", "/ack/", "/slack/", "/board/")
 """The people's routes: their bodies are held to the same limit; their credentials are theirs."""
 RETRY_AFTER_SECONDS = "5"
 _TRANSIENT = {

@@ -6,17 +6,20 @@ from fastapi import FastAPI
 
 from starter.web.ack import ack_router
 from starter.web.api import add_error_answers, decision_router
+from starter.web.board import mount_board
 from starter.web.services import WebServices
 from starter.web.slack import slack_router
 
 
 def mount_people_routes(app: FastAPI, services: WebServices) -> None:
-    """Add the decision API, acknowledge links and Slack interactions to ``app``.
+    """Add the decision API, acknowledge links, Slack interactions and the board to ``app``.
 
     Each authenticates people its own way (tokens or OIDC, signed links, Slack
-    signing); none takes the hooks' machine credentials.
+    signing, the board's session after a token); none takes the hooks' machine
+    credentials.
     """
     add_error_answers(app)
     app.include_router(decision_router(services))
     app.include_router(ack_router(services))
     app.include_router(slack_router(services))
+    mount_board(app, services)

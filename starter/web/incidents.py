@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -20,7 +21,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from incident.models import Decision, DecisionReceipt, IncidentState
+from incident.models import Decision, DecisionReceipt, IncidentState, PendingTimer
 from starter.api import IncidentHandle, IncidentNotFound, decide, incident_handle, rejection_type
 from workflows.incident import IncidentWorkflow
 
@@ -84,8 +85,24 @@ async def incident_state(
 ) -> IncidentState:
     """Incident ``ref``'s state, or one of this module's errors (reads, never changes)."""
     handle = await handle_of(client, ref, rpc_timeout)
+    state: IncidentState = await _asked(handle, IncidentWorkflow.state, ref, rpc_timeout)
+    return state
+
+
+async def incident_state_and_timers(
+    client: ClientSource, ref: str, *, rpc_timeout: timedelta
+) -> tuple[IncidentState, list[PendingTimer]]:
+    """Incident ``ref``'s state and pending timers (soonest first), or one of this module's
+    errors (reads, never changes)."""
+    handle = await handle_of(client, ref, rpc_timeout)
+    state: IncidentState = await _asked(handle, IncidentWorkflow.state, ref, rpc_timeout)
+    timers: list[PendingTimer] = await _asked(handle, IncidentWorkflow.timers, ref, rpc_timeout)
+    return state, timers
+
+
+async def _asked(handle: IncidentHandle, query: Any, ref: str, rpc_timeout: timedelta) -> Any:
     try:
-        state: IncidentState = await handle.query(IncidentWorkflow.state, rpc_timeout=rpc_timeout)
+        return await handle.query(query, rpc_timeout=rpc_timeout)
     except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
         raise TemporalUnavailable(f"{ref} did not answer: {err}") from err
     except RPCTimeoutOrCancelledError as err:
@@ -94,7 +111,6 @@ async def incident_state(
         raise _rpc_failure(err, ref, rpc_timeout) from err
     except RuntimeError as err:
         raise TemporalUnavailable(str(err)) from err
-    return state
 
 
 def _no_answer(rpc_timeout: timedelta) -> str:

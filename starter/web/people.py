@@ -7,7 +7,7 @@ from typing import Literal
 
 from directory.models import ContactKind, Directory
 
-Verification = Literal["token", "oidc", "link", "slack"]
+Verification = Literal["token", "oidc", "link", "slack", "board"]
 """How the HTTP service authenticated a person (``Decision.verified_by``)."""
 
 

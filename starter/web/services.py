@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from directory.load import DirectoryError, load_directory
-from settings import SettingsError
+from settings import DEFAULT_TASK_QUEUE, SettingsError
 from starter.web.auth import Authenticator
 from starter.web.incidents import ClientSource
 from starter.web.oidc import OidcVerifier
@@ -27,6 +27,10 @@ class WebServices:
     rpc_timeout: timedelta
     link_secret: str | None = None
     slack_signing_secret: str | None = None
+    public_url: str | None = None
+    """Where people reach this service; the board's cookies are Secure when it is https."""
+    task_queue: str = DEFAULT_TASK_QUEUE
+    """Where incidents declared on the board are started."""
 
     async def close(self) -> None:
         """Release the database pool."""
@@ -35,7 +39,11 @@ class WebServices:
 
 
 def build_services(
-    settings: WebSettings, client: ClientSource, *, rpc_timeout: timedelta
+    settings: WebSettings,
+    client: ClientSource,
+    *,
+    rpc_timeout: timedelta,
+    task_queue: str = DEFAULT_TASK_QUEUE,
 ) -> WebServices:
     """The services ``settings`` describe; SettingsError for a directory that cannot be read."""
     directory = None
@@ -67,6 +75,8 @@ def build_services(
             if settings.slack_signing_secret
             else None
         ),
+        public_url=settings.public_url,
+        task_queue=task_queue,
     )
 
 

@@ -78,10 +78,18 @@ async def running_service(
     client: Callable[[], Awaitable[Client]],
     *,
     rpc_timeout: float = 5.0,
+    task_queue: str | None = None,
 ) -> AsyncIterator[str]:
-    """Serve the whole HTTP service (hooks and people's routers); yields its base URL."""
+    """Serve the whole HTTP service (hooks and people's routers); yields its base URL.
+
+    ``task_queue`` is where incidents declared over it (the board) start.
+    """
     hooks = HookSettings(tokens=("hooks-machine-token",), rpc_timeout_seconds=rpc_timeout)
-    people = build_services(settings, client, rpc_timeout=hooks.rpc_timeout)
+    if task_queue is not None:
+        hooks = hooks.model_copy(update={"task_queue": task_queue})
+    people = build_services(
+        settings, client, rpc_timeout=hooks.rpc_timeout, task_queue=hooks.task_queue
+    )
     app = create_app(hooks, client, people)
     async with serving(app, "127.0.0.1", 0, shutdown_grace=HOOKS_SHUTDOWN_GRACE) as url:
         yield url
