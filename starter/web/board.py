@@ -34,7 +34,9 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from temporalio.service import RPCError
 
+from incident.impact import ComponentImpact
 from incident.models import Decision, Declaration, IncidentState, PendingTimer, Phase, Status
+from incident.rules import views
 from starter.api import declare_incident, find_incidents, incidents_query
 from starter.web.api import SET_BY_SERVER, decision_kinds
 from starter.web.auth import AuthUnavailable, NotAllowed, NotAuthenticated
@@ -111,7 +113,9 @@ _templates = SandboxedEnvironment(
     loader=PackageLoader("starter.web", "templates"),
     autoescape=select_autoescape(["html", "j2"]),
 )
-_templates.globals.update(due_in=due_in, action_words=action_words)
+_templates.globals.update(
+    due_in=due_in, action_words=action_words, customers_told=views.customers_told
+)
 
 
 def web_link(url: str | None) -> str | None:
@@ -436,6 +440,7 @@ def board_router(services: WebServices) -> APIRouter:
             timeline=state.timeline[-TIMELINE_EVENTS:],
             earlier=max(0, len(state.timeline) - TIMELINE_EVENTS) + state.timeline_dropped,
             statuses=(Status.INVESTIGATING, Status.IDENTIFIED),
+            impacts=list(ComponentImpact),
             acknowledgeable=state.acknowledged_at is None and state.phase.is_open,
             open_phase=state.phase.is_open,
             closed=state.phase is Phase.CLOSED,

@@ -16,7 +16,14 @@ import httpx
 import pytest
 
 from incident.containment import ActionKind, ActionState
-from incident.models import Declaration, PendingTimer, ProposeContainment, TimerKind
+from incident.models import (
+    AssignRole,
+    Declaration,
+    PendingTimer,
+    ProposeContainment,
+    Role,
+    TimerKind,
+)
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, declare_incident, incident_handle
 from starter.hooks.app import create_app
@@ -317,3 +324,31 @@ async def test_declaring_on_the_board_opens_the_incident_as_the_person(
     state = await harness.state(await incident_handle(harness.client, human_id))
     assert state.declared_by == "bob" and state.service == "search"
     assert state.acknowledged_by == "bob"
+
+
+async def test_the_commander_tells_customers_from_the_board_and_others_may_not(
+    harness: Harness, board_url: str, store: CredentialStore
+) -> None:
+    handle = await declared_on(harness, "checkout", commander="alice")
+    await decide(handle, AssignRole(actor="alice", role=Role.COMMUNICATIONS_LEAD, person="carol"))
+    page_path = f"/board/incidents/{handle.id}"
+    post = f"{page_path}/decisions/post_customer_update"
+    async with signed_in(board_url, store, "bob") as bob:
+        page = await bob.get(page_path)
+        assert "not told yet" in page.text
+        refused = await bob.post(
+            post, data={"csrf": csrf_of(page), "message": "All good"}, follow_redirects=True
+        )
+        assert "bob cannot post a customer update" in refused.text
+    async with signed_in(board_url, store, "alice") as alice:
+        page = await alice.get(page_path)
+        done = await alice.post(
+            post,
+            data={"csrf": csrf_of(page), "message": "", "impact": "partial_outage"},
+            follow_redirects=True,
+        )
+        assert done.status_code == 200 and "Done: Customer update (partial outage)" in done.text
+        assert "told once" in done.text
+        assert "We are investigating a problem affecting checkout since" in done.text
+    [update] = (await harness.state(handle)).customer_updates
+    assert (update.actor, update.impact.value) == ("alice", "partial_outage")
