@@ -299,7 +299,9 @@ async def run(args: argparse.Namespace) -> None:
                 loop.add_signal_handler(sig, stop.set)
             sample = None
             if not args.no_sample:
-                sample = asyncio.create_task(_play_sample(client, printer.acknowledger(http)))
+                sample = asyncio.create_task(
+                    _play_sample(client, printer.acknowledger(http), f"{hooks_url}/board")
+                )
             await stop.wait()
             _say("stopping: hooks, workers, console channel, Postgres, Temporal dev server")
             if sample is not None:
@@ -312,10 +314,10 @@ async def run(args: argparse.Namespace) -> None:
         _say(f"stopped; incidents are kept in {data_dir}")
 
 
-async def _play_sample(client: Client, acknowledge: LinkAcknowledger) -> None:
+async def _play_sample(client: Client, acknowledge: LinkAcknowledger, board: str) -> None:
     """The sample incident; what stops it is said, and the stack runs on."""
     try:
-        await run_sample(client, _say, acknowledge)
+        await run_sample(client, _say, acknowledge, board)
     except WorkflowUpdateFailedError as err:
         _say(f"the sample incident stopped: a decision was rejected: {err.cause or err}")
     except (SampleStalled, WorkflowFailureError, RPCError, RPCTimeoutOrCancelledError) as err:

@@ -66,6 +66,8 @@ COMPRESSION = 60
 COMMANDER = "sam.oncall"
 APPROVAL_GRACE = 45.0
 """Seconds the sample leaves for a person to approve the rollback with the CLI."""
+BOARD_APPROVAL_GRACE = 180.0
+"""… and on the board, which takes signing in first."""
 _UNDER_WAY = (ActionState.RECOMMENDED, ActionState.AWAITING_APPROVAL, ActionState.RUNNING)
 SAMPLE_DIRECTORY = "sample_directory.yaml"
 
@@ -87,12 +89,16 @@ class SampleStalled(TimeoutError):
 
 
 async def run_sample(
-    client: Client, say: Callable[[str], None], acknowledge: LinkAcknowledger | None = None
+    client: Client,
+    say: Callable[[str], None],
+    acknowledge: LinkAcknowledger | None = None,
+    board: str | None = None,
 ) -> IncidentHandle:
     """Declare the sample incident and play the response team against it.
 
     With ``acknowledge`` (the local stack's console), the on-call person acknowledges
-    from the link in their page unless someone did within ACK_GRACE seconds."""
+    from the link in their page unless someone did within ACK_GRACE seconds. With
+    ``board`` (its address), the rollback waits longer for its approval there."""
     handle = await declare_incident(
         client,
         Declaration(
@@ -162,16 +168,25 @@ async def run_sample(
             reason="noisy trigger adds pressure",
         )
     )
-    say(
-        f"the rollback awaits approval: `warroom --as {commander} approve {human} 1` "
-        f"(the sample's commander approves it in {APPROVAL_GRACE:.0f} s otherwise)"
-    )
+    grace = APPROVAL_GRACE if board is None else BOARD_APPROVAL_GRACE
+    if board is not None:
+        say(
+            f"the rollback awaits approval: on the board, {board}/incidents/{human}, signed "
+            f"in as {commander} (`warroom token create {commander}` prints a token), or "
+            f"`warroom --as {commander} approve {human} 1`; the sample's commander approves "
+            f"it in {grace:.0f} s otherwise"
+        )
+    else:
+        say(
+            f"the rollback awaits approval: `warroom --as {commander} approve {human} 1` "
+            f"(the sample's commander approves it in {grace:.0f} s otherwise)"
+        )
     try:
         await _state_when(
             handle,
             lambda s: s.containment[0].state is not ActionState.AWAITING_APPROVAL,
             "an approval of the rollback",
-            within=APPROVAL_GRACE,
+            within=grace,
         )
     except SampleStalled:
         await step(ApproveContainment(actor=commander, action_id=1, reason="sample approves"))
