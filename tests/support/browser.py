@@ -6,62 +6,29 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+from dev.browser import headless_chromium, missing
+
 T = TypeVar("T")
 
-FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1280,900",
-)
-
-
-def missing() -> str | None:
-    """Why no browser test can run here, or None."""
-    for binary, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not binary.exists():
-            return f"{binary} is missing (apt-get install {package}); no browser is downloaded"
-    return None
+__all__ = ["chromium", "missing", "until"]
 
 
 @contextmanager
 def chromium() -> Iterator[WebDriver]:
-    """A headless chromium with a fresh profile, closed (and its profile removed) after."""
+    """A headless chromium with a fresh profile; the test is skipped when there is none."""
     why = missing()
     if why:
         pytest.skip(why)
-    profile = tempfile.mkdtemp(prefix="warroom-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    # The driver named here: Selenium Manager never looks for (or fetches) another.
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    try:
+    with headless_chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def until(driver: WebDriver, check: Callable[[WebDriver], T], within: float = 20.0) -> T:
