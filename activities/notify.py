@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -43,6 +43,11 @@ def _utc(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "not yet known"
 
 
+def _stamp(moment: datetime | None) -> str:
+    """An exact UTC timestamp, to the second, as the postmortem's timeline writes it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "not yet"
+
+
 def _duration(delta: timedelta | None) -> str:
     return format_duration(delta) if delta is not None else "unknown"
 
@@ -59,6 +64,7 @@ def template_environment() -> jinja2.Environment:
     )
     env.filters["utc"] = _utc
     env.filters["duration"] = _duration
+    env.filters["stamp"] = _stamp
     return env
 
 

@@ -35,6 +35,7 @@ from incident.notices import DeliveryOutcome, DeliveryReport, IncidentBrief, Not
 from incident.policy import Policy, SeverityRule
 from incident.records import RecordBatch
 from incident.rules import (
+    checklists,
     communication,
     customers,
     decisions,
@@ -79,9 +80,12 @@ class Incident:
         truncated: int = 0,
         whole_seconds: bool = True,
         customer_deadlines: bool = True,
+        checklists: bool = True,
+        action_item_reminders: bool = True,
     ) -> tuple[Incident, Effects]:
         """Detect and triage a new incident from a declaration or its first alerts
-        (``whole_seconds`` and ``customer_deadlines``: see ``IncidentState``)."""
+        (``whole_seconds``, ``customer_deadlines``, ``checklists`` and
+        ``action_item_reminders``: see ``IncidentState``)."""
         if declaration is not None:
             found = Classification(
                 severity=declaration.severity,
@@ -113,6 +117,8 @@ class Incident:
             last_status_update_at=now,
             whole_seconds=whole_seconds,
             customer_deadlines=customer_deadlines,
+            checklists=checklists,
+            action_item_reminders=action_item_reminders,
         )
         incident = cls(state, policy)
         effects = triage.triage(
@@ -147,15 +153,21 @@ class Incident:
 
     def timer_due(self, timer: PendingTimer, now: datetime) -> Effects:
         """Do what a due timer is for."""
-        return timers.timer_due(self, timer, now)
+        effects = timers.timer_due(self, timer, now)
+        checklists.observe(self, now)
+        return effects
 
     def on_alerts(self, batch: AlertBatch, now: datetime) -> Effects:
         """Count alerts; a firing during monitoring or after resolution reopens the incident."""
-        return recovery.on_alerts(self, batch, now)
+        effects = recovery.on_alerts(self, batch, now)
+        checklists.observe(self, now)
+        return effects
 
     def on_probe(self, result: ProbeResult, now: datetime) -> Effects:
         """Take the SLO probes' verdict while recovery is being watched."""
-        return recovery.on_probe(self, result, now)
+        effects = recovery.on_probe(self, result, now)
+        checklists.observe(self, now)
+        return effects
 
     def room_wanted(self) -> RoomRequest | None:
         """What to open the incident's Slack channel with, when its severity gets one."""
@@ -266,6 +278,12 @@ class Incident:
     ) -> None:
         """Keep each channel's outcome for the store (a failed delivery counts as one)."""
         timeline.record_outcomes(self, notice, outcomes, now, failure)
+
+    def note_ticket_problem(self, now: datetime, item_id: int, problem: str) -> None:
+        """The ticket tracker refused (or never took) an action item's change: say so."""
+        timeline.add_event(
+            self, now, "ticket_problem", "warroom", f"Action item #{item_id}: {problem}"
+        )
 
     def note_delivery_problem(self, now: datetime, notice: Notice, problem: str) -> None:
         """Put a channel's refusal or a failed delivery on the timeline."""

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from incident.checklists import BY_KEY
 from incident.containment import ActionKind, Autonomy, TargetScope
 from incident.documents import parse_document, read_document
 from incident.durations import Duration
@@ -194,6 +195,36 @@ class CustomerRule(_Strict):
     """The public status page customers are pointed at."""
 
 
+class ChecklistRule(_Strict):
+    """Which checklist items a severity must have ticked before resolution is declared
+    (besides the root cause, which every resolution carries)."""
+
+    required_to_resolve: dict[Severity, list[str]] = Field(default_factory=dict)
+    """Item keys by severity (``incident.checklists``); policies written before checklists
+    existed require nothing more than the root cause."""
+
+    @model_validator(mode="after")
+    def _known_items(self) -> ChecklistRule:
+        for severity, keys in self.required_to_resolve.items():
+            unknown = [k for k in keys if k not in BY_KEY]
+            if unknown:
+                known = ", ".join(BY_KEY)
+                raise ValueError(
+                    f"required_to_resolve.{severity}: unknown item(s) {', '.join(unknown)} "
+                    f"(known: {known})"
+                )
+        return self
+
+
+class ActionItemRule(_Strict):
+    """When an action item's owner is reminded: ahead of its due date, then after it."""
+
+    remind_before: Duration = timedelta(days=2)
+    """The owner hears this long before the SLA's due date."""
+    overdue_every: Duration = timedelta(days=7)
+    """Once overdue, the owner hears at the due date and again this often until it is done."""
+
+
 class BusinessHours(_Strict):
     """When a business day starts, in UTC, for 'next business day' deadlines."""
 
@@ -332,6 +363,10 @@ class Policy(_Strict):
     """Incidents recorded before containment existed replay with recommend-only."""
     customers: CustomerRule = Field(default_factory=CustomerRule)
     """Policies written before customer communication existed get the runbooks' defaults."""
+    checklists: ChecklistRule = Field(default_factory=ChecklistRule)
+    """Policies written before checklists existed require only the root cause to resolve."""
+    action_items: ActionItemRule = Field(default_factory=ActionItemRule)
+    """Policies written before action-item reminders existed get the defaults."""
 
     @model_validator(mode="after")
     def _complete(self) -> Policy:

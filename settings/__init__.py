@@ -24,6 +24,7 @@ from settings.temporal import (
     TemporalUnreachable,
     connect,
 )
+from settings.tickets import TicketSettings
 
 __all__ = [
     "DEFAULT_ADDRESS",
@@ -37,5 +38,6 @@ __all__ = [
     "TemporalCredentialsRefused",
     "TemporalSettings",
     "TemporalUnreachable",
+    "TicketSettings",
     "connect",
 ]

@@ -18,6 +18,7 @@ from activities.reach import no_directory
 from activities.redact import describe, scrub
 from activities.schema import SchemaError
 from activities.store import UNAVAILABLE, StoreActivities
+from activities.tickets import TicketActivities
 from directory.load import DirectoryError
 from incident.policy import PolicyError, load_policy
 from settings import TemporalConnectError, connect
@@ -82,6 +83,11 @@ async def main(settings: WorkerSettings) -> None:
             control_plane_url=settings.control_plane_url,
             control_plane_token=settings.control_plane_token,
             cached_incidents=settings.cached_incidents,
+            tickets=TicketActivities(
+                http=http,
+                url=settings.tickets.webhook_url,
+                token=settings.tickets.webhook_token,
+            ),
             people=People(
                 directory=directory or no_directory,
                 senders=Senders(settings.contact, http),

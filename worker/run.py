@@ -30,6 +30,7 @@ from activities.probe import ProbeActivities
 from activities.reach import DirectorySource, ReachActivities, no_directory
 from activities.room import RoomActivities
 from activities.store import StoreActivities
+from activities.tickets import TicketActivities
 from incident import search_attributes
 from incident.policy import Policy
 from worker.settings import DEFAULT_CACHED_INCIDENTS
@@ -119,6 +120,7 @@ def build_worker(
     control_plane_token: str | None = None,
     cached_incidents: int = DEFAULT_CACHED_INCIDENTS,
     people: People | None = None,
+    tickets: TicketActivities | None = None,
 ) -> Worker:
     """A worker for the incident workflow with its activities wired to their dependencies.
 
@@ -146,6 +148,7 @@ def build_worker(
     contain = ContainmentActivities(
         http=http, base_url=control_plane_url, token=control_plane_token
     )
+    tickets = tickets or TicketActivities(http=http, url=None)
     return Worker(
         client,
         task_queue=task_queue,
@@ -159,6 +162,7 @@ def build_worker(
             room.open_room,
             store.record,
             contain.execute,
+            tickets.send,
         ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         max_cached_workflows=cached_incidents,

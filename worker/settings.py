@@ -20,6 +20,7 @@ from settings import (
     LinkSettings,
     SettingsError,
     TemporalSettings,
+    TicketSettings,
 )
 from settings.fields import existing_file, host_port, http_url, whole_number
 
@@ -44,6 +45,8 @@ class WorkerSettings(EnvSettings):
     """How pages reach people (SMTP, Slack, Twilio, PagerDuty, console)."""
     links: LinkSettings = Field(default_factory=LinkSettings)
     """Acknowledge links in pages (made when a link secret and the public URL are set)."""
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
+    """The ticket tracker's webhook for action items (none: no tracker is told)."""
     task_queue: str = Field(DEFAULT_TASK_QUEUE, validation_alias="WARROOM_TASK_QUEUE")
     policy_path: Annotated[Path | None, existing_file()] = Field(
         None, validation_alias="WARROOM_POLICY"

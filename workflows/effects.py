@@ -20,12 +20,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.contain import ContainmentActivities
     from activities.notify import NotifyActivities
     from activities.probe import ProbeActivities
+    from activities.tickets import TicketActivities
     from incident.bounds import clip_line
     from incident.containment import ContainmentCall
     from incident.ids import incident_key
     from incident.lifecycle import Effects, Incident
     from incident.models import CarriedIncident, ProbeResult
     from incident.notices import DELIVERY_HEARTBEAT_TIMEOUT, Notice, NoticeKind
+    from incident.tickets import TicketEvent
 
 URGENT = Priority(priority_key=1)
 """Pages, declarations and the policy load before them: ahead of everything else queued."""
@@ -70,6 +72,7 @@ class SideEffects:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sending: dict[str, Notice] = {}
         self._containing: set[tuple[int, bool]] = set()
+        self._ticketing: dict[str, TicketEvent] = {}
         self.probing = False
         """An SLO probe is running."""
 
@@ -88,6 +91,7 @@ class SideEffects:
             actions_in_flight=self._in_flight(undo=False),
             undos_in_flight=self._in_flight(undo=True),
             probe_in_flight=self.probing,
+            tickets_in_flight=[t.model_dump(mode="json") for t in self._ticketing.values()],
         )
 
     def resume(self, carried: CarriedIncident) -> None:
@@ -98,6 +102,7 @@ class SideEffects:
                 run_probe=carried.probe_in_flight,
                 run_actions=list(carried.actions_in_flight),
                 undo_actions=list(carried.undos_in_flight),
+                tickets=[TicketEvent.model_validate(t) for t in carried.tickets_in_flight],
             )
         )
 
@@ -114,6 +119,8 @@ class SideEffects:
             self.spawn(self._contain(action_id, undo=False))
         for action_id in effects.undo_actions:
             self.spawn(self._contain(action_id, undo=True))
+        for ticket in effects.tickets:
+            self.spawn(self._tell_tracker(ticket))
         self._rouse()
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -160,6 +167,27 @@ class SideEffects:
                 notice,
                 f"{outcome.channel} refused it ({outcome.status_code}): {outcome.detail}",
             )
+            self._rouse()
+
+    async def _tell_tracker(self, ticket: TicketEvent) -> None:
+        self._ticketing[ticket.key] = ticket
+        try:
+            outcome = await workflow.execute_activity_method(
+                TicketActivities.send,
+                ticket,
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(hours=1),
+                retry_policy=NOTIFY_RETRY,
+                summary=clip_line(
+                    f"tell the ticket tracker: action item #{ticket.item.id} {ticket.action}"
+                ),
+            )
+        except ActivityError as err:
+            outcome = f"ticket tracker not told: {failure_message(err)}"
+        finally:
+            del self._ticketing[ticket.key]
+        if "refused" in outcome or "not told" in outcome:
+            self._incident().note_ticket_problem(workflow.now(), ticket.item.id, outcome)
             self._rouse()
 
     async def _contain(self, action_id: int, *, undo: bool) -> None:

@@ -260,6 +260,11 @@ class IncidentWorkflow(DecisionUpdates):
             whole_seconds=workflow.patched("whole-second-durations"),
             # Incidents opened before customer communication replay without its timers.
             customer_deadlines=workflow.patched("customer-communication"),
+            # Incidents opened before checklists replay their resolutions as they were taken.
+            checklists=workflow.patched("checklists"),
+            # Incidents opened before action items lived replay without owners' notices,
+            # reminder timers and tracker calls.
+            action_item_reminders=workflow.patched("action-items-live"),
         )
         self._dispatch(effects)
         # Everything known at opening is in the state before the first wait, so no query

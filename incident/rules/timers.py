@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incident.models import PendingTimer, TimerKind
-from incident.rules import communication, customers, paging, postmortem, reach, recovery, saga
+from incident.rules import (
+    action_items,
+    communication,
+    customers,
+    paging,
+    postmortem,
+    reach,
+    recovery,
+    saga,
+)
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -30,6 +39,7 @@ PLANNERS: tuple[Planner, ...] = (
     recovery.plan,
     saga.plan,
     postmortem.plan,
+    action_items.plan,
 )
 HANDLERS: dict[TimerKind, Handler] = {
     TimerKind.ESCALATION: paging.escalation_due,
@@ -45,6 +55,7 @@ HANDLERS: dict[TimerKind, Handler] = {
     TimerKind.FOLLOW_UP: reach.follow_up_due,
     TimerKind.CUSTOMER_REMINDER: customers.remind,
     TimerKind.CUSTOMER_ESCALATION: customers.escalate,
+    TimerKind.ACTION_ITEM_DUE: action_items.remind,
 }
 
 
