@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from incident.escalation import Audience, Reached
+from incident.impact import ComponentImpact
 from incident.models import Model, Phase, Status
 from incident.severity import Severity
 
@@ -63,6 +64,9 @@ class IncidentBrief(Model):
     bridge_url: str | None = None
     status_page_url: str | None = None
     """The public status page customers are pointed at (the policy's)."""
+    customer_impact: ComponentImpact | None = None
+    """How the service looks to customers now (operational once resolved): what a status
+    page connector sets its component to. None in notices from before it was carried."""
 
 
 class Notice(Model):

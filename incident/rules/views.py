@@ -52,6 +52,7 @@ def brief(inc: Incident, now: datetime) -> IncidentBrief:
         room_url=s.room.url if s.room else None,
         bridge_url=inc.policy.communication.bridge_url,
         status_page_url=inc.policy.customers.status_page_url,
+        customer_impact=inc.customer_impact(),
     )
 
 
