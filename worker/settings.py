@@ -19,6 +19,7 @@ from settings import (
     EnvSettings,
     LinkSettings,
     SettingsError,
+    StatuspageSettings,
     TemporalSettings,
 )
 from settings.fields import existing_file, host_port, http_url, whole_number
@@ -43,6 +44,8 @@ class WorkerSettings(EnvSettings):
     contact: ContactSettings = Field(default_factory=ContactSettings)
     """How pages reach people (SMTP, Slack, Twilio, PagerDuty, console)."""
     links: LinkSettings = Field(default_factory=LinkSettings)
+    statuspage: StatuspageSettings = Field(default_factory=StatuspageSettings)
+    """An Atlassian Statuspage customer updates are published to (off unless configured)."""
     """Acknowledge links in pages (made when a link secret and the public URL are set)."""
     task_queue: str = Field(DEFAULT_TASK_QUEUE, validation_alias="WARROOM_TASK_QUEUE")
     policy_path: Annotated[Path | None, existing_file()] = Field(
