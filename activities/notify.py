@@ -18,6 +18,8 @@ from activities.channels import Channel, channels_for
 from activities.contact import PageMessage, Senders
 from activities.reach import DirectorySource, Recipient, no_directory, recipients
 from activities.redact import describe, scrub
+from activities.statuspage import CHANNEL as STATUSPAGE
+from activities.statuspage import StatuspageConnector
 from directory.models import ContactMethod, Directory
 from directory.oncall import NoSuchService, service_named
 from incident.durations import format_duration
@@ -91,6 +93,7 @@ class NotifyActivities:
         senders: Senders | None = None,
         ack_links: AckLinks = no_ack_links,
         compression: int = 1,
+        statuspage: StatuspageConnector | None = None,
     ) -> None:
         self._channels = list(channels)
         self._http = http
@@ -101,6 +104,8 @@ class NotifyActivities:
         self._ack_links = ack_links
         self._compression = compression
         """Notification rules' delays are divided by it, like a demonstration's policy."""
+        self._statuspage = statuspage
+        """An Atlassian Statuspage customer updates are published to, when configured."""
 
     def render(self, notice: Notice, link: str | None = None, *, person: str | None = None) -> str:
         """The notice as a person reads it, in the runbook's layout (addressed to ``person``
@@ -169,6 +174,14 @@ class NotifyActivities:
                     continue
                 settled[channel.name] = posted
                 beat()
+            statuspage = self._statuspage
+            if statuspage is not None and statuspage.serves(notice) and STATUSPAGE not in settled:
+                published = await statuspage.publish(notice)
+                if published is None:
+                    transient.append(STATUSPAGE)
+                else:
+                    settled[STATUSPAGE] = published
+                    beat()
             if room is not None and f"slack:{room}" not in settled:
                 posted_to_room = await self._post_to_room(room, notice, link, idempotency_key)
                 if posted_to_room is None:

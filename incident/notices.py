@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from incident.escalation import Audience, Reached
+from incident.impact import ComponentImpact
 from incident.models import Model, Phase, Status
 from incident.severity import Severity
 
@@ -83,6 +84,9 @@ class IncidentBrief(Model):
     postmortem_scheduled_for: datetime | None = None
     action_items_open: int = 0
     action_items_overdue: int = 0
+    customer_impact: ComponentImpact | None = None
+    """How the service looks to customers now (operational once resolved): what a status
+    page connector sets its component to. None in notices from before it was carried."""
 
 
 class Notice(Model):

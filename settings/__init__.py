@@ -14,6 +14,7 @@ from settings.contact import ContactSettings
 from settings.environment import EnvSettings
 from settings.errors import SettingsError
 from settings.links import LinkSettings
+from settings.statuspage import StatuspageSettings
 from settings.temporal import (
     DEFAULT_ADDRESS,
     DEFAULT_NAMESPACE,
@@ -34,6 +35,7 @@ __all__ = [
     "EnvSettings",
     "LinkSettings",
     "SettingsError",
+    "StatuspageSettings",
     "TemporalConnectError",
     "TemporalCredentialsRefused",
     "TemporalSettings",

@@ -29,6 +29,7 @@ from activities.policy import PolicyActivities
 from activities.probe import ProbeActivities
 from activities.reach import DirectorySource, ReachActivities, no_directory
 from activities.room import RoomActivities
+from activities.statuspage import StatuspageConnector
 from activities.store import StoreActivities
 from activities.tickets import TicketActivities
 from incident import search_attributes
@@ -104,6 +105,8 @@ class People:
     ack_links: AckLinks = no_ack_links
     compression: int = 1
     """Directory delays divided by it, for a demonstration's compressed policy."""
+    statuspage: StatuspageConnector | None = None
+    """The Atlassian Statuspage customer updates are published to, when configured."""
 
 
 def build_worker(
@@ -137,6 +140,7 @@ def build_worker(
         senders=people.senders,
         ack_links=people.ack_links,
         compression=people.compression,
+        statuspage=people.statuspage,
     )
     probe = ProbeActivities(http=http, prometheus_url=prometheus_url)
     policy_activities = PolicyActivities(policy)

@@ -19,6 +19,7 @@ from settings import (
     EnvSettings,
     LinkSettings,
     SettingsError,
+    StatuspageSettings,
     TemporalSettings,
     TicketSettings,
 )
@@ -44,6 +45,8 @@ class WorkerSettings(EnvSettings):
     contact: ContactSettings = Field(default_factory=ContactSettings)
     """How pages reach people (SMTP, Slack, Twilio, PagerDuty, console)."""
     links: LinkSettings = Field(default_factory=LinkSettings)
+    statuspage: StatuspageSettings = Field(default_factory=StatuspageSettings)
+    """An Atlassian Statuspage customer updates are published to (off unless configured)."""
     """Acknowledge links in pages (made when a link secret and the public URL are set)."""
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     """The ticket tracker's webhook for action items (none: no tracker is told)."""

@@ -67,6 +67,7 @@ def brief(inc: Incident, now: datetime) -> IncidentBrief:
         postmortem_scheduled_for=s.postmortem.scheduled_for if s.postmortem else None,
         action_items_open=len(action_items.open_items(inc)),
         action_items_overdue=len(action_items.overdue(inc, now)),
+        customer_impact=inc.customer_impact(),
     )
 
 
