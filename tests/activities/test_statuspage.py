@@ -27,6 +27,7 @@ from incident.notices import Notice, NoticeKind
 from incident.policy import load_policy
 from incident.severity import Severity
 from settings import SettingsError, StatuspageSettings
+from tests.support.checks import VOUCHED
 from tests.support.receiver import Received, RecordingReceiver
 
 KEY = "sp-api-key-0123456789abcdef"
@@ -157,7 +158,7 @@ async def test_the_first_update_creates_the_incident_and_later_ones_update_it(
     assert made["incident_updates"][0] == {"status": "investigating", "body": "Fix deployed."}
     assert made["components"] == [{"id": COMPONENT, "status": "degraded_performance"}]
 
-    incident.apply(Resolve(actor="bob", root_cause="bad deploy"), T0 + 40 * MIN)
+    incident.apply(Resolve(actor="bob", root_cause="bad deploy", verified=VOUCHED), T0 + 40 * MIN)
     check = next(t for t in incident.pending() if t.key == "recovery_check")
     incident.timer_due(check, check.due)
     incident.on_probe(ProbeResult(at=check.due, healthy=True, configured=False), check.due)

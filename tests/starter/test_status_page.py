@@ -37,6 +37,7 @@ from incident.policy import load_policy
 from incident.records import pending_batch
 from incident.severity import Severity
 from starter.postgres import upgrade
+from tests.support.checks import VOUCHED
 from tests.support.web import running_service, unreachable, web_settings
 
 MIN = timedelta(minutes=1)
@@ -75,7 +76,7 @@ def declare(severity: Severity, service: str, at: datetime) -> Incident:
 
 def resolve(incident: Incident, at: datetime) -> None:
     """Resolved by the rules: root cause, the quiet window, the probes in bounds."""
-    incident.apply(Resolve(actor="bob", root_cause="bad deploy"), at)
+    incident.apply(Resolve(actor="bob", root_cause="bad deploy", verified=VOUCHED), at)
     check = next(t for t in incident.pending() if t.key == "recovery_check")
     incident.timer_due(check, check.due)
     incident.on_probe(ProbeResult(at=check.due, healthy=True, configured=False), check.due)
