@@ -459,6 +459,10 @@ class ProbeCheck(Model):
     value: float | None
     healthy: bool
     detail: str
+    series: dict[str, str] | None = None
+    """The labels of the series that decided (the worst of those the query yielded)."""
+    series_judged: int = 1
+    """How many series the query yielded with a value; every one was judged."""
 
 
 class ProbeResult(Model):
@@ -586,6 +590,10 @@ class IncidentState(Model):
     """Customer updates are due on the policy's deadlines and cadence (incidents opened
     since; older ones replay without those timers)."""
 
+    rollback_checks: bool = False
+    """A rollback in force is verified by the policy's post-rollback probes (incidents
+    opened since; older ones replay without that timer)."""
+
     paging: PagingPlan | None = None
     """The service's escalation policy, when the directory has one (else the severity's
     ladder pages)."""
@@ -637,6 +645,8 @@ class CarriedIncident(Model):
     actions_in_flight: list[int] = Field(default_factory=list)
     undos_in_flight: list[int] = Field(default_factory=list)
     probe_in_flight: bool = False
+    rollback_checks_in_flight: list[int] = Field(default_factory=list)
+    """Rollbacks (containment action ids) whose verification was running."""
 
 
 class PreviousIncident(Model):
@@ -666,6 +676,8 @@ class TimerKind(StrEnum):
     """A level of the service's escalation policy."""
     FOLLOW_UP = "follow_up"
     """A paged person's next contact method, per their notification rules."""
+    ROLLBACK_CHECK = "rollback_check"
+    """A rollback has been in force long enough: check that the service recovered."""
 
 
 class PendingTimer(Model):

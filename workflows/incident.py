@@ -260,6 +260,8 @@ class IncidentWorkflow(DecisionUpdates):
             whole_seconds=workflow.patched("whole-second-durations"),
             # Incidents opened before customer communication replay without its timers.
             customer_deadlines=workflow.patched("customer-communication"),
+            # Incidents opened before rollbacks were verified replay without that check.
+            rollback_checks=workflow.patched("rollback-verification"),
         )
         self._dispatch(effects)
         # Everything known at opening is in the state before the first wait, so no query

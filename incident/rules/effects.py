@@ -19,3 +19,5 @@ class Effects:
     run_probe: bool = False
     run_actions: list[int] = field(default_factory=list)
     undo_actions: list[int] = field(default_factory=list)
+    verify_rollbacks: list[int] = field(default_factory=list)
+    """Rollbacks (containment action ids) whose post-rollback probes are due."""

@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incident.models import PendingTimer, TimerKind
-from incident.rules import communication, customers, paging, postmortem, reach, recovery, saga
+from incident.rules import (
+    communication,
+    customers,
+    paging,
+    postmortem,
+    reach,
+    recovery,
+    saga,
+    verification,
+)
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -29,6 +38,7 @@ PLANNERS: tuple[Planner, ...] = (
     customers.plan,
     recovery.plan,
     saga.plan,
+    verification.plan,
     postmortem.plan,
 )
 HANDLERS: dict[TimerKind, Handler] = {
@@ -45,6 +55,7 @@ HANDLERS: dict[TimerKind, Handler] = {
     TimerKind.FOLLOW_UP: reach.follow_up_due,
     TimerKind.CUSTOMER_REMINDER: customers.remind,
     TimerKind.CUSTOMER_ESCALATION: customers.escalate,
+    TimerKind.ROLLBACK_CHECK: verification.check_due,
 }
 
 
