@@ -32,7 +32,7 @@ from incident.models import (
     TimelineEvent,
 )
 from incident.notices import DeliveryOutcome, DeliveryReport, IncidentBrief, Notice
-from incident.policy import Policy, SeverityRule
+from incident.policy import Policy, SeverityRule, SloProbe
 from incident.records import RecordBatch
 from incident.rules import (
     checklists,
@@ -46,6 +46,7 @@ from incident.rules import (
     timeline,
     timers,
     triage,
+    verification,
     views,
 )
 from incident.rules.effects import DecisionRejected, Effects
@@ -82,10 +83,11 @@ class Incident:
         customer_deadlines: bool = True,
         checklists: bool = True,
         action_item_reminders: bool = True,
+        rollback_checks: bool = True,
     ) -> tuple[Incident, Effects]:
         """Detect and triage a new incident from a declaration or its first alerts
-        (``whole_seconds``, ``customer_deadlines``, ``checklists`` and
-        ``action_item_reminders``: see ``IncidentState``)."""
+        (``whole_seconds``, ``customer_deadlines``, ``checklists``,
+        ``action_item_reminders`` and ``rollback_checks``: see ``IncidentState``)."""
         if declaration is not None:
             found = Classification(
                 severity=declaration.severity,
@@ -119,6 +121,7 @@ class Incident:
             customer_deadlines=customer_deadlines,
             checklists=checklists,
             action_item_reminders=action_item_reminders,
+            rollback_checks=rollback_checks,
         )
         incident = cls(state, policy)
         effects = triage.triage(
@@ -169,6 +172,18 @@ class Incident:
         checklists.observe(self, now)
         return effects
 
+    def recovery_probes(self) -> list[SloProbe]:
+        """The recovery exit criteria's probes, scoped to this incident."""
+        return recovery.recovery_probes(self)
+
+    def rollback_probes(self, action_id: int) -> list[SloProbe]:
+        """The post-rollback probes for that rollback, scoped to its deployment."""
+        return verification.probes_for(self, action_id)
+
+    def on_rollback_checked(self, action_id: int, result: ProbeResult, now: datetime) -> Effects:
+        """Take the post-rollback probes' verdict: verified, or escalate and investigate."""
+        return verification.on_checked(self, action_id, result, now)
+
     def room_wanted(self) -> RoomRequest | None:
         """What to open the incident's Slack channel with, when its severity gets one."""
         return communication.room_wanted(self)
@@ -215,7 +230,10 @@ class Incident:
         self, action_id: int, *, undo: bool, ok: bool, detail: str, now: datetime
     ) -> Effects:
         """Take the control plane's answer for an action or its undo."""
-        return saga.on_action_result(self, action_id, undo=undo, ok=ok, detail=detail, now=now)
+        effects = saga.on_action_result(self, action_id, undo=undo, ok=ok, detail=detail, now=now)
+        if ok and not undo:
+            verification.rollback_done(self, action_id, now)
+        return effects
 
     def compensate_all(self) -> list[int]:
         """Undo every reversible action still in force (recovery held, or the incident closes)."""

@@ -598,6 +598,10 @@ class ProbeCheck(Model):
     value: float | None
     healthy: bool
     detail: str
+    series: dict[str, str] | None = None
+    """The labels of the series that decided (the worst of those the query yielded)."""
+    series_judged: int = 1
+    """How many series the query yielded with a value; every one was judged."""
 
 
 class ProbeResult(Model):
@@ -740,6 +744,10 @@ class IncidentState(Model):
     """Customer updates are due on the policy's deadlines and cadence (incidents opened
     since; older ones replay without those timers)."""
 
+    rollback_checks: bool = False
+    """A rollback in force is verified by the policy's post-rollback probes (incidents
+    opened since; older ones replay without that timer)."""
+
     paging: PagingPlan | None = None
     """The service's escalation policy, when the directory has one (else the severity's
     ladder pages)."""
@@ -794,13 +802,16 @@ class CarriedIncident(Model):
     tickets_in_flight: list[dict[str, Any]] = Field(default_factory=list)
     """Action-item changes (``incident.tickets.TicketEvent`` as JSON) still being posted to
     the ticket tracker: posted again under the same idempotency keys."""
+    rollback_checks_in_flight: list[int] = Field(default_factory=list)
+    """Rollbacks (containment action ids) whose verification was running."""
 
     @model_serializer(mode="wrap")
     def _as_earlier_workers_read_it(self, write: SerializerFunctionWrapHandler) -> Any:
         # As for IncidentStart: a field added since the last release is sent only when set.
         data = write(self)
-        if not data.get("tickets_in_flight"):
-            data.pop("tickets_in_flight", None)
+        for added in ("tickets_in_flight", "rollback_checks_in_flight"):
+            if not data.get(added):
+                data.pop(added, None)
         return data
 
 
@@ -833,6 +844,8 @@ class TimerKind(StrEnum):
     """A paged person's next contact method, per their notification rules."""
     ACTION_ITEM_DUE = "action_item_due"
     """An open action item's owner is reminded: before its due date, at it, and after."""
+    ROLLBACK_CHECK = "rollback_check"
+    """A rollback has been in force long enough: check that the service recovered."""
 
 
 class PendingTimer(Model):

@@ -20,6 +20,7 @@ from incident.containment import ActionKind, Autonomy, TargetScope
 from incident.documents import parse_document, read_document
 from incident.durations import Duration
 from incident.impact import ComponentImpact
+from incident.promql import Scoped, fill, placeholders, template_problem
 from incident.severity import Severity
 
 
@@ -101,6 +102,13 @@ class SloProbe(_Strict):
     op: Literal[">=", ">", "<=", "<"]
     threshold: float
 
+    @model_validator(mode="after")
+    def _placeholders_fillable(self) -> SloProbe:
+        problem = template_problem(self.query)
+        if problem:
+            raise ValueError(f"query of {self.name!r}: {problem}")
+        return self
+
     def holds(self, value: float) -> bool:
         """Whether a measured value is within bounds."""
         return {
@@ -110,13 +118,61 @@ class SloProbe(_Strict):
             "<": value < self.threshold,
         }[self.op]
 
+    @property
+    def placeholders(self) -> list[str]:
+        """What the query is scoped by: ``org`` for ``{org="{{org}}"}``."""
+        return placeholders(self.query)
+
+    def scoped(self, values: dict[str, str | None]) -> tuple[SloProbe, Scoped]:
+        """This probe with its placeholders filled from ``values`` (see ``incident.promql``),
+        and what could not be scoped."""
+        filled = fill(self.query, values)
+        return self.model_copy(update={"query": filled.query}), filled
+
+
+_ROLLBACK_PROBES = (
+    {
+        "name": "new run dispatched and succeeded since the rollback",
+        "query": 'sum(increase(drovi_agent_runs_status_total{deployment="{{deployment}}",'
+        'status="success"}[15m]))',
+        "op": ">",
+        "threshold": 0,
+    },
+    {
+        "name": "agent run success rate after the rollback",
+        "query": 'sum(rate(drovi_agent_runs_status_total{deployment="{{deployment}}",'
+        'status="success"}[5m])) / sum(rate(drovi_agent_runs_status_total{'
+        'deployment="{{deployment}}"}[5m]))',
+        "op": ">=",
+        "threshold": 0.9,
+    },
+)
+
+
+class RollbackVerification(_Strict):
+    """The runbook's checks after a rollback: the control plane confirmed the new status,
+    and by ``verify_after`` a new run has succeeded and the success rate has recovered.
+
+    ``{{deployment}}`` in a probe is the rolled-back deployment. A check that fails
+    escalates and sends the incident back to investigating."""
+
+    verify_after: Duration = timedelta(minutes=15)
+    probes: list[SloProbe] = Field(
+        default_factory=lambda: [SloProbe.model_validate(p) for p in _ROLLBACK_PROBES]
+    )
+
 
 class RecoveryRule(_Strict):
-    """The recovery exit criteria checked before an incident counts as resolved."""
+    """The recovery exit criteria checked before an incident counts as resolved.
+
+    Probe queries may be scoped to the incident with placeholders filled from its
+    labels, ``{{org}}`` and ``{{service}}`` (``incident.promql``)."""
 
     quiet_window: Duration
     probe_every: Duration
     probes: list[SloProbe]
+    after_rollback: RollbackVerification = Field(default_factory=RollbackVerification)
+    """Policies written before rollbacks were verified get the runbook's checks."""
 
 
 class CommunicationRule(_Strict):

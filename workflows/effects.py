@@ -75,6 +75,8 @@ class SideEffects:
         self._ticketing: dict[str, TicketEvent] = {}
         self.probing = False
         """An SLO probe is running."""
+        self._verifying: set[int] = set()
+        """Rollbacks whose post-rollback probes are running."""
 
     @property
     def busy(self) -> bool:
@@ -92,6 +94,7 @@ class SideEffects:
             undos_in_flight=self._in_flight(undo=True),
             probe_in_flight=self.probing,
             tickets_in_flight=[t.model_dump(mode="json") for t in self._ticketing.values()],
+            rollback_checks_in_flight=sorted(self._verifying),
         )
 
     def resume(self, carried: CarriedIncident) -> None:
@@ -103,6 +106,7 @@ class SideEffects:
                 run_actions=list(carried.actions_in_flight),
                 undo_actions=list(carried.undos_in_flight),
                 tickets=[TicketEvent.model_validate(t) for t in carried.tickets_in_flight],
+                verify_rollbacks=list(carried.rollback_checks_in_flight),
             )
         )
 
@@ -121,6 +125,8 @@ class SideEffects:
             self.spawn(self._contain(action_id, undo=True))
         for ticket in effects.tickets:
             self.spawn(self._tell_tracker(ticket))
+        for action_id in effects.verify_rollbacks:
+            self.spawn(self._verify_rollback(action_id))
         self._rouse()
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -250,7 +256,7 @@ class SideEffects:
         try:
             result = await workflow.execute_activity_method(
                 ProbeActivities.check_slos,
-                incident.policy.recovery.probes,
+                incident.recovery_probes(),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=PROBE_RETRY,
                 summary="check the SLO probes before counting the incident resolved",
@@ -260,6 +266,29 @@ class SideEffects:
                 at=workflow.now(), healthy=False, error=f"probe failed: {err.cause}"
             )
         self.dispatch(incident.on_probe(result, workflow.now()))
+
+    async def _verify_rollback(self, action_id: int) -> None:
+        self._verifying.add(action_id)
+        try:
+            await self._check_rollback(action_id)
+        finally:
+            self._verifying.discard(action_id)
+
+    async def _check_rollback(self, action_id: int) -> None:
+        incident = self._incident()
+        try:
+            result = await workflow.execute_activity_method(
+                ProbeActivities.check_slos,
+                incident.rollback_probes(action_id),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=PROBE_RETRY,
+                summary=f"check that rollback #{action_id} brought the service back",
+            )
+        except ActivityError as err:
+            result = ProbeResult(
+                at=workflow.now(), healthy=False, error=f"probe failed: {err.cause}"
+            )
+        self.dispatch(incident.on_rollback_checked(action_id, result, workflow.now()))
 
 
 def failure_message(err: ActivityError) -> str:

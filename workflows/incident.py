@@ -265,6 +265,8 @@ class IncidentWorkflow(DecisionUpdates):
             # Incidents opened before action items lived replay without owners' notices,
             # reminder timers and tracker calls.
             action_item_reminders=workflow.patched("action-items-live"),
+            # Incidents opened before rollbacks were verified replay without that check.
+            rollback_checks=workflow.patched("rollback-verification"),
         )
         self._dispatch(effects)
         # Everything known at opening is in the state before the first wait, so no query

@@ -22,3 +22,5 @@ class Effects:
     undo_actions: list[int] = field(default_factory=list)
     tickets: list[TicketEvent] = field(default_factory=list)
     """Action-item changes for the ticket tracker's webhook."""
+    verify_rollbacks: list[int] = field(default_factory=list)
+    """Rollbacks (containment action ids) whose post-rollback probes are due."""

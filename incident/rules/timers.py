@@ -22,6 +22,7 @@ from incident.rules import (
     reach,
     recovery,
     saga,
+    verification,
 )
 from incident.rules.effects import Effects
 
@@ -38,6 +39,7 @@ PLANNERS: tuple[Planner, ...] = (
     customers.plan,
     recovery.plan,
     saga.plan,
+    verification.plan,
     postmortem.plan,
     action_items.plan,
 )
@@ -56,6 +58,7 @@ HANDLERS: dict[TimerKind, Handler] = {
     TimerKind.CUSTOMER_REMINDER: customers.remind,
     TimerKind.CUSTOMER_ESCALATION: customers.escalate,
     TimerKind.ACTION_ITEM_DUE: action_items.remind,
+    TimerKind.ROLLBACK_CHECK: verification.check_due,
 }
 
 
