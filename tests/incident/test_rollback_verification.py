@@ -24,6 +24,7 @@ from incident.models import (
 )
 from incident.notices import NoticeKind
 from incident.policy import load_policy
+from tests.support.checks import VOUCHED
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 POLICY = load_policy()
@@ -119,7 +120,7 @@ def test_a_rollback_that_brought_recovery_is_verified_and_nothing_else_changes()
 def test_a_failed_check_while_monitoring_escalates_and_reopens_the_incident() -> None:
     incident = opened()
     rolled_back(incident, at(5))
-    incident.apply(Resolve(actor="dana", root_cause="v42 retry storm"), at(6))
+    incident.apply(Resolve(actor="dana", root_cause="v42 retry storm", verified=VOUCHED), at(6))
     assert incident.state.status is Status.MONITORING
     action_id, now = check(incident)
     result = probed(False, "agent run success rate after the rollback 0.61 < required >= 0.9")
@@ -152,7 +153,7 @@ def test_a_failed_check_sends_an_identified_incident_back_to_investigating() -> 
 def test_a_check_that_could_not_run_escalates_for_a_check_by_hand() -> None:
     incident = opened()
     rolled_back(incident, at(5))
-    incident.apply(Resolve(actor="dana", root_cause="v42"), at(6))
+    incident.apply(Resolve(actor="dana", root_cause="v42", verified=VOUCHED), at(6))
     action_id, now = check(incident)
     down = ProbeResult(at=now, healthy=False, error="Prometheus unreachable")
     effects = incident.on_rollback_checked(action_id, down, now)

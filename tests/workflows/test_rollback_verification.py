@@ -23,6 +23,7 @@ from incident.models import (
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import decide
+from tests.support.checks import VOUCHED
 from tests.support.controlplane import ControlPlane
 from tests.support.harness import Harness
 from tests.support.receiver import Received, RecordingReceiver
@@ -73,7 +74,9 @@ async def test_a_rollback_that_did_not_bring_recovery_reopens_and_pages_the_comm
         check = next(t for t in await harness.timers(incident) if t.key == "rollback_check:1")
         assert check.due == confirmed.at + 15 * MIN
 
-        await decide(incident, Resolve(actor="dana", root_cause="v42 retry storm"))
+        await decide(
+            incident, Resolve(actor="dana", root_cause="v42 retry storm", verified=VOUCHED)
+        )
         assert (await harness.state(incident)).status is Status.MONITORING
         await harness.advance(incident, 16 * MIN)
         state = await harness.until(incident, lambda s: s.reopened == 1)
