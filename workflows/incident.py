@@ -54,7 +54,8 @@ DRAIN_LIMIT = timedelta(minutes=2)
 """How long a run about to continue as new waits for deliveries and undos in
 flight, timers firing all along; what is still running then is carried into the next run."""
 LEAN_HISTORY = "lean-history"
-"""The patch under which a run keeps its timer while the soonest due time is unchanged."""
+"""The patch under which a run keeps its timer while the soonest due time is unchanged and
+writes the store once per burst of events, after the effects in flight settle."""
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -88,6 +89,10 @@ class IncidentWorkflow(DecisionUpdates):
         self._bounded_drain = workflow.patched("bounded-drain")
         # Incidents opened before it re-armed their timer on every wake, and replay so.
         self._lean = workflow.patched(LEAN_HISTORY)
+        if self._lean:
+            # One write per burst, its deliveries' outcomes in it, not one per event and outcome.
+            self._recorder.held = lambda: self._effects.busy
+            self._effects.record_when_settled = True
         if self._incident is None:
             opened = await self._open(start)
             if not opened:
