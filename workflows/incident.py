@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         RoomRequest,
         TimelineEvent,
     )
-    from incident.search_attributes import BY_NAME
+    from incident.search_attributes import BY_NAME, values_in
     from workflows import handover
     from workflows.alarm import Alarm
     from workflows.decisions import DecisionUpdates
@@ -93,6 +93,8 @@ class IncidentWorkflow(DecisionUpdates):
             # One write per burst, its deliveries' outcomes in it, not one per event and outcome.
             self._recorder.held = lambda: self._effects.busy
             self._effects.record_when_settled = True
+            # A continued run starts with its predecessor's: upsert only what differs.
+            self._published = values_in(workflow.info().typed_search_attributes)
         if self._incident is None:
             opened = await self._open(start)
             if not opened:
