@@ -84,6 +84,14 @@ def records_behind(state: IncidentState) -> bool:
     )
 
 
+def unrecorded_since(state: IncidentState) -> datetime | None:
+    """When the oldest thing the store lacks happened (None: it lacks nothing)."""
+    moments = [e.at for e in state.timeline if e.seq > state.recorded_seq][:1]
+    moments += [n.at for n in state.unrecorded_notifications[:1]]
+    moments += [a.created_at for a in state.action_items if a.id > state.action_items_recorded]
+    return min(moments, default=None)
+
+
 def pending_batch(
     state: IncidentState,
     workflow_id: str,

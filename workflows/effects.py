@@ -77,6 +77,9 @@ class SideEffects:
         """An SLO probe is running."""
         self._verifying: set[int] = set()
         """Rollbacks whose post-rollback probes are running."""
+        self.record_when_settled = False
+        """Ask for the next write to the store when the last effect in flight ends (the
+        store waits for them: ``Recorder.held``)."""
 
     @property
     def busy(self) -> bool:
@@ -133,7 +136,12 @@ class SideEffects:
         """Run ``work`` in the background; the incident waits for it before a run ends."""
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self.record_when_settled and not self._tasks:
+            self._record_soon()
 
     async def _deliver(self, notice: Notice) -> None:
         self._sending[notice.key] = notice
