@@ -142,9 +142,10 @@ class Incident:
 
     # --- what the workflow calls --------------------------------------------------
 
-    def check(self, decision: Decision) -> None:
-        """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply now."""
-        decisions.check(self, decision)
+    def check(self, decision: Decision, now: datetime) -> None:
+        """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply at
+        ``now``."""
+        decisions.check(self, decision, now)
 
     def apply(self, decision: Decision, now: datetime) -> tuple[TimelineEvent, Effects]:
         """Apply a checked decision; returns its timeline event and what to send."""

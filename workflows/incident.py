@@ -457,7 +457,7 @@ class IncidentWorkflow(DecisionUpdates):
 
     def _check(self, decision: Decision) -> None:
         try:
-            self._live.check(decision)
+            self._live.check(decision, workflow.now())
         except DecisionRejected as err:
             raise ApplicationError(str(err), type="DecisionRejected", non_retryable=True) from None
 

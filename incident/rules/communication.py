@@ -61,7 +61,7 @@ def room_not_opened(inc: Incident, problem: str, now: datetime) -> None:
     timeline.add_event(inc, now, "room", wording.SYSTEM, f"Room not opened: {problem}")
 
 
-def check_update(inc: Incident, d: PostStatusUpdate) -> str | None:
+def check_update(inc: Incident, d: PostStatusUpdate, now: datetime) -> str | None:
     if d.status is not None and inc.state.status is Status.MONITORING:
         return "the incident is monitoring recovery; reopen it to go back to " + d.status.value
     return response.open_only(inc, "post a status update")

@@ -68,7 +68,7 @@ def escalate(
     )
 
 
-def check_flag(inc: Incident, d: RaiseFlag) -> str | None:
+def check_flag(inc: Incident, d: RaiseFlag, now: datetime) -> str | None:
     triggers = inc.policy.escalation_triggers
     if d.flag not in triggers:
         return f"unknown flag {d.flag!r}; known flags: {', '.join(sorted(triggers))}"
@@ -255,7 +255,7 @@ def _next_step(inc: Incident) -> PendingTimer | None:
     return None
 
 
-def check_escalate(inc: Incident, d: Escalate) -> str | None:
+def check_escalate(inc: Incident, d: Escalate, now: datetime) -> str | None:
     if not inc.state.phase.is_open:
         return f"cannot escalate once the incident is {inc.state.phase.value}"
     if _next_step(inc) is None:

@@ -248,6 +248,35 @@ def start_monitoring(
     )
 
 
+def watching(inc: Incident, now: datetime) -> str:
+    """What resolving a monitored incident still waits for and until when, for a person
+    reading it at ``now``: ``recovery is being watched until 14:32 UTC (in 48 min)``."""
+    s = inc.state
+    declared = s.resolution_declared_at is not None
+    if s.recovered_at is not None:
+        return (
+            f"the recovery criteria were met at {wording.utc(s.recovered_at)}; it waits for "
+            "someone to resolve it with the root cause"
+        )
+    if s.probe_due is None:
+        waits = "the quiet window has passed and the SLO probes are being checked now"
+    elif (
+        s.last_probe is not None
+        and not s.last_probe.healthy
+        and s.monitoring_since is not None
+        and s.last_probe.at >= s.monitoring_since
+    ):
+        waits = (
+            f"the SLO probes are not in bounds yet ({s.last_probe.summary}); they are "
+            f"checked again at {wording.until(s.probe_due, now)}"
+        )
+    else:
+        waits = f"recovery is being watched until {wording.until(s.probe_due, now)}"
+    if declared:
+        return waits
+    return f"{waits}, and it resolves only once someone declares the root cause"
+
+
 def reopen(inc: Incident, now: datetime, actor: str, reason: str) -> list[Notice]:
     """The problem is back: return to responding; notices to send."""
     s = inc.state

@@ -36,7 +36,7 @@ def open_only(inc: Incident, what: str) -> str | None:
     return None
 
 
-def check_ack(inc: Incident, d: Acknowledge) -> str | None:
+def check_ack(inc: Incident, d: Acknowledge, now: datetime) -> str | None:
     s = inc.state
     if s.acknowledged_at is not None:
         return f"already acknowledged by {s.acknowledged_by} at {wording.utc(s.acknowledged_at)}"
@@ -58,7 +58,7 @@ def _acknowledge(inc: Incident, now: datetime, actor: str, reason: str | None) -
     )
 
 
-def check_assign(inc: Incident, d: AssignRole) -> str | None:
+def check_assign(inc: Incident, d: AssignRole, now: datetime) -> str | None:
     if inc.state.roles.get(d.role) == d.person:
         return f"{d.person} is already {d.role.title.lower()}"
     return None
@@ -73,7 +73,7 @@ def apply_assign(inc: Incident, d: AssignRole, now: datetime, fx: Effects) -> Ti
     )
 
 
-def check_severity(inc: Incident, d: ChangeSeverity) -> str | None:
+def check_severity(inc: Incident, d: ChangeSeverity, now: datetime) -> str | None:
     if d.severity is inc.state.severity:
         return f"severity is already {d.severity}"
     if not d.reason:
@@ -124,7 +124,7 @@ def apply_note(inc: Incident, d: AddNote, now: datetime, fx: Effects) -> Timelin
     return timeline.add_event(inc, now, "note", d.actor, d.text, d.reason)
 
 
-def check_mitigate(inc: Incident, d: DeclareMitigated) -> str | None:
+def check_mitigate(inc: Incident, d: DeclareMitigated, now: datetime) -> str | None:
     if inc.state.status is Status.MONITORING:
         return "already monitoring recovery"
     if not d.reason:
@@ -141,12 +141,12 @@ def apply_mitigate(inc: Incident, d: DeclareMitigated, now: datetime, fx: Effect
     return recovery.start_monitoring(inc, now, d.actor, d.reason or "mitigated", kind="mitigated")
 
 
-def check_resolve(inc: Incident, d: Resolve) -> str | None:
+def check_resolve(inc: Incident, d: Resolve, now: datetime) -> str | None:
     s = inc.state
     if not d.root_cause:
         return "a resolution needs the root cause"
     if s.resolution_declared_at is not None:
-        return "resolution already declared; waiting for the recovery criteria"
+        return f"resolution already declared: {recovery.watching(inc, now)}"
     return open_only(inc, "resolve")
 
 
@@ -166,7 +166,7 @@ def apply_resolve(inc: Incident, d: Resolve, now: datetime, fx: Effects) -> Time
     return event
 
 
-def check_reopen(inc: Incident, d: Reopen) -> str | None:
+def check_reopen(inc: Incident, d: Reopen, now: datetime) -> str | None:
     s = inc.state
     if not d.reason:
         return "say why the incident is reopened (reason)"

@@ -135,7 +135,7 @@ def test_rejected_decisions_say_why_and_change_nothing() -> None:
     before = incident.state.model_copy(deep=True)
     with pytest.raises(DecisionRejected, match="needs the root cause"):
         incident.apply(Resolve(actor="bob", root_cause="  ", verified=VOUCHED), minutes(1))
-    with pytest.raises(DecisionRejected, match="resolve the incident before closing"):
+    with pytest.raises(DecisionRejected, match="cannot close yet: it is still investigating"):
         incident.apply(Close(actor="bob"), minutes(1))
     with pytest.raises(DecisionRejected, match="severity change needs a reason"):
         incident.apply(ChangeSeverity(actor="bob", severity=Severity.P1), minutes(1))

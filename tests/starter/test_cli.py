@@ -178,7 +178,9 @@ async def test_exit_codes(harness: Harness) -> None:
     wid = declared["workflow_id"]
     closed = await harness.warroom("close", wid)
     assert closed.code == 1 and closed.err.strip() == (
-        f"warroom: rejected: {declared['human_id']}: resolve the incident before closing it"
+        f"warroom: rejected: {declared['human_id']}: cannot close yet: it is still "
+        "investigating; resolve it with the root cause, then recovery is watched for 1h; "
+        "the P0 also needs a final postmortem"
     )
     regraded = await harness.warroom("severity", wid, "P1")
     assert regraded.code == 1 and "needs a reason" in regraded.err
