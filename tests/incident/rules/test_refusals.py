@@ -18,6 +18,7 @@ from incident.models import (
 )
 from incident.severity import Severity
 from tests.incident.test_lifecycle import declare, minutes, resolved_p0
+from tests.support.checks import VOUCHED
 
 
 def refusal(incident: Incident, decision: Close | SubmitPostmortem, at: float) -> str:
@@ -34,7 +35,9 @@ def resolving_p0() -> Incident:
     """A P0 resolved at minute 20: recovery is watched until minute 80 (11:20 UTC)."""
     incident = declare(Severity.P0)
     incident.apply(Acknowledge(actor="bob"), minutes(2))
-    incident.apply(Resolve(actor="bob", root_cause="bad deploy rolled back"), minutes(20))
+    incident.apply(
+        Resolve(actor="bob", root_cause="bad deploy rolled back", verified=VOUCHED), minutes(20)
+    )
     return incident
 
 
@@ -118,6 +121,6 @@ def test_a_person_without_the_role_is_told_who_holds_it() -> None:
         "INC-TEST22: mallory cannot close the incident: only the incident commander (alice) "
         "or technical lead can"
     )
-    incident.apply(Resolve(actor="alice", root_cause="bad deploy"), minutes(3))
+    incident.apply(Resolve(actor="alice", root_cause="bad deploy", verified=VOUCHED), minutes(3))
     with pytest.raises(DecisionRejected, match="resolution already declared: recovery is being "):
-        incident.check(Resolve(actor="alice", root_cause="again"), minutes(4))
+        incident.check(Resolve(actor="alice", root_cause="again", verified=VOUCHED), minutes(4))
