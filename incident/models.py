@@ -205,6 +205,8 @@ class Decision(Model):
     """
 
     update: ClassVar[str]
+    sent_only_when_set: ClassVar[tuple[str, ...]] = ()
+    """Fields added since the first release of this decision: sent only when set."""
 
     actor: Name
     reason: Text | None = None
@@ -217,8 +219,9 @@ class Decision(Model):
     def _as_earlier_workers_read_it(self, write: SerializerFunctionWrapHandler) -> Any:
         # As for IncidentStart: a field added since the last release is sent only when set.
         data = write(self)
-        if data.get("verified_by") is None:
-            data.pop("verified_by", None)
+        for name in ("verified_by", *self.sent_only_when_set):
+            if data.get(name) is None:
+                data.pop(name, None)
         return data
 
 
@@ -284,8 +287,11 @@ class RaiseFlag(Decision):
     """An immediate-escalation condition (data loss, security breach, ...)."""
 
     update: ClassVar[str] = "raise_flag"
+    sent_only_when_set: ClassVar[tuple[str, ...]] = ("amount",)
 
     flag: Name
+    amount: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """How much, for a flag the policy measures (revenue impact above an amount)."""
 
 
 class DeclareMitigated(Decision):
@@ -586,6 +592,19 @@ class IncidentState(Model):
     """Customer updates are due on the policy's deadlines and cadence (incidents opened
     since; older ones replay without those timers)."""
 
+    runbook_deadlines: bool = False
+    """The runbook's deadlines run (commander named, scope assessed) and each severity's
+    on-call requirement holds (business hours, none) — incidents opened since; older ones
+    replay without them."""
+    scope_assessed_at: datetime | None = None
+    """When the scope and impact were assessed (a status update saying identified)."""
+    escalation_matrix: bool = False
+    """Seed 002's matrix brings people in while unresolved (incidents opened since)."""
+    severity_follows_alerts: bool = False
+    """A later, more severe alert of the group raises the severity (incidents opened since)."""
+    alerts_peak: Severity | None = None
+    """The most severe severity any of the incident's firing alerts has given."""
+
     paging: PagingPlan | None = None
     """The service's escalation policy, when the directory has one (else the severity's
     ladder pages)."""
@@ -666,6 +685,12 @@ class TimerKind(StrEnum):
     """A level of the service's escalation policy."""
     FOLLOW_UP = "follow_up"
     """A paged person's next contact method, per their notification rules."""
+    DEADLINE_REMINDER = "deadline_reminder"
+    """A runbook deadline (commander named, scope assessed) is due: the channel is reminded."""
+    DEADLINE_ESCALATION = "deadline_escalation"
+    """A runbook deadline is overdue: its escalation position is paged."""
+    UNRESOLVED_ESCALATION = "unresolved_escalation"
+    """Seed 002's matrix: still unresolved, someone is brought in with a request."""
 
 
 class PendingTimer(Model):

@@ -260,6 +260,11 @@ class IncidentWorkflow(DecisionUpdates):
             whole_seconds=workflow.patched("whole-second-durations"),
             # Incidents opened before customer communication replay without its timers.
             customer_deadlines=workflow.patched("customer-communication"),
+            # Incidents opened before the runbook's deadlines, seed 002's matrix and severity
+            # following the alerts replay without them.
+            runbook_deadlines=workflow.patched("runbook-deadlines"),
+            escalation_matrix=workflow.patched("unresolved-escalation-matrix"),
+            severity_follows_alerts=workflow.patched("severity-follows-alerts"),
         )
         self._dispatch(effects)
         # Everything known at opening is in the state before the first wait, so no query

@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incident.models import PendingTimer, TimerKind
-from incident.rules import communication, customers, paging, postmortem, reach, recovery, saga
+from incident.rules import (
+    communication,
+    customers,
+    deadlines,
+    paging,
+    postmortem,
+    reach,
+    recovery,
+    saga,
+)
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -27,6 +36,7 @@ PLANNERS: tuple[Planner, ...] = (
     reach.plan,
     communication.plan,
     customers.plan,
+    deadlines.plan,
     recovery.plan,
     saga.plan,
     postmortem.plan,
@@ -45,6 +55,9 @@ HANDLERS: dict[TimerKind, Handler] = {
     TimerKind.FOLLOW_UP: reach.follow_up_due,
     TimerKind.CUSTOMER_REMINDER: customers.remind,
     TimerKind.CUSTOMER_ESCALATION: customers.escalate,
+    TimerKind.DEADLINE_REMINDER: deadlines.remind,
+    TimerKind.DEADLINE_ESCALATION: deadlines.escalate,
+    TimerKind.UNRESOLVED_ESCALATION: paging.unresolved_due,
 }
 
 
