@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from incident.durations import spoken_duration
+from incident.escalation import Audience
 from incident.models import PendingTimer, Role, Status, TimerKind
 from incident.notices import NoticeKind
 from incident.policy import RunbookDeadline
@@ -116,6 +117,7 @@ def remind(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
         wording.INCIDENT_CHANNEL,
         f"{s.human_id}: {MISSING[which].lower()}",
         reason=_words(inc, which),
+        to=Audience.INCIDENT,
     )
     return Effects(notices=[notice])
 
