@@ -20,7 +20,7 @@ from incident.models import (
 )
 from incident.notices import Notice, NoticeKind
 from incident.policy import SloProbe
-from incident.rules import postmortem, saga, timeline, wording
+from incident.rules import postmortem, regrade, saga, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -224,7 +224,27 @@ def on_alerts(inc: Incident, batch: AlertBatch, now: datetime, *, record: bool =
         and all(r.status is AlertStatus.RESOLVED for r in s.alerts.values())
     ):
         start_monitoring(inc, now, batch.source, "every alert has resolved")
+    if s.severity_follows_alerts:
+        follow_severity(inc, batch, now, effects)
     return effects
+
+
+def follow_severity(inc: Incident, batch: AlertBatch, now: datetime, fx: Effects) -> None:
+    """A firing alert more severe than any the group gave before raises the incident to its
+    severity; never lowers it, and a repeat of what was already seen leaves a person's
+    regrade alone."""
+    s = inc.state
+    firing = [a for a in batch.alerts if a.status is AlertStatus.FIRING]
+    if not firing:
+        return
+    lead = min(firing, key=lambda a: alert_severity(a, inc.policy).rank)
+    level = alert_severity(lead, inc.policy)
+    peak = s.alerts_peak
+    if peak is not None and not level.is_higher_than(peak):
+        return
+    s.alerts_peak = level
+    why = f"{lead.name} fired at {level}, more severe than the group's alerts before it"
+    regrade.raise_to(inc, now, batch.source, level, why, fx)
 
 
 def start_monitoring(

@@ -21,8 +21,7 @@ from incident.models import (
     Status,
     TimelineEvent,
 )
-from incident.notices import NoticeKind
-from incident.rules import reach, recovery, timeline, wording
+from incident.rules import reach, recovery, regrade, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -82,41 +81,7 @@ def check_severity(inc: Incident, d: ChangeSeverity, now: datetime) -> str | Non
 
 
 def apply_severity(inc: Incident, d: ChangeSeverity, now: datetime, fx: Effects) -> TimelineEvent:
-    s = inc.state
-    old = s.severity
-    s.severity = d.severity
-    direction = "raised" if d.severity.is_higher_than(old) else "lowered"
-    event = timeline.add_event(
-        inc,
-        now,
-        "severity_changed",
-        d.actor,
-        f"Severity {direction} {old} → {d.severity}; timers re-planned from declaration",
-        d.reason,
-    )
-    fx.notices.append(
-        wording.notice(
-            inc,
-            now,
-            f"severity:{event.seq}",
-            NoticeKind.ESCALATION,
-            wording.INCIDENT_CHANNEL,
-            f"{s.human_id} severity {direction} {old} → {d.severity}",
-            reason=d.reason,
-        )
-    )
-    if inc.rule.executive_brief:
-        fx.notices.append(
-            wording.notice(
-                inc,
-                now,
-                f"brief:severity:{event.seq}",
-                NoticeKind.EXECUTIVE_BRIEF,
-                wording.EXECUTIVES,
-                f"{d.severity} incident: {s.title}",
-            )
-        )
-    return event
+    return regrade.regrade(inc, now, d.actor, d.severity, d.reason, fx)
 
 
 def apply_note(inc: Incident, d: AddNote, now: datetime, fx: Effects) -> TimelineEvent:
