@@ -122,6 +122,7 @@ class Incident:
             declared_by=declaration.actor if declaration else source,
             last_status_update_at=now,
             whole_seconds=whole_seconds,
+            bridge_url=policy.communication.bridge_url,
             customer_deadlines=customer_deadlines,
             checklists=checklists,
             action_item_reminders=action_item_reminders,

@@ -768,6 +768,8 @@ class IncidentState(Model):
     ladder pages)."""
     room: Room | None = None
     """The incident's Slack channel, once opened (None: none asked for, or not yet)."""
+    bridge_url: str | None = None
+    """The call its responders join, from the policy in force when it opened."""
     follow_ups: list[FollowUp] = Field(default_factory=list)
 
     postmortem: Postmortem | None = None
