@@ -70,7 +70,9 @@ async def test_open_incidents_and_their_timers_survive_a_server_restart(
             await asyncio.to_thread(server.stop)
             # The outage itself: the server stays down until the step has fallen due.
             await asyncio.sleep((due - datetime.now(UTC)).total_seconds() + 0.5)
-            server = await DevServer.start(data_dir, port=port, ui_port=ui_port)
+            # The same frontend port (the worker and client reconnect to it); the Web UI's port,
+            # free while the server was down, may have been taken by anything meanwhile.
+            server = await DevServer.start(data_dir, port=port, ui_port=free_port())
 
             # The same worker and client reconnect; the due steps fire on the restarted server.
             for incident in incidents:
