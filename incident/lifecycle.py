@@ -87,11 +87,13 @@ class Incident:
         runbook_deadlines: bool = True,
         escalation_matrix: bool = True,
         severity_follows_alerts: bool = True,
+        tracked_remedies: bool = True,
     ) -> tuple[Incident, Effects]:
         """Detect and triage a new incident from a declaration or its first alerts
         (``whole_seconds``, ``customer_deadlines``, ``checklists``,
         ``action_item_reminders``, ``rollback_checks``, ``runbook_deadlines``,
-        ``escalation_matrix`` and ``severity_follows_alerts``: see ``IncidentState``)."""
+        ``escalation_matrix``, ``severity_follows_alerts`` and ``tracked_remedies``: see
+        ``IncidentState``)."""
         if declaration is not None:
             found = Classification(
                 severity=declaration.severity,
@@ -130,6 +132,7 @@ class Incident:
             runbook_deadlines=runbook_deadlines,
             escalation_matrix=escalation_matrix,
             severity_follows_alerts=severity_follows_alerts,
+            tracked_remedies=tracked_remedies,
         )
         incident = cls(state, policy)
         effects = triage.triage(

@@ -770,6 +770,9 @@ class IncidentState(Model):
     """The incident's Slack channel, once opened (None: none asked for, or not yet)."""
     bridge_url: str | None = None
     """The call its responders join, from the policy in force when it opened."""
+    tracked_remedies: bool = False
+    """The decision tree's and playbooks' remedies become action items (incidents opened
+    since; older ones replay without them)."""
     follow_ups: list[FollowUp] = Field(default_factory=list)
 
     postmortem: Postmortem | None = None

@@ -416,6 +416,19 @@ class Routing(_Strict):
         return next((rule for rule in self.rules if rule.matches(labels)), None)
 
 
+OwnerRole = Literal["incident_commander", "technical_lead", "communications_lead", "scribe"]
+
+
+class TaskTemplate(_Strict):
+    """A step of the runbook no control plane takes: tracked as an action item with an owner
+    (the holder of ``owner``, else whoever commands), reminded until it is done."""
+
+    description: str = Field(min_length=1, max_length=500)
+    """``{service}`` is the incident's service."""
+    owner: OwnerRole = "technical_lead"
+    priority: Literal["P1", "P2", "P3", "P4"] = "P1"
+
+
 class PlaybookStep(_Strict):
     """An action a playbook proposes, aimed at the target an alert label names."""
 
@@ -428,7 +441,9 @@ class Playbook(_Strict):
 
     name: str
     match: dict[str, str] = Field(min_length=1)
-    actions: list[PlaybookStep]
+    actions: list[PlaybookStep] = Field(default_factory=list)
+    tasks: list[TaskTemplate] = Field(default_factory=list)
+    """The scenario's remedies no control plane takes, tracked with owners."""
 
 
 class CauseRule(_Strict):
@@ -437,6 +452,10 @@ class CauseRule(_Strict):
     label: str
     actions: list[PlaybookStep] = Field(default_factory=list)
     advice: str
+    tasks: list[TaskTemplate] = Field(default_factory=list)
+    """The branch's remedies no control plane takes, tracked with owners."""
+    tell_customers: bool = False
+    """The branch needs a customer notice now (an external dependency failing)."""
 
 
 class ContainmentRule(_Strict):

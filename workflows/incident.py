@@ -314,6 +314,7 @@ class IncidentWorkflow(DecisionUpdates):
             runbook_deadlines=runbook_rules,
             escalation_matrix=runbook_rules,
             severity_follows_alerts=runbook_rules,
+            tracked_remedies=runbook_rules,
         )
         self._dispatch(effects)
         # Everything known at opening is in the state before the first wait, so no query

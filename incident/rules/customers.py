@@ -26,7 +26,7 @@ from incident.models import (
     TimelineEvent,
     TimerKind,
 )
-from incident.notices import NoticeKind
+from incident.notices import Notice, NoticeKind
 from incident.rules import timeline, wording
 from incident.rules.effects import Effects
 
@@ -180,6 +180,25 @@ def escalate(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
         to=Audience.PEOPLE,
     )
     return Effects(notices=[notice])
+
+
+def prompt(inc: Incident, why: str, now: datetime) -> list[Notice]:
+    """A customer notice is called for now (not on the clock): the incident channel hears
+    why, with the template's draft."""
+    s = inc.state
+    timeline.add_event(inc, now, "customer_reminder", wording.SYSTEM, f"Tell customers now: {why}")
+    return [
+        wording.notice(
+            inc,
+            now,
+            f"customer_prompt:{now.isoformat()}",
+            NoticeKind.CUSTOMER_REMINDER,
+            wording.INCIDENT_CHANNEL,
+            f"Customer update needed now for {s.human_id}",
+            reason=why,
+            message=draft(inc, now),
+        )
+    ]
 
 
 def check_update(inc: Incident, d: PostCustomerUpdate, now: datetime) -> str | None:

@@ -33,7 +33,7 @@ from incident.models import (
     TimerKind,
 )
 from incident.policy import PlaybookStep
-from incident.rules import paging, response, timeline, wording
+from incident.rules import paging, remedies, response, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -254,7 +254,11 @@ def apply_cause(inc: Incident, d: IdentifyCause, now: datetime, fx: Effects) -> 
     if inc.state.status is Status.INVESTIGATING:
         inc.state.status = Status.IDENTIFIED
     event = timeline.add_event(inc, now, "cause", d.actor, f"{rule.label}. {rule.advice}", d.reason)
-    _propose_steps(inc, now, d.actor, rule.actions, f"decision tree: {rule.label}", fx)
+    why = f"decision tree: {rule.label}"
+    _propose_steps(inc, now, d.actor, rule.actions, why, fx)
+    remedies.track(inc, rule.tasks, why, d.actor, now, fx)
+    if rule.tell_customers:
+        remedies.tell_customers(inc, f"{rule.label.lower()}: customers should hear of it", now, fx)
     return event
 
 
@@ -295,7 +299,9 @@ def propose_playbooks(inc: Incident, now: datetime) -> Effects:
     fx = Effects()
     for playbook in inc.policy.containment.playbooks:
         if all(inc.state.labels.get(k) == v for k, v in playbook.match.items()):
-            _propose_steps(inc, now, "playbook", playbook.actions, f"playbook: {playbook.name}", fx)
+            why = f"playbook: {playbook.name}"
+            _propose_steps(inc, now, "playbook", playbook.actions, why, fx)
+            remedies.track(inc, playbook.tasks, why, "playbook", now, fx)
     return fx
 
 
