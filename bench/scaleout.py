@@ -346,6 +346,8 @@ def quiet_ceiling(ms_per_item: dict[str, float], cpus: int, groups: Sequence[str
 
 
 DEPLOYED = ("server", "workers", "hooks", "postgres")
+CONTENDED = 0.2
+"""Cores used outside the benchmark from which the report says it was measured under contention."""
 """What a deployment runs: the load generator and the sink are not counted in estimates."""
 
 
@@ -361,6 +363,20 @@ def bound(cores: dict[str, float], cpus: int) -> str:
     )
 
 
+def _shares(runs: list[dict[str, Any]]) -> list[str]:
+    """Where the deployed processes' CPU goes per item (median over the combinations)."""
+    lines = []
+    for phase, unit in (("new", "new incident"), ("duplicates", "duplicate")):
+        ms = {
+            g: statistics.median(r[phase]["cpu_ms_per_item"].get(g, 0.0) for r in runs)
+            for g in DEPLOYED
+        }
+        total = sum(ms.values()) or 1.0
+        parts = ", ".join(f"{g} {ms[g]:.1f} ms ({ms[g] / total:.0%})" for g in DEPLOYED)
+        lines.append(f"  CPU per {unit}: {parts}")
+    return lines
+
+
 def _phases(run: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [
         ("new", run["new"]),
@@ -372,7 +388,16 @@ def _phases(run: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 def report(figures: dict[str, Any]) -> str:
     """The figures as tables: rates per combination, CPU per phase, the ceiling."""
     runs, cpus = figures["runs"], figures.get("cpus") or 2
-    lines = [
+    others = [r[p]["cpu_cores"].get("others", 0.0) for r in runs for p in ("new", "duplicates")]
+    lines = []
+    if max(others) >= CONTENDED:
+        lines += [
+            f"MEASURED UNDER CONTENTION: processes outside the benchmark used "
+            f"{min(others):.2f}-{max(others):.2f} of the {cpus} cores during the Warroom phases;",
+            "  rates are low and noisy, CPU per item is the steadier figure; re-run on a quiet "
+            "machine with python -m bench scaleout",
+        ]
+    lines += [
         f"scale-out: {figures['incidents']} new incidents (Alertmanager groups of "
         f"{figures['group_size']} alerts), then the same again as duplicates, "
         f"concurrency {figures['concurrency']}, POSTs round-robin over the hook processes;",
@@ -397,7 +422,6 @@ def report(figures: dict[str, Any]) -> str:
     best_new = max(runs, key=lambda r: r["new"]["paged_per_s"])
     best_dup = max(runs, key=lambda r: r["duplicates"]["accepted_per_s"])
     best_bare = max(runs, key=lambda r: r["bare"]["new"]["paged_per_s"])
-    others = [r[p]["cpu_cores"].get("others", 0.0) for r in runs for p in ("new", "duplicates")]
     warroom_quiet = statistics.median(
         quiet_ceiling(r["new"]["cpu_ms_per_item"], cpus, DEPLOYED) for r in runs
     )
@@ -419,6 +443,7 @@ def report(figures: dict[str, Any]) -> str:
         f"  duplicates     {best_dup['duplicates']['accepted_per_s']:.1f} accepted/s with "
         f"{best_dup['workers']} worker(s), {best_dup['hooks']} hook process(es); "
         + bound(best_dup["duplicates"]["cpu_cores"], cpus),
+        *_shares(runs),
         f"estimated ceiling with the {cpus} CPUs to ourselves (CPU per item above, server + "
         "workers + hooks + Postgres; median over the combinations):",
         f"  new incidents  ≈ {warroom_quiet:.0f}/s (bare Temporal ≈ {bare_quiet:.0f}/s), "
