@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +18,8 @@ from activities.channels import Channel, channels_for
 from activities.contact import PageMessage, Senders
 from activities.reach import DirectorySource, Recipient, no_directory, recipients
 from activities.redact import describe, scrub
+from activities.statuspage import CHANNEL as STATUSPAGE
+from activities.statuspage import StatuspageConnector
 from directory.models import ContactMethod, Directory
 from directory.oncall import NoSuchService, service_named
 from incident.durations import format_duration
@@ -43,6 +45,11 @@ def _utc(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "not yet known"
 
 
+def _stamp(moment: datetime | None) -> str:
+    """An exact UTC timestamp, to the second, as the postmortem's timeline writes it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "not yet"
+
+
 def _duration(delta: timedelta | None) -> str:
     return format_duration(delta) if delta is not None else "unknown"
 
@@ -59,6 +66,7 @@ def template_environment() -> jinja2.Environment:
     )
     env.filters["utc"] = _utc
     env.filters["duration"] = _duration
+    env.filters["stamp"] = _stamp
     return env
 
 
@@ -85,6 +93,7 @@ class NotifyActivities:
         senders: Senders | None = None,
         ack_links: AckLinks = no_ack_links,
         compression: int = 1,
+        statuspage: StatuspageConnector | None = None,
     ) -> None:
         self._channels = list(channels)
         self._http = http
@@ -95,6 +104,8 @@ class NotifyActivities:
         self._ack_links = ack_links
         self._compression = compression
         """Notification rules' delays are divided by it, like a demonstration's policy."""
+        self._statuspage = statuspage
+        """An Atlassian Statuspage customer updates are published to, when configured."""
 
     def render(self, notice: Notice, link: str | None = None, *, person: str | None = None) -> str:
         """The notice as a person reads it, in the runbook's layout (addressed to ``person``
@@ -163,6 +174,14 @@ class NotifyActivities:
                     continue
                 settled[channel.name] = posted
                 beat()
+            statuspage = self._statuspage
+            if statuspage is not None and statuspage.serves(notice) and STATUSPAGE not in settled:
+                published = await statuspage.publish(notice)
+                if published is None:
+                    transient.append(STATUSPAGE)
+                else:
+                    settled[STATUSPAGE] = published
+                    beat()
             if room is not None and f"slack:{room}" not in settled:
                 posted_to_room = await self._post_to_room(room, notice, link, idempotency_key)
                 if posted_to_room is None:

@@ -20,6 +20,8 @@ def _postmortem(row: asyncpg.Record | None) -> dict[str, Any] | None:
     data = dict(row)
     data["contributing_factors"] = _json_list(row["contributing_factors"])
     data["lessons"] = _json_list(row["lessons"])
+    for name in ("whys", "went_well", "to_improve"):
+        data[name] = _json_list(row.get(name))
     return data
 
 
@@ -27,7 +29,7 @@ def _json_list(value: Any) -> list[Any]:
     return list(json.loads(value) if isinstance(value, str) else value or [])
 
 
-def _json_dict(value: Any) -> dict[str, str]:
+def _json_dict(value: Any) -> dict[str, Any]:
     return dict(json.loads(value) if isinstance(value, str) else value or {})
 
 
@@ -61,6 +63,7 @@ async def render_draft(conn: asyncpg.Connection, incident: asyncpg.Record) -> st
             flags=[flag["label"] for flag in flags],
             data_loss=any(flag["flag"] == "data_loss" for flag in flags),
             duration=format_duration(end - incident["declared_at"]),
+            impact=_json_dict(incident.get("impact")) or None,
         )
     )
 

@@ -37,7 +37,9 @@ class ProbeActivities:
         """Evaluate every probe now, against ``GET {prometheus_url}/api/v1/query``.
 
         The result is healthy only when every query returned a value within its
-        bounds; a query with no data (empty vector, NaN) is unhealthy.
+        bounds; a query with no data (empty vector, NaN) is unhealthy. A query
+        yielding several series (one per org, say) has every series judged: the
+        worst decides, and the check names it.
 
         When Prometheus cannot be asked (unreachable, timed out, non-2xx,
         ``"status": "error"``, an unreadable answer) the result is unhealthy
@@ -54,14 +56,14 @@ class ProbeActivities:
         checks: list[ProbeCheck] = []
         for probe in probes:
             try:
-                value = await self._query(probe)
+                series = await self._query(probe)
             except ProbeUnavailable as err:
                 return ProbeResult(at=now, healthy=False, checks=checks, error=str(err))
-            checks.append(judge(probe, value))
+            checks.append(judge(probe, series))
         return ProbeResult(at=now, healthy=all(c.healthy for c in checks), checks=checks)
 
-    async def _query(self, probe: SloProbe) -> float | None:
-        """The query's value, None when Prometheus has no data for it."""
+    async def _query(self, probe: SloProbe) -> list[Series]:
+        """The query's series (labels and value); empty when Prometheus has no data."""
         where = f"Prometheus at {safe_url(self._url or '')}"
         try:
             response = await self._http.get(
@@ -81,8 +83,8 @@ class ProbeActivities:
             # Prometheus (or a proxy before it) may echo the request: keep its credentials out.
             raise ProbeUnavailable(scrub(str(err), [self._url])) from None
 
-    def _read(self, probe: SloProbe, response: httpx.Response, where: str) -> float | None:
-        """The value of one query's answer; ProbeUnavailable when it is not one."""
+    def _read(self, probe: SloProbe, response: httpx.Response, where: str) -> list[Series]:
+        """The series of one query's answer; ProbeUnavailable when it is not one."""
         payload = _json(response)
         if not response.is_success:
             raise ProbeUnavailable(
@@ -97,7 +99,7 @@ class ProbeActivities:
                 f"{_error_text(payload) or 'status ' + repr(payload.get('status'))}"
             )
         try:
-            return _value(payload.get("data"))
+            return _series(payload.get("data"))
         except _Unreadable as err:
             raise ProbeUnavailable(
                 f"{where} answered {probe.name!r} with a result Warroom cannot read: {err}"
@@ -108,19 +110,27 @@ class _Unreadable(Exception):
     """A query answer that is not the vector or scalar a probe must yield."""
 
 
-def _value(data: Any) -> float | None:
-    """The number in a ``data`` object of a query answer; None for an empty vector."""
+Series = tuple[dict[str, str], float]
+"""One series of a query's answer: its labels and its value (NaN when it has none)."""
+
+
+def _series(data: Any) -> list[Series]:
+    """Every series in a ``data`` object of a query answer; none for an empty vector."""
     if not isinstance(data, dict):
         raise _Unreadable("no 'data' object")
     kind, result = data.get("resultType"), data.get("result")
     try:
         if kind == "scalar" and isinstance(result, list):
-            return float(result[1])
+            return [({}, float(result[1]))]
         if kind == "vector" and isinstance(result, list):
-            # A probe is written to yield one series; if it yields more, the
-            # first is as good as any and the detail shows the value judged.
-            return float(result[0]["value"][1]) if result else None
-    except (LookupError, TypeError, ValueError) as err:
+            return [
+                (
+                    {str(k): str(v) for k, v in (sample.get("metric") or {}).items()},
+                    float(sample["value"][1]),
+                )
+                for sample in result
+            ]
+    except (LookupError, TypeError, ValueError, AttributeError) as err:
         raise _Unreadable(f"malformed {kind} ({type(err).__name__}: {err})") from err
     if kind in ("scalar", "vector"):
         raise _Unreadable(f"{kind} without a 'result' list")
@@ -158,22 +168,58 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
-def judge(probe: SloProbe, value: float | None) -> ProbeCheck:
-    """One probe's verdict on a measured value (None: Prometheus had no data)."""
+def series_name(labels: dict[str, str]) -> str:
+    """``{org="acme"}``: a series as PromQL writes it (``__name__`` first, bare)."""
+    name = labels.get("__name__", "")
+    rest = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    return f"{name}{{{rest}}}" if rest or not name else name
+
+
+def _worst(probe: SloProbe, values: list[Series]) -> Series:
+    """The series furthest on the wrong side: the lowest for ``>=``/``>``, else the highest."""
+    low_is_bad = probe.op in (">=", ">")
+    return (min if low_is_bad else max)(values, key=lambda s: s[1])
+
+
+def judge(probe: SloProbe, series: float | list[Series] | None) -> ProbeCheck:
+    """One probe's verdict on what it measured: every series judged, the worst deciding.
+
+    ``series`` is what the query yielded; a bare number (or None: no data) stands
+    for one series without labels. A series without a value (NaN) is not judged;
+    when none has a value the probe has no data, which is never healthy.
+    """
+    if not isinstance(series, list):
+        series = [] if series is None else [({}, series)]
     bound = f"{probe.op} {_number(probe.threshold)}"
-    if value is None or math.isnan(value):
+    measured = [s for s in series if not math.isnan(s[1])]
+    if not measured:
         return ProbeCheck(
             name=probe.name,
             query=probe.query,
             value=None,
             healthy=False,
             detail=f"{probe.name}: no data (required {bound})",
+            series_judged=0,
         )
-    measured = _number(value)
-    if probe.holds(value):
-        detail = f"{probe.name} {measured} ok ({bound})"
+    labels, value = _worst(probe, measured)
+    healthy = probe.holds(value)
+    where = ""
+    if len(series) > 1 or labels:
+        where = f" at {series_name(labels)}"
+        if len(measured) > 1:
+            where += f", the worst of {len(measured)} series"
+        if len(series) > len(measured):
+            where += f" ({len(series) - len(measured)} without data not judged)"
+    if healthy:
+        detail = f"{probe.name} {_number(value)} ok ({bound}){where}"
     else:
-        detail = f"{probe.name} {measured} {_FAILED_OP[probe.op]} required {bound}"
+        detail = f"{probe.name} {_number(value)} {_FAILED_OP[probe.op]} required {bound}{where}"
     return ProbeCheck(
-        name=probe.name, query=probe.query, value=value, healthy=probe.holds(value), detail=detail
+        name=probe.name,
+        query=probe.query,
+        value=value,
+        healthy=healthy,
+        detail=detail,
+        series=labels or None,
+        series_judged=len(measured),
     )

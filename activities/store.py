@@ -191,9 +191,10 @@ class StoreActivities:
             INSERT INTO incidents (human_id, workflow_id, title, severity, phase, status,
                 service, org, source, dedup_key, roles, flags, policy_version, root_cause,
                 follows, declared_at, acknowledged_at, mitigated_at, resolved_at, closed_at,
-                postmortem_schedule_by, postmortem_complete_by, last_seq, customer_impact)
+                postmortem_schedule_by, postmortem_complete_by, last_seq, customer_impact,
+                impact, checklist)
             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11::jsonb,$12::jsonb,$13,$14,$15,$16,
-                $17,$18,$19,$20,$21,$22,$23,$24)
+                $17,$18,$19,$20,$21,$22,$23,$24,$25::jsonb,$26::jsonb)
             ON CONFLICT (human_id) DO UPDATE SET
                 title = EXCLUDED.title, severity = EXCLUDED.severity,
                 phase = EXCLUDED.phase, status = EXCLUDED.status,
@@ -205,7 +206,9 @@ class StoreActivities:
                 postmortem_schedule_by = EXCLUDED.postmortem_schedule_by,
                 postmortem_complete_by = EXCLUDED.postmortem_complete_by,
                 last_seq = EXCLUDED.last_seq,
-                customer_impact = COALESCE(EXCLUDED.customer_impact, incidents.customer_impact)
+                customer_impact = COALESCE(EXCLUDED.customer_impact, incidents.customer_impact),
+                impact = COALESCE(EXCLUDED.impact, incidents.impact),
+                checklist = EXCLUDED.checklist
             WHERE incidents.last_seq <= EXCLUDED.last_seq
             """,
             row.human_id,
@@ -232,6 +235,8 @@ class StoreActivities:
             row.postmortem_complete_by,
             row.last_seq,
             row.customer_impact,
+            None if row.impact is None else _json(row.impact),
+            _json(row.checklist),
         )
         part[0] = "timeline"
         await conn.executemany(
@@ -274,15 +279,21 @@ class StoreActivities:
             pm = batch.postmortem
             await conn.execute(
                 """INSERT INTO postmortems (human_id, status, submitted_by, submitted_at,
-                       scheduled_for, document_url, summary, contributing_factors, lessons)
-                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8::jsonb,$9::jsonb)
+                       scheduled_for, document_url, summary, contributing_factors, lessons,
+                       whys, went_well, to_improve, revenue_impact, reputation_impact, owner)
+                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8::jsonb,$9::jsonb,$10::jsonb,$11::jsonb,
+                       $12::jsonb,$13,$14,$15)
                    ON CONFLICT (human_id) DO UPDATE SET status = EXCLUDED.status,
                        submitted_by = EXCLUDED.submitted_by,
                        submitted_at = EXCLUDED.submitted_at,
                        scheduled_for = EXCLUDED.scheduled_for,
                        document_url = EXCLUDED.document_url, summary = EXCLUDED.summary,
                        contributing_factors = EXCLUDED.contributing_factors,
-                       lessons = EXCLUDED.lessons
+                       lessons = EXCLUDED.lessons, whys = EXCLUDED.whys,
+                       went_well = EXCLUDED.went_well, to_improve = EXCLUDED.to_improve,
+                       revenue_impact = EXCLUDED.revenue_impact,
+                       reputation_impact = EXCLUDED.reputation_impact,
+                       owner = EXCLUDED.owner
                    WHERE postmortems.submitted_at <= EXCLUDED.submitted_at""",
                 row.human_id,
                 pm.status.value,
@@ -293,6 +304,12 @@ class StoreActivities:
                 pm.summary,
                 _json(pm.contributing_factors),
                 _json(pm.lessons),
+                _json(pm.whys),
+                _json(pm.went_well),
+                _json(pm.to_improve),
+                pm.revenue_impact,
+                pm.reputation_impact,
+                pm.owner,
             )
         part[0] = "customer updates"
         await conn.executemany(
@@ -307,10 +324,28 @@ class StoreActivities:
         part[0] = "action items"
         await conn.executemany(
             """INSERT INTO action_items (human_id, id, description, owner, priority,
-                   created_at, due)
-               VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING""",
+                   created_at, due, status, completed_at, completed_by, note, changed_seq)
+               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+               ON CONFLICT (human_id, id) DO UPDATE SET owner = EXCLUDED.owner,
+                   status = EXCLUDED.status, completed_at = EXCLUDED.completed_at,
+                   completed_by = EXCLUDED.completed_by, note = EXCLUDED.note,
+                   changed_seq = EXCLUDED.changed_seq
+               WHERE action_items.changed_seq < EXCLUDED.changed_seq""",
             [
-                (row.human_id, a.id, a.description, a.owner, a.priority, a.created_at, a.due)
+                (
+                    row.human_id,
+                    a.id,
+                    a.description,
+                    a.owner,
+                    a.priority,
+                    a.created_at,
+                    a.due,
+                    a.status.value,
+                    a.completed_at,
+                    a.completed_by,
+                    a.note,
+                    a.changed_seq,
+                )
                 for a in batch.action_items
             ],
         )

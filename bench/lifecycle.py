@@ -86,7 +86,7 @@ SCRIPT: list[tuple[timedelta, m.Decision | None]] = [
     (MIN, m.AssignRole(actor="bob", role=m.Role.INCIDENT_COMMANDER, person="bob")),
     (14 * MIN, m.PostStatusUpdate(actor="bob", message="failing over to the replica")),
     (20 * MIN, m.DeclareMitigated(actor="bob", reason="traffic drained")),
-    (5 * MIN, m.Resolve(actor="bob", root_cause="primary disk full")),
+    (5 * MIN, m.Resolve(actor="bob", root_cause="primary disk full", verified=["fix"])),
     (56 * MIN, None),  # the monitoring window (60 min from mitigation) passes
     (timedelta(days=1), m.SubmitPostmortem(actor="bob", status=m.PostmortemStatus.FINAL)),
 ]

@@ -143,6 +143,10 @@ class ContainmentAction(Model):
     """Undo attempts that failed: while it is above 0 the action is still in force."""
     undo_retry_due: datetime | None = None
     """When a failed undo is tried again."""
+    verify_due: datetime | None = None
+    """When a rollback in force is checked for recovery (runbook: 15 min after)."""
+    verified: bool | None = None
+    """The rollback's check: passed, failed, or not run yet (None)."""
 
     @property
     def title(self) -> str:

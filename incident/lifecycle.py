@@ -32,9 +32,10 @@ from incident.models import (
     TimelineEvent,
 )
 from incident.notices import DeliveryOutcome, DeliveryReport, IncidentBrief, Notice
-from incident.policy import Policy, SeverityRule
+from incident.policy import Policy, SeverityRule, SloProbe
 from incident.records import RecordBatch
 from incident.rules import (
+    checklists,
     communication,
     customers,
     decisions,
@@ -45,6 +46,7 @@ from incident.rules import (
     timeline,
     timers,
     triage,
+    verification,
     views,
 )
 from incident.rules.effects import DecisionRejected, Effects
@@ -79,9 +81,13 @@ class Incident:
         truncated: int = 0,
         whole_seconds: bool = True,
         customer_deadlines: bool = True,
+        checklists: bool = True,
+        action_item_reminders: bool = True,
+        rollback_checks: bool = True,
     ) -> tuple[Incident, Effects]:
         """Detect and triage a new incident from a declaration or its first alerts
-        (``whole_seconds`` and ``customer_deadlines``: see ``IncidentState``)."""
+        (``whole_seconds``, ``customer_deadlines``, ``checklists``,
+        ``action_item_reminders`` and ``rollback_checks``: see ``IncidentState``)."""
         if declaration is not None:
             found = Classification(
                 severity=declaration.severity,
@@ -113,6 +119,9 @@ class Incident:
             last_status_update_at=now,
             whole_seconds=whole_seconds,
             customer_deadlines=customer_deadlines,
+            checklists=checklists,
+            action_item_reminders=action_item_reminders,
+            rollback_checks=rollback_checks,
         )
         incident = cls(state, policy)
         effects = triage.triage(
@@ -147,15 +156,33 @@ class Incident:
 
     def timer_due(self, timer: PendingTimer, now: datetime) -> Effects:
         """Do what a due timer is for."""
-        return timers.timer_due(self, timer, now)
+        effects = timers.timer_due(self, timer, now)
+        checklists.observe(self, now)
+        return effects
 
     def on_alerts(self, batch: AlertBatch, now: datetime) -> Effects:
         """Count alerts; a firing during monitoring or after resolution reopens the incident."""
-        return recovery.on_alerts(self, batch, now)
+        effects = recovery.on_alerts(self, batch, now)
+        checklists.observe(self, now)
+        return effects
 
     def on_probe(self, result: ProbeResult, now: datetime) -> Effects:
         """Take the SLO probes' verdict while recovery is being watched."""
-        return recovery.on_probe(self, result, now)
+        effects = recovery.on_probe(self, result, now)
+        checklists.observe(self, now)
+        return effects
+
+    def recovery_probes(self) -> list[SloProbe]:
+        """The recovery exit criteria's probes, scoped to this incident."""
+        return recovery.recovery_probes(self)
+
+    def rollback_probes(self, action_id: int) -> list[SloProbe]:
+        """The post-rollback probes for that rollback, scoped to its deployment."""
+        return verification.probes_for(self, action_id)
+
+    def on_rollback_checked(self, action_id: int, result: ProbeResult, now: datetime) -> Effects:
+        """Take the post-rollback probes' verdict: verified, or escalate and investigate."""
+        return verification.on_checked(self, action_id, result, now)
 
     def room_wanted(self) -> RoomRequest | None:
         """What to open the incident's Slack channel with, when its severity gets one."""
@@ -203,7 +230,10 @@ class Incident:
         self, action_id: int, *, undo: bool, ok: bool, detail: str, now: datetime
     ) -> Effects:
         """Take the control plane's answer for an action or its undo."""
-        return saga.on_action_result(self, action_id, undo=undo, ok=ok, detail=detail, now=now)
+        effects = saga.on_action_result(self, action_id, undo=undo, ok=ok, detail=detail, now=now)
+        if ok and not undo:
+            verification.rollback_done(self, action_id, now)
+        return effects
 
     def compensate_all(self) -> list[int]:
         """Undo every reversible action still in force (recovery held, or the incident closes)."""
@@ -266,6 +296,12 @@ class Incident:
     ) -> None:
         """Keep each channel's outcome for the store (a failed delivery counts as one)."""
         timeline.record_outcomes(self, notice, outcomes, now, failure)
+
+    def note_ticket_problem(self, now: datetime, item_id: int, problem: str) -> None:
+        """The ticket tracker refused (or never took) an action item's change: say so."""
+        timeline.add_event(
+            self, now, "ticket_problem", "warroom", f"Action item #{item_id}: {problem}"
+        )
 
     def note_delivery_problem(self, now: datetime, notice: Notice, problem: str) -> None:
         """Put a channel's refusal or a failed delivery on the timeline."""

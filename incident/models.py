@@ -205,6 +205,9 @@ class Decision(Model):
     """
 
     update: ClassVar[str]
+    sent_when_set: ClassVar[tuple[str, ...]] = ()
+    """Fields added since the first release of this decision: sent only when set, so workers
+    of the previous release (which refuse fields they do not know) take it while unused."""
 
     actor: Name
     reason: Text | None = None
@@ -219,6 +222,9 @@ class Decision(Model):
         data = write(self)
         if data.get("verified_by") is None:
             data.pop("verified_by", None)
+        for name in self.sent_when_set:
+            if data.get(name) in (None, [], ""):
+                data.pop(name, None)
         return data
 
 
@@ -232,6 +238,10 @@ class Escalate(Decision):
     """Bring in the next level now: its page goes out at once instead of on its timer."""
 
     update: ClassVar[str] = "escalate"
+    sent_when_set: ClassVar[tuple[str, ...]] = ("ask",)
+
+    ask: Text | None = None
+    """What is wanted of the people brought in (the escalation notice's requested action)."""
 
 
 class AssignRole(Decision):
@@ -255,9 +265,17 @@ class PostStatusUpdate(Decision):
     """A status update to stakeholders; resets the communication cadence."""
 
     update: ClassVar[str] = "post_status_update"
+    sent_when_set: ClassVar[tuple[str, ...]] = ("actions", "next_steps", "eta")
 
     message: Required
     status: Literal[Status.INVESTIGATING, Status.IDENTIFIED] | None = None
+    actions: list[Text] = Field(default_factory=list, max_length=20)
+    """What is being done now, each with its owner (``roll back v42 — dana``); replaces the
+    last update's list when given."""
+    next_steps: list[Text] = Field(default_factory=list, max_length=20)
+    """What comes next; replaces the last update's list when given."""
+    eta: Text | None = None
+    """When the team expects it fixed, in its own words (``about 16:00 UTC``)."""
 
 
 class PostCustomerUpdate(Decision):
@@ -298,8 +316,11 @@ class Resolve(Decision):
     """The cause is fixed; the incident resolves once recovery criteria hold."""
 
     update: ClassVar[str] = "resolve"
+    sent_when_set: ClassVar[tuple[str, ...]] = ("verified",)
 
     root_cause: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+    verified: list[Name] = Field(default_factory=list, max_length=30)
+    """Checklist items the resolver vouches for in the same breath (``fix``, ``verified``)."""
 
 
 class Reopen(Decision):
@@ -321,6 +342,14 @@ class SubmitPostmortem(Decision):
     """Record the postmortem meeting or document."""
 
     update: ClassVar[str] = "submit_postmortem"
+    sent_when_set: ClassVar[tuple[str, ...]] = (
+        "whys",
+        "went_well",
+        "to_improve",
+        "revenue_impact",
+        "reputation_impact",
+        "owner",
+    )
 
     status: PostmortemStatus
     scheduled_for: datetime | None = None
@@ -328,6 +357,14 @@ class SubmitPostmortem(Decision):
     summary: Text = ""
     contributing_factors: list[Text] = Field(default_factory=list, max_length=50)
     lessons: list[Text] = Field(default_factory=list, max_length=50)
+    whys: list[Text] = Field(default_factory=list, max_length=10)
+    """The 5 Whys, in order: each answer asks the next why."""
+    went_well: list[Text] = Field(default_factory=list, max_length=50)
+    to_improve: list[Text] = Field(default_factory=list, max_length=50)
+    revenue_impact: Text | None = None
+    reputation_impact: Text | None = None
+    owner: Name | None = None
+    """Who sees the postmortem through to final."""
 
 
 class AddActionItem(Decision):
@@ -340,6 +377,58 @@ class AddActionItem(Decision):
     ]
     owner: Name
     priority: Literal["P1", "P2", "P3", "P4"]
+
+
+class CompleteActionItem(Decision):
+    """An action item is done; its reminders stop."""
+
+    update: ClassVar[str] = "complete_action_item"
+
+    item_id: int
+    note: Text | None = None
+
+
+class ReassignActionItem(Decision):
+    """Give an action item to someone else; they are told, and its reminders go to them."""
+
+    update: ClassVar[str] = "reassign_action_item"
+
+    item_id: int
+    owner: Name
+
+
+class ReopenActionItem(Decision):
+    """A done action item is not done after all (a reason is required)."""
+
+    update: ClassVar[str] = "reopen_action_item"
+
+    item_id: int
+
+
+class CheckOff(Decision):
+    """Tick (or, with ``done`` false, untick) a checklist item by hand, with a note."""
+
+    update: ClassVar[str] = "check"
+
+    item: Name
+    """The item's key (``fix``) or its label; ``incident.checklists`` lists them."""
+    note: Text | None = None
+    done: bool = True
+
+
+class SetImpact(Decision):
+    """What the incident costs, as far as it is known; any field left out keeps its value."""
+
+    update: ClassVar[str] = "set_impact"
+
+    users_affected: Text | None = None
+    """How many users (or agents, orgs) are hit: ``about 1,200``, ``all EU tenants``."""
+    traffic_percent: float | None = Field(default=None, ge=0, le=100)
+    revenue_impact: Text | None = None
+    data_impact: Text | None = None
+    data_loss: bool | None = None
+    summary: Text | None = None
+    """The impact in one sentence; replaces the declaration's impact text."""
 
 
 class Close(Decision):
@@ -438,6 +527,19 @@ class Postmortem(Model):
     summary: str = ""
     contributing_factors: list[str] = Field(default_factory=list)
     lessons: list[str] = Field(default_factory=list)
+    whys: list[str] = Field(default_factory=list)
+    went_well: list[str] = Field(default_factory=list)
+    to_improve: list[str] = Field(default_factory=list)
+    revenue_impact: str | None = None
+    reputation_impact: str | None = None
+    owner: str | None = None
+
+
+class ActionItemStatus(StrEnum):
+    """Whether an action item still needs doing."""
+
+    OPEN = "open"
+    DONE = "done"
 
 
 class ActionItem(Model):
@@ -449,6 +551,43 @@ class ActionItem(Model):
     priority: str
     created_at: datetime
     due: datetime | None
+    status: ActionItemStatus = ActionItemStatus.OPEN
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    note: str | None = None
+    assigned_at: datetime | None = None
+    """When its owner got it (creation, or the last reassignment or reopening); its
+    reminders are counted from here."""
+    changed_seq: int = 0
+    """The timeline event of its last change: the store rewrites it until it has that."""
+
+    def overdue(self, now: datetime) -> bool:
+        """Open and past its due date."""
+        return self.status is ActionItemStatus.OPEN and self.due is not None and now >= self.due
+
+
+class CheckMark(Model):
+    """A ticked checklist item: when, by whom, and what proves it."""
+
+    at: datetime
+    by: str
+    note: str | None = None
+    seq: int | None = None
+    """The timeline event that ticked it, when a decision did."""
+    auto: bool = False
+    """Ticked from what the incident knows (not by hand): unticked if that stops holding."""
+
+
+class ImpactAssessment(Model):
+    """What the incident costs, as last assessed."""
+
+    at: datetime
+    by: str
+    users_affected: str | None = None
+    traffic_percent: float | None = None
+    revenue_impact: str | None = None
+    data_impact: str | None = None
+    data_loss: bool | None = None
 
 
 class ProbeCheck(Model):
@@ -459,6 +598,10 @@ class ProbeCheck(Model):
     value: float | None
     healthy: bool
     detail: str
+    series: dict[str, str] | None = None
+    """The labels of the series that decided (the worst of those the query yielded)."""
+    series_judged: int = 1
+    """How many series the query yielded with a value; every one was judged."""
 
 
 class ProbeResult(Model):
@@ -556,6 +699,21 @@ class IncidentState(Model):
     last_status_update_at: datetime
     last_status_update: str | None = None
     reminded_for_update_due: datetime | None = None
+    current_actions: list[str] = Field(default_factory=list)
+    """What is being done now and by whom, as the last status update that said it."""
+    next_steps: list[str] = Field(default_factory=list)
+    eta: str | None = None
+    """When the team expects it fixed, in its own words."""
+    impact_assessment: ImpactAssessment | None = None
+
+    checklists: bool = False
+    """The policy's checklist items are required to resolve (incidents opened since; older
+    ones replay their resolutions as they were taken)."""
+    checklist: dict[str, CheckMark] = Field(default_factory=dict)
+    """Ticked checklist items by key (``incident.checklists``)."""
+    action_item_reminders: bool = False
+    """Owners hear of their action items and are reminded around the due date (incidents
+    opened since; older ones replay without those timers and notices)."""
 
     customer_updates: list[CustomerUpdate] = Field(default_factory=list)
     """What customers were told, oldest first (the latest few; the store keeps them all)."""
@@ -585,6 +743,10 @@ class IncidentState(Model):
     customer_deadlines: bool = False
     """Customer updates are due on the policy's deadlines and cadence (incidents opened
     since; older ones replay without those timers)."""
+
+    rollback_checks: bool = False
+    """A rollback in force is verified by the policy's post-rollback probes (incidents
+    opened since; older ones replay without that timer)."""
 
     paging: PagingPlan | None = None
     """The service's escalation policy, when the directory has one (else the severity's
@@ -637,6 +799,20 @@ class CarriedIncident(Model):
     actions_in_flight: list[int] = Field(default_factory=list)
     undos_in_flight: list[int] = Field(default_factory=list)
     probe_in_flight: bool = False
+    tickets_in_flight: list[dict[str, Any]] = Field(default_factory=list)
+    """Action-item changes (``incident.tickets.TicketEvent`` as JSON) still being posted to
+    the ticket tracker: posted again under the same idempotency keys."""
+    rollback_checks_in_flight: list[int] = Field(default_factory=list)
+    """Rollbacks (containment action ids) whose verification was running."""
+
+    @model_serializer(mode="wrap")
+    def _as_earlier_workers_read_it(self, write: SerializerFunctionWrapHandler) -> Any:
+        # As for IncidentStart: a field added since the last release is sent only when set.
+        data = write(self)
+        for added in ("tickets_in_flight", "rollback_checks_in_flight"):
+            if not data.get(added):
+                data.pop(added, None)
+        return data
 
 
 class PreviousIncident(Model):
@@ -666,6 +842,10 @@ class TimerKind(StrEnum):
     """A level of the service's escalation policy."""
     FOLLOW_UP = "follow_up"
     """A paged person's next contact method, per their notification rules."""
+    ACTION_ITEM_DUE = "action_item_due"
+    """An open action item's owner is reminded: before its due date, at it, and after."""
+    ROLLBACK_CHECK = "rollback_check"
+    """A rollback has been in force long enough: check that the service recovered."""
 
 
 class PendingTimer(Model):

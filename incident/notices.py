@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from incident.escalation import Audience, Reached
+from incident.impact import ComponentImpact
 from incident.models import Model, Phase, Status
 from incident.severity import Severity
 
@@ -28,6 +29,8 @@ class NoticeKind(StrEnum):
     POSTMORTEM_REMINDER = "postmortem_reminder"
     CUSTOMER_UPDATE = "customer_update"
     CUSTOMER_REMINDER = "customer_reminder"
+    ACTION_ITEM = "action_item"
+    """To an action item's owner: assigned to them, due soon, or overdue."""
 
 
 class IncidentBrief(Model):
@@ -63,6 +66,27 @@ class IncidentBrief(Model):
     bridge_url: str | None = None
     status_page_url: str | None = None
     """The public status page customers are pointed at (the policy's)."""
+    users_affected: str | None = None
+    traffic_percent: float | None = None
+    revenue_impact: str | None = None
+    data_impact: str | None = None
+    data_loss: bool | None = None
+    impact_duration: timedelta | None = None
+    """From declaration until the impact stopped (mitigated, else resolved); None while on."""
+    current_actions: list[str] = Field(default_factory=list)
+    """What is being done now and by whom, as the last status update said."""
+    next_steps: list[str] = Field(default_factory=list)
+    eta: str | None = None
+    tried: list[str] = Field(default_factory=list)
+    """What has been tried so far: containment and the actions under way."""
+    ask: str | None = None
+    """What an escalation asks of the people it brings in."""
+    postmortem_scheduled_for: datetime | None = None
+    action_items_open: int = 0
+    action_items_overdue: int = 0
+    customer_impact: ComponentImpact | None = None
+    """How the service looks to customers now (operational once resolved): what a status
+    page connector sets its component to. None in notices from before it was carried."""
 
 
 class Notice(Model):

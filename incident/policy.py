@@ -15,10 +15,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from incident.checklists import BY_KEY
 from incident.containment import ActionKind, Autonomy, TargetScope
 from incident.documents import parse_document, read_document
 from incident.durations import Duration
 from incident.impact import ComponentImpact
+from incident.promql import Scoped, fill, placeholders, template_problem
 from incident.severity import Severity
 
 
@@ -100,6 +102,13 @@ class SloProbe(_Strict):
     op: Literal[">=", ">", "<=", "<"]
     threshold: float
 
+    @model_validator(mode="after")
+    def _placeholders_fillable(self) -> SloProbe:
+        problem = template_problem(self.query)
+        if problem:
+            raise ValueError(f"query of {self.name!r}: {problem}")
+        return self
+
     def holds(self, value: float) -> bool:
         """Whether a measured value is within bounds."""
         return {
@@ -109,13 +118,61 @@ class SloProbe(_Strict):
             "<": value < self.threshold,
         }[self.op]
 
+    @property
+    def placeholders(self) -> list[str]:
+        """What the query is scoped by: ``org`` for ``{org="{{org}}"}``."""
+        return placeholders(self.query)
+
+    def scoped(self, values: dict[str, str | None]) -> tuple[SloProbe, Scoped]:
+        """This probe with its placeholders filled from ``values`` (see ``incident.promql``),
+        and what could not be scoped."""
+        filled = fill(self.query, values)
+        return self.model_copy(update={"query": filled.query}), filled
+
+
+_ROLLBACK_PROBES = (
+    {
+        "name": "new run dispatched and succeeded since the rollback",
+        "query": 'sum(increase(drovi_agent_runs_status_total{deployment="{{deployment}}",'
+        'status="success"}[15m]))',
+        "op": ">",
+        "threshold": 0,
+    },
+    {
+        "name": "agent run success rate after the rollback",
+        "query": 'sum(rate(drovi_agent_runs_status_total{deployment="{{deployment}}",'
+        'status="success"}[5m])) / sum(rate(drovi_agent_runs_status_total{'
+        'deployment="{{deployment}}"}[5m]))',
+        "op": ">=",
+        "threshold": 0.9,
+    },
+)
+
+
+class RollbackVerification(_Strict):
+    """The runbook's checks after a rollback: the control plane confirmed the new status,
+    and by ``verify_after`` a new run has succeeded and the success rate has recovered.
+
+    ``{{deployment}}`` in a probe is the rolled-back deployment. A check that fails
+    escalates and sends the incident back to investigating."""
+
+    verify_after: Duration = timedelta(minutes=15)
+    probes: list[SloProbe] = Field(
+        default_factory=lambda: [SloProbe.model_validate(p) for p in _ROLLBACK_PROBES]
+    )
+
 
 class RecoveryRule(_Strict):
-    """The recovery exit criteria checked before an incident counts as resolved."""
+    """The recovery exit criteria checked before an incident counts as resolved.
+
+    Probe queries may be scoped to the incident with placeholders filled from its
+    labels, ``{{org}}`` and ``{{service}}`` (``incident.promql``)."""
 
     quiet_window: Duration
     probe_every: Duration
     probes: list[SloProbe]
+    after_rollback: RollbackVerification = Field(default_factory=RollbackVerification)
+    """Policies written before rollbacks were verified get the runbook's checks."""
 
 
 class CommunicationRule(_Strict):
@@ -192,6 +249,36 @@ class CustomerRule(_Strict):
     templates: CustomerTemplates = Field(default_factory=CustomerTemplates)
     status_page_url: str | None = None
     """The public status page customers are pointed at."""
+
+
+class ChecklistRule(_Strict):
+    """Which checklist items a severity must have ticked before resolution is declared
+    (besides the root cause, which every resolution carries)."""
+
+    required_to_resolve: dict[Severity, list[str]] = Field(default_factory=dict)
+    """Item keys by severity (``incident.checklists``); policies written before checklists
+    existed require nothing more than the root cause."""
+
+    @model_validator(mode="after")
+    def _known_items(self) -> ChecklistRule:
+        for severity, keys in self.required_to_resolve.items():
+            unknown = [k for k in keys if k not in BY_KEY]
+            if unknown:
+                known = ", ".join(BY_KEY)
+                raise ValueError(
+                    f"required_to_resolve.{severity}: unknown item(s) {', '.join(unknown)} "
+                    f"(known: {known})"
+                )
+        return self
+
+
+class ActionItemRule(_Strict):
+    """When an action item's owner is reminded: ahead of its due date, then after it."""
+
+    remind_before: Duration = timedelta(days=2)
+    """The owner hears this long before the SLA's due date."""
+    overdue_every: Duration = timedelta(days=7)
+    """Once overdue, the owner hears at the due date and again this often until it is done."""
 
 
 class BusinessHours(_Strict):
@@ -332,6 +419,10 @@ class Policy(_Strict):
     """Incidents recorded before containment existed replay with recommend-only."""
     customers: CustomerRule = Field(default_factory=CustomerRule)
     """Policies written before customer communication existed get the runbooks' defaults."""
+    checklists: ChecklistRule = Field(default_factory=ChecklistRule)
+    """Policies written before checklists existed require only the root cause to resolve."""
+    action_items: ActionItemRule = Field(default_factory=ActionItemRule)
+    """Policies written before action-item reminders existed get the defaults."""
 
     @model_validator(mode="after")
     def _complete(self) -> Policy:

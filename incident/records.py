@@ -52,6 +52,10 @@ class IncidentRow(Model):
     last_seq: int
     customer_impact: str | None = None
     """How the incident's service looks to customers now (the status page reads it)."""
+    impact: dict[str, Any] | None = None
+    """The impact as last assessed (``ImpactAssessment``)."""
+    checklist: dict[str, Any] = Field(default_factory=dict)
+    """Ticked checklist items by key (``CheckMark`` each)."""
 
 
 class RecordBatch(Model):
@@ -76,7 +80,16 @@ def records_behind(state: IncidentState) -> bool:
         bool(state.timeline and state.timeline[-1].seq > state.recorded_seq)  # seq ascends
         or bool(state.unrecorded_notifications)
         or any(a.id > state.action_items_recorded for a in state.action_items)
+        or any(a.changed_seq > state.recorded_seq for a in state.action_items)
     )
+
+
+def unrecorded_since(state: IncidentState) -> datetime | None:
+    """When the oldest thing the store lacks happened (None: it lacks nothing)."""
+    moments = [e.at for e in state.timeline if e.seq > state.recorded_seq][:1]
+    moments += [n.at for n in state.unrecorded_notifications[:1]]
+    moments += [a.created_at for a in state.action_items if a.id > state.action_items_recorded]
+    return min(moments, default=None)
 
 
 def pending_batch(
@@ -93,7 +106,11 @@ def pending_batch(
         [e for e in state.timeline if e.seq > state.recorded_seq][:MAX_EVENTS_PER_WRITE], budget
     )
     notifications = _within(state.unrecorded_notifications[:MAX_EVENTS_PER_WRITE], budget // 2)
-    items = [a for a in state.action_items if a.id > state.action_items_recorded]
+    # Changed items first, so a long list of new ones never leaves a change unwritten.
+    recorded = state.action_items_recorded
+    items = [
+        a for a in state.action_items if a.id <= recorded and a.changed_seq > state.recorded_seq
+    ] + [a for a in state.action_items if a.id > recorded]
     items = _within(items, budget // 4)
     if not events and not notifications and not items:
         return None
@@ -123,6 +140,8 @@ def pending_batch(
         postmortem_complete_by=deadlines[1],
         last_seq=last_seq,
         customer_impact=customer_impact.value if customer_impact else None,
+        impact=state.impact_assessment.model_dump(mode="json") if state.impact_assessment else None,
+        checklist={k: m.model_dump(mode="json") for k, m in state.checklist.items()},
     )
     told = [u for u in state.customer_updates if state.recorded_seq < u.seq <= last_seq]
     return RecordBatch(

@@ -3,7 +3,7 @@ Web UI and `warroom list` filter on, and the activities read."""
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, TypedSearchAttributes
 
 INCIDENT_ID = SearchAttributeKey.for_keyword("IncidentId")
 INCIDENT_SEVERITY = SearchAttributeKey.for_keyword("IncidentSeverity")
@@ -23,3 +23,8 @@ ALL: tuple[SearchAttributeKey[str], ...] = (
 """Every key the workflow sets; the worker registers them in its namespace."""
 
 BY_NAME: dict[str, SearchAttributeKey[str]] = {key.name: key for key in ALL}
+
+
+def values_in(attributes: TypedSearchAttributes) -> dict[str, str]:
+    """The incident's keys among ``attributes``, by name (what a run already shows)."""
+    return {key.name: value for key in ALL if (value := attributes.get(key)) is not None}

@@ -14,6 +14,7 @@ from settings.contact import ContactSettings
 from settings.environment import EnvSettings
 from settings.errors import SettingsError
 from settings.links import LinkSettings
+from settings.statuspage import StatuspageSettings
 from settings.temporal import (
     DEFAULT_ADDRESS,
     DEFAULT_NAMESPACE,
@@ -24,6 +25,7 @@ from settings.temporal import (
     TemporalUnreachable,
     connect,
 )
+from settings.tickets import TicketSettings
 
 __all__ = [
     "DEFAULT_ADDRESS",
@@ -33,9 +35,11 @@ __all__ = [
     "EnvSettings",
     "LinkSettings",
     "SettingsError",
+    "StatuspageSettings",
     "TemporalConnectError",
     "TemporalCredentialsRefused",
     "TemporalSettings",
     "TemporalUnreachable",
+    "TicketSettings",
     "connect",
 ]

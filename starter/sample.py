@@ -205,7 +205,13 @@ async def run_sample(
             )
         say(f"{human} {action.title}: {action.detail}")
     await step(DeclareMitigated(actor=commander, reason="rolled agents-api back to v41"))
-    await step(Resolve(actor=commander, root_cause="v42 shipped a broken retry policy"))
+    await step(
+        Resolve(
+            actor=commander,
+            root_cause="v42 shipped a broken retry policy",
+            verified=["fix"],  # the rollback is the fix; recovery verifies it
+        )
+    )
     say(f"{human} is monitoring recovery for 60 s (60 min of policy) …")
     state = await _state_when(
         handle, lambda s: s.resolved_at is not None, "the resolution", within=300

@@ -17,7 +17,9 @@ from activities.directory import LiveDirectory
 from activities.reach import no_directory
 from activities.redact import describe, scrub
 from activities.schema import SchemaError
+from activities.statuspage import StatuspageConnector
 from activities.store import UNAVAILABLE, StoreActivities
+from activities.tickets import TicketActivities
 from directory.load import DirectoryError
 from incident.policy import PolicyError, load_policy
 from settings import TemporalConnectError, connect
@@ -82,6 +84,11 @@ async def main(settings: WorkerSettings) -> None:
             control_plane_url=settings.control_plane_url,
             control_plane_token=settings.control_plane_token,
             cached_incidents=settings.cached_incidents,
+            tickets=TicketActivities(
+                http=http,
+                url=settings.tickets.webhook_url,
+                token=settings.tickets.webhook_token,
+            ),
             people=People(
                 directory=directory or no_directory,
                 senders=Senders(settings.contact, http),
@@ -90,6 +97,7 @@ async def main(settings: WorkerSettings) -> None:
                     secret.get_secret_value() if (secret := settings.links.link_secret) else None,
                     settings.links.link_ttl,
                 ),
+                statuspage=statuspage_connector(settings, http),
             ),
         )
         async with worker:
@@ -110,6 +118,22 @@ async def main(settings: WorkerSettings) -> None:
         if directory is not None:
             await directory.close()
     await store.close()
+
+
+def statuspage_connector(
+    settings: WorkerSettings, http: httpx.AsyncClient
+) -> StatuspageConnector | None:
+    """The Statuspage customer updates are published to, when one is configured."""
+    page = settings.statuspage
+    if page.api_key is None or page.page_id is None:
+        return None
+    return StatuspageConnector(
+        http=http,
+        page_id=page.page_id,
+        api_key=page.api_key.get_secret_value(),
+        components=dict(page.components),
+        base_url=page.url,
+    )
 
 
 def run() -> int:

@@ -29,7 +29,9 @@ from activities.policy import PolicyActivities
 from activities.probe import ProbeActivities
 from activities.reach import DirectorySource, ReachActivities, no_directory
 from activities.room import RoomActivities
+from activities.statuspage import StatuspageConnector
 from activities.store import StoreActivities
+from activities.tickets import TicketActivities
 from incident import search_attributes
 from incident.policy import Policy
 from worker.settings import DEFAULT_CACHED_INCIDENTS
@@ -103,6 +105,8 @@ class People:
     ack_links: AckLinks = no_ack_links
     compression: int = 1
     """Directory delays divided by it, for a demonstration's compressed policy."""
+    statuspage: StatuspageConnector | None = None
+    """The Atlassian Statuspage customer updates are published to, when configured."""
 
 
 def build_worker(
@@ -119,6 +123,7 @@ def build_worker(
     control_plane_token: str | None = None,
     cached_incidents: int = DEFAULT_CACHED_INCIDENTS,
     people: People | None = None,
+    tickets: TicketActivities | None = None,
 ) -> Worker:
     """A worker for the incident workflow with its activities wired to their dependencies.
 
@@ -135,6 +140,7 @@ def build_worker(
         senders=people.senders,
         ack_links=people.ack_links,
         compression=people.compression,
+        statuspage=people.statuspage,
     )
     probe = ProbeActivities(http=http, prometheus_url=prometheus_url)
     policy_activities = PolicyActivities(policy)
@@ -146,6 +152,7 @@ def build_worker(
     contain = ContainmentActivities(
         http=http, base_url=control_plane_url, token=control_plane_token
     )
+    tickets = tickets or TicketActivities(http=http, url=None)
     return Worker(
         client,
         task_queue=task_queue,
@@ -159,6 +166,7 @@ def build_worker(
             room.open_room,
             store.record,
             contain.execute,
+            tickets.send,
         ],
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         max_cached_workflows=cached_incidents,

@@ -19,7 +19,9 @@ from settings import (
     EnvSettings,
     LinkSettings,
     SettingsError,
+    StatuspageSettings,
     TemporalSettings,
+    TicketSettings,
 )
 from settings.fields import existing_file, host_port, http_url, whole_number
 
@@ -43,7 +45,11 @@ class WorkerSettings(EnvSettings):
     contact: ContactSettings = Field(default_factory=ContactSettings)
     """How pages reach people (SMTP, Slack, Twilio, PagerDuty, console)."""
     links: LinkSettings = Field(default_factory=LinkSettings)
+    statuspage: StatuspageSettings = Field(default_factory=StatuspageSettings)
+    """An Atlassian Statuspage customer updates are published to (off unless configured)."""
     """Acknowledge links in pages (made when a link secret and the public URL are set)."""
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
+    """The ticket tracker's webhook for action items (none: no tracker is told)."""
     task_queue: str = Field(DEFAULT_TASK_QUEUE, validation_alias="WARROOM_TASK_QUEUE")
     policy_path: Annotated[Path | None, existing_file()] = Field(
         None, validation_alias="WARROOM_POLICY"

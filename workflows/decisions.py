@@ -19,7 +19,9 @@ with workflow.unsafe.imports_passed_through():
         ApproveContainment,
         AssignRole,
         ChangeSeverity,
+        CheckOff,
         Close,
+        CompleteActionItem,
         Decision,
         DecisionReceipt,
         DeclareMitigated,
@@ -32,8 +34,11 @@ with workflow.unsafe.imports_passed_through():
         PostStatusUpdate,
         ProposeContainment,
         RaiseFlag,
+        ReassignActionItem,
         Reopen,
+        ReopenActionItem,
         Resolve,
+        SetImpact,
         SubmitPostmortem,
     )
 
@@ -230,6 +235,51 @@ class DecisionUpdates(ABC):
 
     @identify_cause.validator
     def _check_identify_cause(self, decision: IdentifyCause) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def check(self, decision: CheckOff) -> DecisionReceipt:
+        """Tick or untick a checklist item by hand, with a note."""
+        return self._decide(decision)
+
+    @check.validator
+    def _check_check(self, decision: CheckOff) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def set_impact(self, decision: SetImpact) -> DecisionReceipt:
+        """Say what the incident costs: users, traffic, revenue, data."""
+        return self._decide(decision)
+
+    @set_impact.validator
+    def _check_set_impact(self, decision: SetImpact) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def complete_action_item(self, decision: CompleteActionItem) -> DecisionReceipt:
+        """An action item is done; its reminders stop."""
+        return self._decide(decision)
+
+    @complete_action_item.validator
+    def _check_complete_action_item(self, decision: CompleteActionItem) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def reassign_action_item(self, decision: ReassignActionItem) -> DecisionReceipt:
+        """Give an action item to someone else; they are told."""
+        return self._decide(decision)
+
+    @reassign_action_item.validator
+    def _check_reassign_action_item(self, decision: ReassignActionItem) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def reopen_action_item(self, decision: ReopenActionItem) -> DecisionReceipt:
+        """Reopen a done action item, with a reason."""
+        return self._decide(decision)
+
+    @reopen_action_item.validator
+    def _check_reopen_action_item(self, decision: ReopenActionItem) -> None:
         self._check(decision)
 
     @workflow.update(name="record_cause")

@@ -20,12 +20,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.contain import ContainmentActivities
     from activities.notify import NotifyActivities
     from activities.probe import ProbeActivities
+    from activities.tickets import TicketActivities
     from incident.bounds import clip_line
     from incident.containment import ContainmentCall
     from incident.ids import incident_key
     from incident.lifecycle import Effects, Incident
     from incident.models import CarriedIncident, ProbeResult
     from incident.notices import DELIVERY_HEARTBEAT_TIMEOUT, Notice, NoticeKind
+    from incident.tickets import TicketEvent
 
 URGENT = Priority(priority_key=1)
 """Pages, declarations and the policy load before them: ahead of everything else queued."""
@@ -70,8 +72,14 @@ class SideEffects:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sending: dict[str, Notice] = {}
         self._containing: set[tuple[int, bool]] = set()
+        self._ticketing: dict[str, TicketEvent] = {}
         self.probing = False
         """An SLO probe is running."""
+        self._verifying: set[int] = set()
+        """Rollbacks whose post-rollback probes are running."""
+        self.record_when_settled = False
+        """Ask for the next write to the store when the last effect in flight ends (the
+        store waits for them: ``Recorder.held``)."""
 
     @property
     def busy(self) -> bool:
@@ -88,6 +96,8 @@ class SideEffects:
             actions_in_flight=self._in_flight(undo=False),
             undos_in_flight=self._in_flight(undo=True),
             probe_in_flight=self.probing,
+            tickets_in_flight=[t.model_dump(mode="json") for t in self._ticketing.values()],
+            rollback_checks_in_flight=sorted(self._verifying),
         )
 
     def resume(self, carried: CarriedIncident) -> None:
@@ -98,6 +108,8 @@ class SideEffects:
                 run_probe=carried.probe_in_flight,
                 run_actions=list(carried.actions_in_flight),
                 undo_actions=list(carried.undos_in_flight),
+                tickets=[TicketEvent.model_validate(t) for t in carried.tickets_in_flight],
+                verify_rollbacks=list(carried.rollback_checks_in_flight),
             )
         )
 
@@ -114,13 +126,22 @@ class SideEffects:
             self.spawn(self._contain(action_id, undo=False))
         for action_id in effects.undo_actions:
             self.spawn(self._contain(action_id, undo=True))
+        for ticket in effects.tickets:
+            self.spawn(self._tell_tracker(ticket))
+        for action_id in effects.verify_rollbacks:
+            self.spawn(self._verify_rollback(action_id))
         self._rouse()
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` in the background; the incident waits for it before a run ends."""
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self.record_when_settled and not self._tasks:
+            self._record_soon()
 
     async def _deliver(self, notice: Notice) -> None:
         self._sending[notice.key] = notice
@@ -160,6 +181,27 @@ class SideEffects:
                 notice,
                 f"{outcome.channel} refused it ({outcome.status_code}): {outcome.detail}",
             )
+            self._rouse()
+
+    async def _tell_tracker(self, ticket: TicketEvent) -> None:
+        self._ticketing[ticket.key] = ticket
+        try:
+            outcome = await workflow.execute_activity_method(
+                TicketActivities.send,
+                ticket,
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(hours=1),
+                retry_policy=NOTIFY_RETRY,
+                summary=clip_line(
+                    f"tell the ticket tracker: action item #{ticket.item.id} {ticket.action}"
+                ),
+            )
+        except ActivityError as err:
+            outcome = f"ticket tracker not told: {failure_message(err)}"
+        finally:
+            del self._ticketing[ticket.key]
+        if "refused" in outcome or "not told" in outcome:
+            self._incident().note_ticket_problem(workflow.now(), ticket.item.id, outcome)
             self._rouse()
 
     async def _contain(self, action_id: int, *, undo: bool) -> None:
@@ -222,7 +264,7 @@ class SideEffects:
         try:
             result = await workflow.execute_activity_method(
                 ProbeActivities.check_slos,
-                incident.policy.recovery.probes,
+                incident.recovery_probes(),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=PROBE_RETRY,
                 summary="check the SLO probes before counting the incident resolved",
@@ -232,6 +274,29 @@ class SideEffects:
                 at=workflow.now(), healthy=False, error=f"probe failed: {err.cause}"
             )
         self.dispatch(incident.on_probe(result, workflow.now()))
+
+    async def _verify_rollback(self, action_id: int) -> None:
+        self._verifying.add(action_id)
+        try:
+            await self._check_rollback(action_id)
+        finally:
+            self._verifying.discard(action_id)
+
+    async def _check_rollback(self, action_id: int) -> None:
+        incident = self._incident()
+        try:
+            result = await workflow.execute_activity_method(
+                ProbeActivities.check_slos,
+                incident.rollback_probes(action_id),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=PROBE_RETRY,
+                summary=f"check that rollback #{action_id} brought the service back",
+            )
+        except ActivityError as err:
+            result = ProbeResult(
+                at=workflow.now(), healthy=False, error=f"probe failed: {err.cause}"
+            )
+        self.dispatch(incident.on_rollback_checked(action_id, result, workflow.now()))
 
 
 def failure_message(err: ActivityError) -> str:

@@ -38,8 +38,9 @@ with workflow.unsafe.imports_passed_through():
         RoomRequest,
         TimelineEvent,
     )
-    from incident.search_attributes import BY_NAME
+    from incident.search_attributes import BY_NAME, values_in
     from workflows import handover
+    from workflows.alarm import Alarm
     from workflows.decisions import DecisionUpdates
     from workflows.effects import PROBE_RETRY, URGENT, SideEffects, failure_message
     from workflows.recording import Recorder
@@ -52,6 +53,9 @@ MAX_TIMERS_PER_WAKE = 100
 DRAIN_LIMIT = timedelta(minutes=2)
 """How long a run about to continue as new waits for deliveries and undos in
 flight, timers firing all along; what is still running then is carried into the next run."""
+LEAN_HISTORY = "lean-history"
+"""The patch under which a run keeps its timer while the soonest due time is unchanged and
+writes the store once per burst of events, after the effects in flight settle."""
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -70,6 +74,8 @@ class IncidentWorkflow(DecisionUpdates):
         self._published: dict[str, str] = {}
         self._details = ""
         self._recorder = Recorder(lambda: self._live, self._rouse)
+        self._alarm = Alarm()
+        self._lean = False
         self._effects = SideEffects(lambda: self._live, self._rouse, self._recorder.soon)
 
     # --- the run ------------------------------------------------------------
@@ -81,6 +87,14 @@ class IncidentWorkflow(DecisionUpdates):
         self._recorder.enabled = workflow.patched("record-to-store")
         # Incidents opened before drains were bounded end as they always did, so they replay.
         self._bounded_drain = workflow.patched("bounded-drain")
+        # Incidents opened before it re-armed their timer on every wake, and replay so.
+        self._lean = workflow.patched(LEAN_HISTORY)
+        if self._lean:
+            # One write per burst, its deliveries' outcomes in it, not one per event and outcome.
+            self._recorder.held = lambda: self._effects.busy
+            self._effects.record_when_settled = True
+            # A continued run starts with its predecessor's: upsert only what differs.
+            self._published = values_in(workflow.info().typed_search_attributes)
         if self._incident is None:
             opened = await self._open(start)
             if not opened:
@@ -94,6 +108,7 @@ class IncidentWorkflow(DecisionUpdates):
             await self._respond()
         except asyncio.CancelledError:
             # Cancelled by an operator: nothing stays in force behind a dead incident.
+            self._alarm.stop()
             incident.note_cancelled(workflow.now())
             self._dispatch(Effects(undo_actions=incident.compensate_all()))
             await workflow.wait_condition(lambda: not self._effects.busy)
@@ -149,7 +164,13 @@ class IncidentWorkflow(DecisionUpdates):
             due = [t.due for t in incident.pending()[:1]]
             until = min([*due, *([deadline] if deadline else [])], default=None)
             self._wake = False
-            if until is None or until > now:
+            if self._lean:
+                if until is None or until > now:
+                    self._alarm.set(until, self._drain_summary(until, deadline))
+                    await workflow.wait_condition(
+                        lambda: self._wake or settled() or self._alarm.rang
+                    )
+            elif until is None or until > now:
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(
                         lambda: self._wake or settled(),
@@ -158,6 +179,7 @@ class IncidentWorkflow(DecisionUpdates):
                     )
             self._run_due_timers()
             self._publish()
+        self._alarm.stop()
         return True
 
     def _drain_summary(self, until: datetime | None, deadline: datetime | None) -> str:
@@ -189,6 +211,26 @@ class IncidentWorkflow(DecisionUpdates):
 
     async def _respond(self) -> None:
         """Wait on the soonest timer, re-planning whenever something changes, until close."""
+        if not self._lean:
+            return await self._respond_rearming()
+        incident = self._live
+        while incident.state.phase is not Phase.CLOSED and not self._should_continue_as_new():
+            self._publish()
+            timers = incident.pending()
+            self._wake = False
+            if timers and timers[0].due <= workflow.now():
+                self._run_due_timers()
+                continue
+            soonest = timers[0] if timers else None
+            self._alarm.set(
+                soonest.due if soonest else None, clip_line(soonest.summary) if soonest else ""
+            )
+            await workflow.wait_condition(lambda: self._wake or self._alarm.rang)
+            if self._alarm.rang:
+                self._run_due_timers()
+
+    async def _respond_rearming(self) -> None:
+        """The loop of incidents opened before the alarm: a new timer on every wake."""
         incident = self._live
         while incident.state.phase is not Phase.CLOSED and not self._should_continue_as_new():
             self._publish()
@@ -260,6 +302,13 @@ class IncidentWorkflow(DecisionUpdates):
             whole_seconds=workflow.patched("whole-second-durations"),
             # Incidents opened before customer communication replay without its timers.
             customer_deadlines=workflow.patched("customer-communication"),
+            # Incidents opened before checklists replay their resolutions as they were taken.
+            checklists=workflow.patched("checklists"),
+            # Incidents opened before action items lived replay without owners' notices,
+            # reminder timers and tracker calls.
+            action_item_reminders=workflow.patched("action-items-live"),
+            # Incidents opened before rollbacks were verified replay without that check.
+            rollback_checks=workflow.patched("rollback-verification"),
         )
         self._dispatch(effects)
         # Everything known at opening is in the state before the first wait, so no query

@@ -19,7 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
     from incident.lifecycle import Incident
-    from incident.records import RecordBatch, pending_batch, records_behind
+    from incident.records import RecordBatch, pending_batch, records_behind, unrecorded_since
 
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -32,6 +32,9 @@ STORE_PATIENCE = timedelta(minutes=10)
 """How long one write keeps retrying before the timeline says the store is unreachable."""
 STORE_PAUSE = timedelta(minutes=1)
 """The pause between writes while the store is unreachable (the events wait in the state)."""
+HOLD_AT_MOST = timedelta(minutes=1)
+"""How long a write waits for the effects in flight before it goes without their outcomes
+(read whenever the incident wakes: a delivery retried for an hour never holds the record)."""
 
 
 class Recorder:
@@ -45,6 +48,9 @@ class Recorder:
         self._paused = False
         self._task: asyncio.Task[None] | None = None
         self._outage = False
+        self.held: Callable[[], bool] = lambda: False
+        """While it says True (effects in flight), the next write waits for what they add,
+        so one write takes a whole burst: the events, and the deliveries' outcomes."""
 
     @property
     def idle(self) -> bool:
@@ -55,11 +61,18 @@ class Recorder:
         """Whether the store still lacks part of the incident."""
         return self.enabled and records_behind(self._incident().state)
 
-    def soon(self) -> None:
-        """Start the next write, if anything is new and none is in flight."""
+    def soon(self, *, now: bool = False) -> None:
+        """Start the next write, if anything is new and none is in flight.
+
+        Unless ``now``, it waits while ``held`` says so, for at most HOLD_AT_MOST.
+        """
         if not self.enabled or self._task is not None or self._paused:
             return
         incident = self._incident()
+        if not now and self.held():
+            since = unrecorded_since(incident.state)
+            if since is None or workflow.now() - since < HOLD_AT_MOST:
+                return
         batch = pending_batch(
             incident.state,
             workflow.info().workflow_id,
@@ -72,7 +85,7 @@ class Recorder:
     async def flush(self) -> None:
         """Wait until the store has the whole incident."""
         while True:
-            self.soon()
+            self.soon(now=True)
             if self._task is None:
                 return
             await workflow.wait_condition(lambda: self._task is None)

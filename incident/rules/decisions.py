@@ -14,7 +14,9 @@ from incident.models import (
     ApproveContainment,
     AssignRole,
     ChangeSeverity,
+    CheckOff,
     Close,
+    CompleteActionItem,
     Decision,
     DeclareMitigated,
     DenyContainment,
@@ -27,12 +29,18 @@ from incident.models import (
     PostStatusUpdate,
     ProposeContainment,
     RaiseFlag,
+    ReassignActionItem,
     Reopen,
+    ReopenActionItem,
     Resolve,
+    SetImpact,
     SubmitPostmortem,
     TimelineEvent,
 )
 from incident.rules import (
+    action_items,
+    assessment,
+    checklists,
     communication,
     customers,
     paging,
@@ -77,6 +85,7 @@ def apply(inc: Incident, decision: Decision, now: datetime) -> tuple[TimelineEve
     _check_rule(inc, decision)
     effects = Effects()
     event = RULES[type(decision)].apply(inc, decision, now, effects)
+    checklists.after_decision(inc, decision, event, now)
     event.via = permissions.via(decision)
     event.decision = {
         "type": type(decision).__name__,
@@ -100,18 +109,23 @@ def _always(inc: Incident, decision: Decision) -> str | None:
 
 RULES: dict[type[Decision], Rule] = {
     Acknowledge: Rule(response.check_ack, response.apply_ack),
-    Escalate: Rule(paging.check_escalate, paging.apply_escalate),
+    Escalate: Rule(paging.check_escalate, assessment.apply_escalate),
     AssignRole: Rule(response.check_assign, response.apply_assign),
     ChangeSeverity: Rule(response.check_severity, response.apply_severity),
-    PostStatusUpdate: Rule(communication.check_update, communication.apply_update),
+    PostStatusUpdate: Rule(communication.check_update, assessment.apply_status_update),
     PostCustomerUpdate: Rule(customers.check_update, customers.apply_update),
     AddNote: Rule(_always, response.apply_note),
     RaiseFlag: Rule(paging.check_flag, paging.apply_flag),
     DeclareMitigated: Rule(response.check_mitigate, response.apply_mitigate),
-    Resolve: Rule(response.check_resolve, response.apply_resolve),
+    Resolve: Rule(checklists.check_resolve, response.apply_resolve),
+    CheckOff: Rule(checklists.check_check, checklists.apply_check),
     Reopen: Rule(response.check_reopen, response.apply_reopen),
     SubmitPostmortem: Rule(postmortem.check_postmortem, postmortem.apply_postmortem),
-    AddActionItem: Rule(postmortem.check_action_item, postmortem.apply_action_item),
+    AddActionItem: Rule(postmortem.check_action_item, action_items.apply_add),
+    CompleteActionItem: Rule(action_items.check_complete, action_items.apply_complete),
+    ReassignActionItem: Rule(action_items.check_reassign, action_items.apply_reassign),
+    ReopenActionItem: Rule(action_items.check_reopen, action_items.apply_reopen),
+    SetImpact: Rule(assessment.check_impact, assessment.apply_impact),
     Close: Rule(postmortem.check_close, postmortem.apply_close),
     ProposeContainment: Rule(saga.check_propose, saga.apply_propose),
     ApproveContainment: Rule(saga.check_approve, saga.apply_approve),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from incident.notices import Notice
+from incident.tickets import TicketEvent
 
 
 class DecisionRejected(ValueError):
@@ -19,3 +20,7 @@ class Effects:
     run_probe: bool = False
     run_actions: list[int] = field(default_factory=list)
     undo_actions: list[int] = field(default_factory=list)
+    tickets: list[TicketEvent] = field(default_factory=list)
+    """Action-item changes for the ticket tracker's webhook."""
+    verify_rollbacks: list[int] = field(default_factory=list)
+    """Rollbacks (containment action ids) whose post-rollback probes are due."""

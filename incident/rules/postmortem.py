@@ -71,6 +71,12 @@ def apply_postmortem(
         contributing_factors=d.contributing_factors
         or (previous.contributing_factors if previous else []),
         lessons=d.lessons or (previous.lessons if previous else []),
+        whys=d.whys or (previous.whys if previous else []),
+        went_well=d.went_well or (previous.went_well if previous else []),
+        to_improve=d.to_improve or (previous.to_improve if previous else []),
+        revenue_impact=d.revenue_impact or (previous.revenue_impact if previous else None),
+        reputation_impact=d.reputation_impact or (previous.reputation_impact if previous else None),
+        owner=d.owner or (previous.owner if previous else None),
     )
     when = f" for {d.scheduled_for:%Y-%m-%d %H:%M} UTC" if d.scheduled_for else ""
     event = timeline.add_event(

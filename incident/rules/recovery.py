@@ -19,6 +19,7 @@ from incident.models import (
     TimerKind,
 )
 from incident.notices import Notice, NoticeKind
+from incident.policy import SloProbe
 from incident.rules import postmortem, saga, timeline, wording
 from incident.rules.effects import Effects
 
@@ -45,10 +46,50 @@ def link_previous(inc: Incident, human_id: str, closed_at: datetime, now: dateti
     )
 
 
+def scope_values(inc: Incident, **overrides: str) -> dict[str, str | None]:
+    """What a probe's placeholders are filled with: the incident's labels, its org and
+    service as classified, then ``overrides`` (the rolled-back ``deployment``)."""
+    s = inc.state
+    values: dict[str, str | None] = dict(s.labels)
+    values.update({"org": s.org, "service": s.service})
+    values.update(overrides)
+    return values
+
+
+def scoped_probes(probes: list[SloProbe], values: dict[str, str | None]) -> list[SloProbe]:
+    """``probes`` with their queries scoped to ``values`` (``incident.promql``)."""
+    return [probe.scoped(values)[0] for probe in probes]
+
+
+def with_scope_notes(
+    result: ProbeResult, probes: list[SloProbe], values: dict[str, str | None]
+) -> ProbeResult:
+    """``result`` with each check saying which of its placeholders the incident had no
+    value for: those matchers were dropped, so every series was judged."""
+    notes: dict[str, str] = {}
+    for probe in probes:
+        unscoped = probe.scoped(values)[1].unscoped
+        if unscoped:
+            names = ", ".join("{{" + name + "}}" for name in unscoped)
+            notes[probe.name] = f" [no value for {names}: not scoped, every series judged]"
+    if not notes:
+        return result
+    checks = [
+        c.model_copy(update={"detail": c.detail + notes.get(c.name, "")}) for c in result.checks
+    ]
+    return result.model_copy(update={"checks": checks})
+
+
+def recovery_probes(inc: Incident) -> list[SloProbe]:
+    """The exit criteria's probes, scoped to this incident."""
+    return scoped_probes(inc.policy.recovery.probes, scope_values(inc))
+
+
 def on_probe(inc: Incident, result: ProbeResult, now: datetime) -> Effects:
     """Take the SLO probes' answer: recover, or check again later."""
     s = inc.state
     effects = Effects()
+    result = with_scope_notes(result, inc.policy.recovery.probes, scope_values(inc))
     previous = s.last_probe
     s.last_probe = result
     if not s.phase.is_open or s.status is not Status.MONITORING:

@@ -13,7 +13,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incident.models import PendingTimer, TimerKind
-from incident.rules import communication, customers, paging, postmortem, reach, recovery, saga
+from incident.rules import (
+    action_items,
+    communication,
+    customers,
+    paging,
+    postmortem,
+    reach,
+    recovery,
+    saga,
+    verification,
+)
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -29,7 +39,9 @@ PLANNERS: tuple[Planner, ...] = (
     customers.plan,
     recovery.plan,
     saga.plan,
+    verification.plan,
     postmortem.plan,
+    action_items.plan,
 )
 HANDLERS: dict[TimerKind, Handler] = {
     TimerKind.ESCALATION: paging.escalation_due,
@@ -45,6 +57,8 @@ HANDLERS: dict[TimerKind, Handler] = {
     TimerKind.FOLLOW_UP: reach.follow_up_due,
     TimerKind.CUSTOMER_REMINDER: customers.remind,
     TimerKind.CUSTOMER_ESCALATION: customers.escalate,
+    TimerKind.ACTION_ITEM_DUE: action_items.remind,
+    TimerKind.ROLLBACK_CHECK: verification.check_due,
 }
 
 

@@ -10,10 +10,9 @@ from incident import bounds
 from incident import search_attributes as search
 from incident.containment import ActionState
 from incident.durations import spoken_duration
-from incident.impact import CustomerStage
 from incident.models import IncidentState, PendingTimer, Phase, Role, Status
 from incident.notices import IncidentBrief
-from incident.rules import communication, postmortem, wording
+from incident.rules import action_items, checklists, communication, postmortem, wording
 
 if TYPE_CHECKING:
     from incident.lifecycle import Incident
@@ -23,6 +22,8 @@ def brief(inc: Incident, now: datetime) -> IncidentBrief:
     """The facts a notice about this incident carries."""
     s = inc.state
     schedule_by, complete_by = postmortem.postmortem_deadlines(inc)
+    a = s.impact_assessment
+    stopped = s.mitigated_at or s.resolved_at
     return IncidentBrief(
         human_id=s.human_id,
         title=s.title,
@@ -52,6 +53,21 @@ def brief(inc: Incident, now: datetime) -> IncidentBrief:
         room_url=s.room.url if s.room else None,
         bridge_url=inc.policy.communication.bridge_url,
         status_page_url=inc.policy.customers.status_page_url,
+        users_affected=a.users_affected if a else None,
+        traffic_percent=a.traffic_percent if a else None,
+        revenue_impact=a.revenue_impact if a else None,
+        data_impact=a.data_impact if a else None,
+        data_loss=a.data_loss if a else None,
+        impact_duration=(stopped - s.declared_at) if stopped else None,
+        current_actions=list(s.current_actions),
+        next_steps=list(s.next_steps),
+        eta=s.eta,
+        tried=[f"{c.title}: {wording.action_state(c)}" for c in s.containment]
+        + list(s.current_actions),
+        postmortem_scheduled_for=s.postmortem.scheduled_for if s.postmortem else None,
+        action_items_open=len(action_items.open_items(inc)),
+        action_items_overdue=len(action_items.overdue(inc, now)),
+        customer_impact=inc.customer_impact(),
     )
 
 
@@ -90,6 +106,16 @@ def details(inc: Incident, now: datetime, timers: list[PendingTimer]) -> str:
     if s.flags:
         lines.append("- Flags: " + ", ".join(f.label for f in s.flags))
     lines.append(f"- Customers: {customers_told(s)}")
+    lines.append(f"- Checklists: {checklists.summary(inc)}")
+    missing = checklists.missing_to_resolve(inc)
+    if missing and s.phase.is_open:
+        lines.append("- To resolve, still to check: " + ", ".join(i.label for i in missing))
+    if s.action_items:
+        late = action_items.overdue(inc, now)
+        lines.append(
+            f"- Action items: {len(action_items.open_items(inc))} open of {len(s.action_items)}"
+            + (f", {len(late)} overdue" if late else "")
+        )
     if s.last_probe is not None:
         lines.append(f"- Last SLO probe: {s.last_probe.summary}")
     if s.containment:
@@ -114,21 +140,6 @@ def customers_told(state: IncidentState) -> str:
     last = updates[-1]
     times = "once" if len(updates) == 1 else f"{len(updates)} times"
     return f"told {times}, last {wording.utc(last.at)} ({last.impact.words})"
-
-
-def resolution_checklist(state: IncidentState) -> list[tuple[str, bool]]:
-    """The runbook's resolution checklist, each item ticked from what the incident knows."""
-    s = state
-    return [
-        ("Root cause identified", s.root_cause is not None),
-        ("Mitigated or fixed", s.mitigated_at is not None or s.resolution_declared_at is not None),
-        ("Monitoring confirms normal operation", s.resolved_at is not None),
-        ("Customer communication sent", bool(s.customer_updates)),
-        (
-            "Customers told it is resolved",
-            bool(s.customer_updates) and s.customer_updates[-1].stage is CustomerStage.RESOLUTION,
-        ),
-    ]
 
 
 def waiting_for(inc: Incident) -> str:

@@ -23,7 +23,9 @@ from incident.models import (
     ApproveContainment,
     AssignRole,
     ChangeSeverity,
+    CheckOff,
     Close,
+    CompleteActionItem,
     Decision,
     DecisionReceipt,
     DeclareMitigated,
@@ -39,9 +41,12 @@ from incident.models import (
     PostStatusUpdate,
     ProposeContainment,
     RaiseFlag,
+    ReassignActionItem,
     Reopen,
+    ReopenActionItem,
     Resolve,
     Role,
+    SetImpact,
     Status,
     SubmitPostmortem,
     TimerKind,
@@ -190,7 +195,8 @@ _decision(
     "escalate",
     Escalate,
     "Bring in the next level of the escalation policy now.",
-    build=lambda reason: lambda actor: Escalate(actor=actor, reason=reason),
+    click.option("--ask", help="What you need from them (the notice's requested action)."),
+    build=lambda reason, ask: lambda actor: Escalate(actor=actor, reason=reason, ask=ask),
 )
 _decision(
     "assign",
@@ -219,12 +225,23 @@ _decision(
     "Post a status update (resets the communication cadence).",
     click.argument("message"),
     click.option("--status", "new_status", type=click.Choice(["investigating", "identified"])),
-    build=lambda reason, message, new_status: (
+    click.option(
+        "--action",
+        "actions",
+        multiple=True,
+        help="A current action with its owner ('roll back v42 - dana'); repeat for more.",
+    ),
+    click.option("--next", "next_steps", multiple=True, help="A next step; repeat for more."),
+    click.option("--eta", help="When you expect it fixed, in your words."),
+    build=lambda reason, message, new_status, actions, next_steps, eta: (
         lambda actor: PostStatusUpdate(
             actor=actor,
             reason=reason,
             message=message,
             status=Status(new_status) if new_status else None,
+            actions=list(actions),
+            next_steps=list(next_steps),
+            eta=eta,
         )
     ),
 )
@@ -273,8 +290,15 @@ _decision(
     Resolve,
     "Declare resolution; resolves once the recovery criteria hold.",
     click.option("--root-cause", required=True, help="What caused it."),
-    build=lambda reason, root_cause: (
-        lambda actor: Resolve(actor=actor, reason=reason, root_cause=root_cause)
+    click.option(
+        "--verified",
+        multiple=True,
+        help="A checklist item you vouch for as you resolve (fix, verified, ...); repeat.",
+    ),
+    build=lambda reason, root_cause, verified: (
+        lambda actor: Resolve(
+            actor=actor, reason=reason, root_cause=root_cause, verified=list(verified)
+        )
     ),
 )
 _decision(
@@ -295,6 +319,73 @@ _decision(
     build=lambda reason, description, owner, priority: (
         lambda actor: AddActionItem(
             actor=actor, reason=reason, description=description, owner=owner, priority=priority
+        )
+    ),
+)
+_decision(
+    "action-item-done",
+    CompleteActionItem,
+    "An action item is done; its reminders stop.",
+    click.argument("item_id", type=int),
+    click.option("--note", help="What was done (a link to the change)."),
+    build=lambda reason, item_id, note: (
+        lambda actor: CompleteActionItem(actor=actor, reason=reason, item_id=item_id, note=note)
+    ),
+)
+_decision(
+    "action-item-reassign",
+    ReassignActionItem,
+    "Give an action item to someone else; they are told and reminded from now on.",
+    click.argument("item_id", type=int),
+    click.argument("owner"),
+    build=lambda reason, item_id, owner: (
+        lambda actor: ReassignActionItem(actor=actor, reason=reason, item_id=item_id, owner=owner)
+    ),
+)
+_decision(
+    "action-item-reopen",
+    ReopenActionItem,
+    "Reopen a done action item. Needs --reason.",
+    click.argument("item_id", type=int),
+    build=lambda reason, item_id: (
+        lambda actor: ReopenActionItem(actor=actor, reason=reason, item_id=item_id)
+    ),
+)
+_decision(
+    "check",
+    CheckOff,
+    "Tick a checklist item by hand (by key, e.g. fix, verified, runbooks); --undo unticks it.",
+    click.argument("item"),
+    click.option("--note", help="What shows it is done."),
+    click.option("--undo", is_flag=True, help="Untick it."),
+    build=lambda reason, item, note, undo: (
+        lambda actor: CheckOff(actor=actor, reason=reason, item=item, note=note, done=not undo)
+    ),
+)
+_decision(
+    "impact",
+    SetImpact,
+    "Say what the incident costs; options left out keep their value.",
+    click.option("--users", "users_affected", help="Users (or agents, orgs) affected."),
+    click.option("--traffic", "traffic_percent", type=float, help="Share of traffic hit, in %."),
+    click.option("--revenue", "revenue_impact", help="Revenue impact ('about $4k an hour')."),
+    click.option("--data", "data_impact", help="What happened to data."),
+    click.option(
+        "--data-loss/--no-data-loss",
+        default=None,
+        help="Data was (not) lost; confirmed loss raises the data_loss flag.",
+    ),
+    click.option("--summary", help="The impact in one sentence."),
+    build=lambda reason, users_affected, traffic_percent, revenue_impact, data_impact, data_loss, summary: (  # noqa: E501
+        lambda actor: SetImpact(
+            actor=actor,
+            reason=reason,
+            users_affected=users_affected,
+            traffic_percent=traffic_percent,
+            revenue_impact=revenue_impact,
+            data_impact=data_impact,
+            data_loss=data_loss,
+            summary=summary,
         )
     ),
 )
@@ -380,6 +471,14 @@ def _role(value: str) -> Role:
 @click.option("--scheduled-for", type=click.DateTime(), help="Meeting time (local).")
 @click.option("--document-url")
 @click.option("--summary", default="")
+@click.option("--factor", "factors", multiple=True, help="A contributing factor; repeat.")
+@click.option("--lesson", "lessons", multiple=True, help="A lesson learned; repeat.")
+@click.option("--why", "whys", multiple=True, help="One of the 5 Whys, in order; repeat.")
+@click.option("--went-well", multiple=True, help="What went well; repeat.")
+@click.option("--to-improve", multiple=True, help="What could be improved; repeat.")
+@click.option("--revenue-impact")
+@click.option("--reputation-impact")
+@click.option("--owner", help="Who sees the postmortem through to final.")
 @click.option("--reason")
 @pass_context
 @run_async
@@ -390,9 +489,18 @@ async def postmortem_submit(
     scheduled_for: Any,
     document_url: str | None,
     summary: str,
+    factors: tuple[str, ...],
+    lessons: tuple[str, ...],
+    whys: tuple[str, ...],
+    went_well: tuple[str, ...],
+    to_improve: tuple[str, ...],
+    revenue_impact: str | None,
+    reputation_impact: str | None,
+    owner: str | None,
     reason: str | None,
 ) -> None:
-    """Record the postmortem; a final one closes the incident."""
+    """Record the postmortem; a final one closes the incident. Lists (factors, lessons, whys,
+    went-well, to-improve) replace what was submitted before when given."""
     when = scheduled_for.astimezone() if scheduled_for else None
     await _decide(
         ctx,
@@ -404,6 +512,14 @@ async def postmortem_submit(
             scheduled_for=when,
             document_url=document_url,
             summary=summary,
+            contributing_factors=list(factors),
+            lessons=list(lessons),
+            whys=list(whys),
+            went_well=list(went_well),
+            to_improve=list(to_improve),
+            revenue_impact=revenue_impact,
+            reputation_impact=reputation_impact,
+            owner=owner,
         ),
     )
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import click
 
 from incident.durations import format_duration
-from incident.models import IncidentState, PendingTimer, Phase, TimelineEvent
-from incident.rules import views
+from incident.lifecycle import Incident
+from incident.models import (
+    ActionItem,
+    ActionItemStatus,
+    IncidentState,
+    PendingTimer,
+    Phase,
+    TimelineEvent,
+)
+from incident.policy import Policy, PolicyError, load_policy
+from incident.rules import checklists, views
 
 SEVERITY_COLOUR = {"P0": "red", "P1": "red", "P2": "yellow", "P3": "cyan", "P4": "white"}
 PHASE_COLOUR = {
@@ -74,7 +84,27 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([head, *(line(row) for row in rows)])
 
 
-def incident(state: IncidentState, timers: list[PendingTimer]) -> str:
+def _policy() -> Policy:
+    """The policy the workers follow, as far as this process knows (``WARROOM_POLICY``)."""
+    try:
+        return load_policy(os.environ.get("WARROOM_POLICY") or None)
+    except PolicyError:
+        return load_policy()
+
+
+def checklist_lines(state: IncidentState, policy: Policy | None = None) -> list[str]:
+    """The three checklists, each item ticked (by whom, when, with the note) or not; the
+    items the policy requires before resolution are marked while open."""
+    inc = Incident(state, policy or _policy())
+    lines = []
+    for checklist, rows in checklists.rows(inc).items():
+        done = sum(1 for r in rows if r.mark)
+        lines.append(click.style(f"{checklist.title} checklist ({done}/{len(rows)})", bold=True))
+        lines += [f"  {r.line}" for r in rows]
+    return lines
+
+
+def incident(state: IncidentState, timers: list[PendingTimer], policy: Policy | None = None) -> str:
     """Everything about one incident, for ``warroom show``."""
     s = state
     lines = [
@@ -91,6 +121,14 @@ def incident(state: IncidentState, timers: list[PendingTimer]) -> str:
         lines.append(f"  follows {s.follows}")
     if s.root_cause:
         lines.append(f"  root cause: {s.root_cause}")
+    impact = impact_line(s)
+    if impact:
+        lines.append(impact)
+    if s.current_actions or s.next_steps or s.eta:
+        lines += [f"  now: {a}" for a in s.current_actions]
+        lines += [f"  next: {n}" for n in s.next_steps]
+        if s.eta:
+            lines.append(f"  ETA: {s.eta}")
     lines.append("")
     lines.append(click.style("Roles", bold=True))
     if s.roles:
@@ -123,11 +161,7 @@ def incident(state: IncidentState, timers: list[PendingTimer]) -> str:
     lines.append(click.style("Customers", bold=True))
     lines.append(f"  {views.customers_told(s)}")
     lines += [f"  {when(u.at)}  {u.impact.words:<22} {u.message}" for u in s.customer_updates[-3:]]
-    if s.phase not in (Phase.DETECTED, Phase.TRIAGED):
-        lines.append(click.style("Resolution checklist", bold=True))
-        lines += [
-            f"  [{'x' if done else ' '}] {item}" for item, done in views.resolution_checklist(s)
-        ]
+    lines += checklist_lines(s, policy)
     lines.append(click.style("Pending timers", bold=True))
     if timers:
         lines += [f"  {when(t.due):<34} {t.summary}" for t in timers]
@@ -138,16 +172,46 @@ def incident(state: IncidentState, timers: list[PendingTimer]) -> str:
         lines.append(click.style("Postmortem", bold=True))
         lines.append(f"  {pm.status.value} ({pm.submitted_by}, {when(pm.submitted_at)})")
     if s.action_items:
-        lines.append(click.style("Action items", bold=True))
-        lines += [
-            f"  #{i.id} {i.priority} {i.owner}: {i.description} (due {i.due:%Y-%m-%d})"
-            if i.due
-            else f"  #{i.id} {i.priority} {i.owner}: {i.description}"
-            for i in s.action_items
-        ]
+        now = datetime.now(UTC)
+        late = [i for i in s.action_items if i.overdue(now)]
+        still = sum(1 for i in s.action_items if i.status is ActionItemStatus.OPEN)
+        head = f"Action items ({still} open, {len(late)} overdue)"
+        lines.append(click.style(head, bold=True))
+        lines += [action_item_line(i, now) for i in s.action_items]
     lines.append(click.style("Timeline", bold=True))
     lines += timeline(s.timeline[-30:])
     return "\n".join(lines)
+
+
+def action_item_line(item: ActionItem, now: datetime) -> str:
+    """``#2 P1 dana: add a canary (due 2026-12-01) OVERDUE`` or ``... done by dana``."""
+    due = f" (due {item.due:%Y-%m-%d})" if item.due else ""
+    if item.status is ActionItemStatus.DONE:
+        state = f"  done by {item.completed_by}" + (f": {item.note}" if item.note else "")
+    elif item.overdue(now):
+        state = "  " + click.style("OVERDUE", fg="red", bold=True)
+    else:
+        state = ""
+    return f"  #{item.id} {item.priority} {item.owner}: {item.description}{due}{state}"
+
+
+def impact_line(state: IncidentState) -> str | None:
+    """The impact as last assessed, in one line, or None."""
+    a = state.impact_assessment
+    if a is None:
+        return None
+    parts = []
+    if a.users_affected is not None:
+        parts.append(f"users {a.users_affected}")
+    if a.traffic_percent is not None:
+        parts.append(f"{a.traffic_percent:g}% of traffic")
+    if a.revenue_impact is not None:
+        parts.append(f"revenue {a.revenue_impact}")
+    if a.data_loss is not None:
+        parts.append("data lost" if a.data_loss else "no data lost")
+    if a.data_impact is not None:
+        parts.append(f"data {a.data_impact}")
+    return "  impact: " + " · ".join(parts) + f" ({a.by}, {when(a.at)})"
 
 
 def timeline(events: Sequence[TimelineEvent]) -> list[str]:

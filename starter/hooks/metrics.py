@@ -11,8 +11,11 @@ ROUTES = {
     "/hooks/grafana": "grafana",
     "/v2/enqueue": "pagerduty",
     "/hooks/generic": "generic",
+    "/status": "status",
+    "/status.json": "status",
+    "/status/feed.atom": "status",
 }
-"""The hook routes by path, as their metrics name them."""
+"""The hook routes and the public status page by path, as their metrics name them."""
 
 
 def route(path: str) -> str:

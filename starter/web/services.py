@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from directory.load import DirectoryError, load_directory
@@ -11,7 +11,8 @@ from starter.web.auth import Authenticator
 from starter.web.incidents import ClientSource
 from starter.web.oidc import OidcVerifier
 from starter.web.people import People
-from starter.web.settings import WebSettings
+from starter.web.settings import DEFAULT_STATUS_NAME, WebSettings
+from starter.web.status_record import StatusCache, StatusRecord
 from starter.web.store import CredentialStore
 
 
@@ -31,11 +32,21 @@ class WebServices:
     """Where people reach this service; the board's cookies are Secure when it is https."""
     task_queue: str = DEFAULT_TASK_QUEUE
     """Where incidents declared on the board are started."""
+    status: StatusRecord | None = None
+    """The public status page's reader of the record; None without DATABASE_URL (503)."""
+    status_name: str = DEFAULT_STATUS_NAME
+    status_cache: StatusCache | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.status is not None:
+            self.status_cache = StatusCache(self.status.read)
 
     async def close(self) -> None:
-        """Release the database pool."""
+        """Release the database pools."""
         if self.store is not None:
             await self.store.close()
+        if self.status is not None:
+            await self.status.close()
 
 
 def build_services(
@@ -77,6 +88,15 @@ def build_services(
         ),
         public_url=settings.public_url,
         task_queue=task_queue,
+        status=(
+            StatusRecord(
+                settings.database_url,
+                services=sorted(directory.services) if directory is not None else (),
+            )
+            if settings.database_url
+            else None
+        ),
+        status_name=settings.status_name,
     )
 
 

@@ -14,6 +14,8 @@ from settings.links import LinkSettings
 
 Url = Annotated[str | None, http_url(shown=safe_url)]
 
+DEFAULT_STATUS_NAME = "Service status"
+
 
 class WebSettings(LinkSettings):
     """Where people's credentials are checked, and the secrets of links and Slack.
@@ -21,9 +23,10 @@ class WebSettings(LinkSettings):
     ``from_env`` reads ``DATABASE_URL`` (per-person API tokens, used acknowledge
     links), ``WARROOM_DIRECTORY`` (the people), ``WARROOM_OIDC_ISSUER``,
     ``WARROOM_OIDC_AUDIENCE``, ``WARROOM_OIDC_JWKS_URL``, ``WARROOM_OIDC_CLAIM``,
-    ``WARROOM_LINK_SECRET``, ``WARROOM_PUBLIC_URL`` and
-    ``WARROOM_SLACK_SIGNING_SECRET``. Every part is optional; a part that is not
-    configured refuses everyone (fails closed), it never lets anyone through.
+    ``WARROOM_LINK_SECRET``, ``WARROOM_PUBLIC_URL``, ``WARROOM_SLACK_SIGNING_SECRET`` and
+    ``WARROOM_STATUS_NAME`` (the public status page's heading). Every part is optional; a
+    part that is not configured refuses everyone (fails closed), it never lets anyone
+    through.
     """
 
     database_url: str | None = Field(None, repr=False, validation_alias="DATABASE_URL")
@@ -45,6 +48,10 @@ class WebSettings(LinkSettings):
         None, validation_alias="WARROOM_SLACK_SIGNING_SECRET"
     )
     """The Slack app's signing secret; without it no Slack interaction is taken."""
+    status_name: str = Field(
+        DEFAULT_STATUS_NAME, min_length=1, max_length=100, validation_alias="WARROOM_STATUS_NAME"
+    )
+    """The public status page's heading and its feed's title (``Acme status``)."""
 
     @model_validator(mode="after")
     def _oidc_whole(self) -> Self:

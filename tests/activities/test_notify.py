@@ -236,3 +236,37 @@ async def test_a_slow_channel_does_not_stop_the_heartbeat(monkeypatch: pytest.Mo
     assert [o.delivered for o in report.outcomes] == [True]
     assert len(beats) >= 5  # every 0.1 s through the 1 s the channel took to answer
     assert beats[0] == [] and beats[-1] == [report.outcomes[0].model_dump(mode="json")]
+
+
+def test_the_templates_carry_the_runbooks_missing_fields() -> None:
+    base = notice(NoticeKind.STATUS_UPDATE).incident
+    brief = base.model_copy(
+        update={
+            "users_affected": "1,200",
+            "traffic_percent": 12.5,
+            "revenue_impact": "$4k an hour",
+            "data_loss": False,
+            "impact_duration": timedelta(minutes=40),
+            "current_actions": ["roll back v42 - dana"],
+            "next_steps": ["watch the error rate"],
+            "eta": "16:00 UTC",
+            "tried": ["Roll back agents: in force"],
+            "ask": "approve a failover to us-west",
+            "postmortem_scheduled_for": AT + timedelta(hours=20),
+        }
+    )
+    render = activities().render
+    update = render(notice(NoticeKind.STATUS_UPDATE, incident=brief))
+    assert "- roll back v42 - dana" in update and "- watch the error rate" in update
+    assert "ETA: 16:00 UTC" in update
+    resolved = render(notice(NoticeKind.RESOLUTION, incident=brief))
+    assert "Users affected: 1,200 (12.5% of traffic)" in resolved
+    assert "Duration of impact: 40m" in resolved and "Data loss: No" in resolved
+    assert "Post-mortem scheduled: 2026-11-25 10:30 UTC" in resolved
+    escalation = render(notice(NoticeKind.ESCALATION, incident=brief))
+    assert "- Roll back agents: in force" in escalation
+    assert "approve a failover to us-west" in escalation
+    exec_brief = render(notice(NoticeKind.EXECUTIVE_BRIEF, incident=brief))
+    assert "ETA 16:00 UTC" in exec_brief and "revenue $4k an hour" in exec_brief
+    item = render(notice(NoticeKind.ACTION_ITEM, audience="dana", message="#1 (P1): canary"))
+    assert "#1 (P1): canary" in item and "action-item-done INC-7K3QXD" in item

@@ -21,7 +21,8 @@ from incident.models import ProbeResult
 from incident.policy import SloProbe, load_policy
 from tests.support.receiver import Received, RecordingReceiver
 
-PROBES = load_policy().recovery.probes
+# The runbook's first two probes as an incident of org acme runs them.
+PROBES = [probe.scoped({"org": "acme"})[0] for probe in load_policy().recovery.probes[:2]]
 SUCCESS, LATENCY = PROBES
 assert SUCCESS.name == "agent run success rate" and LATENCY.name == "agent run p95 latency (s)"
 
@@ -235,3 +236,64 @@ async def test_a_policy_without_probes_asks_nothing() -> None:
         result = await check(server.url, probes=[])
     assert result.healthy and not result.configured
     assert server.received == []
+
+
+def series(*samples: tuple[dict[str, str], str]) -> dict[str, Any]:
+    """An instant-vector answer with one sample per (labels, value)."""
+    result = [{"metric": labels, "value": [1732459800.0, value]} for labels, value in samples]
+    return {"status": "success", "data": {"resultType": "vector", "result": result}}
+
+
+BACKLOG, DRIFT = load_policy().recovery.probes[2:]
+
+
+async def test_every_series_is_judged_and_the_worst_org_decides() -> None:
+    """Approval backlog normalised for impacted orgs: one org over 20 is enough to fail."""
+    backlog = series(({"org": "acme"}, "3"), ({"org": "globex"}, "27"), ({"org": "initech"}, "9"))
+    unscoped = BACKLOG.scoped({})[0]  # an incident without an org: every org judged
+    async with RecordingReceiver(respond=prometheus({unscoped.query: backlog})) as server:
+        result = await check(server.url, [unscoped])
+    (verdict,) = result.checks
+    assert not result.healthy
+    assert (verdict.value, verdict.series, verdict.series_judged) == (27, {"org": "globex"}, 3)
+    assert verdict.detail == (
+        'approval backlog per org 27 >= required < 20 at {org="globex"}, the worst of 3 series'
+    )
+
+
+async def test_the_first_series_no_longer_speaks_for_the_rest() -> None:
+    """Drift below 0.8 for impacted role scopes: a healthy first series hides nothing."""
+    scoped = DRIFT.scoped({"org": "acme"})[0]
+    drift = series(
+        ({"org": "acme", "role_scope": "support"}, "0.2"),
+        ({"org": "acme", "role_scope": "sales"}, "0.91"),
+    )
+    async with RecordingReceiver(respond=prometheus({scoped.query: drift})) as server:
+        result = await check(server.url, [scoped])
+    assert not result.healthy
+    assert result.checks[0].series == {"org": "acme", "role_scope": "sales"}
+    assert 'at {org="acme", role_scope="sales"}' in result.checks[0].detail
+
+
+async def test_healthy_series_name_the_closest_to_the_bound() -> None:
+    answers = {SUCCESS.query: series(({"org": "acme"}, "0.99"), ({"org": "b"}, "0.93"))}
+    answers[LATENCY.query] = vector("10")
+    async with RecordingReceiver(respond=prometheus(answers)) as server:
+        result = await check(server.url)
+    assert result.healthy
+    assert result.checks[0].detail == (
+        'agent run success rate 0.93 ok (>= 0.9) at {org="b"}, the worst of 2 series'
+    )
+
+
+async def test_series_without_data_are_not_judged_but_counted() -> None:
+    answers = {
+        SUCCESS.query: series(({"org": "acme"}, "0.95"), ({"org": "quiet"}, "NaN")),
+        LATENCY.query: series(({"org": "acme"}, "NaN")),
+    }
+    async with RecordingReceiver(respond=prometheus(answers)) as server:
+        result = await check(server.url)
+    success, latency = result.checks
+    assert success.healthy and success.series_judged == 1
+    assert success.detail.endswith("(1 without data not judged)")
+    assert not latency.healthy and latency.detail.endswith(": no data (required < 120)")

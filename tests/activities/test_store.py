@@ -36,6 +36,7 @@ from incident.records import RecordBatch, pending_batch
 from incident.severity import Severity
 from starter.api import decide
 from starter.postgres import upgrade
+from tests.support.checks import VOUCHED
 from tests.support.harness import Harness
 from tests.support.postgres_proxy import postgres_on
 from tests.support.processes import python_m, run
@@ -147,7 +148,10 @@ async def test_a_retried_write_doubles_nothing(database_url: str) -> None:
 
         # A later snapshot moves the row forward; the stale one, re-sent, cannot move it back.
         incident.mark_recorded(batch, batch.events[-1].at)
-        incident.apply(Resolve(actor="bob", root_cause="disk full"), batch.events[-1].at + MIN)
+        incident.apply(
+            Resolve(actor="bob", root_cause="disk full", verified=VOUCHED),
+            batch.events[-1].at + MIN,
+        )
         later = pending_batch(incident.state, "wf-1", (None, None))
         assert later is not None
         await env.run(store.record, later)
@@ -180,7 +184,7 @@ async def test_a_full_lifecycle_is_projected(harness: Harness) -> None:
         incident,
         AddActionItem(actor="dana", description="alert on disk", owner="ops", priority="P1"),
     )
-    await decide(incident, Resolve(actor="dana", root_cause="disk full"))
+    await decide(incident, Resolve(actor="dana", root_cause="disk full", verified=VOUCHED))
     await harness.advance(incident, 61 * MIN)
     await harness.until(incident, lambda s: s.phase is Phase.POST_INCIDENT)
     await decide(

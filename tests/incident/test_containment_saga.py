@@ -32,6 +32,7 @@ from incident.models import (
 from incident.notices import NoticeKind
 from incident.policy import ContainmentRule, Policy, load_policy
 from incident.severity import Severity
+from tests.support.checks import VOUCHED
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 POLICY = load_policy()
@@ -97,7 +98,9 @@ def recovered(incident: Incident, resolved_at: datetime) -> list[int]:
 
     Returns the actions recovery undoes, in order.
     """
-    incident.apply(Resolve(actor="dana", root_cause="v42 retry storm"), resolved_at)
+    incident.apply(
+        Resolve(actor="dana", root_cause="v42 retry storm", verified=VOUCHED), resolved_at
+    )
     check = next(t for t in incident.pending() if t.key == "recovery_check")
     assert incident.timer_due(check, check.due).run_probe
     return incident.on_probe(ProbeResult(at=check.due, healthy=True), check.due).undo_actions

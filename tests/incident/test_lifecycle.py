@@ -31,6 +31,7 @@ from incident.notices import NoticeKind
 from incident.policy import load_policy
 from incident.records import pending_batch
 from incident.severity import Severity
+from tests.support.checks import VOUCHED
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 POLICY = load_policy()
@@ -108,7 +109,7 @@ def test_acknowledge_stops_paging_but_not_management() -> None:
 
 def test_resolve_stops_the_management_ladder() -> None:
     incident = declare(Severity.P0)
-    incident.apply(Resolve(actor="bob", root_cause="bad deploy"), minutes(10))
+    incident.apply(Resolve(actor="bob", root_cause="bad deploy", verified=VOUCHED), minutes(10))
     keys = {t.key for t in incident.pending()}
     assert not {k for k in keys if k.startswith("escalation")}
     assert "recovery_check" in keys
@@ -133,7 +134,7 @@ def test_rejected_decisions_say_why_and_change_nothing() -> None:
     incident = declare(Severity.P0)
     before = incident.state.model_copy(deep=True)
     with pytest.raises(DecisionRejected, match="needs the root cause"):
-        incident.apply(Resolve(actor="bob", root_cause="  "), minutes(1))
+        incident.apply(Resolve(actor="bob", root_cause="  ", verified=VOUCHED), minutes(1))
     with pytest.raises(DecisionRejected, match="resolve the incident before closing"):
         incident.apply(Close(actor="bob"), minutes(1))
     with pytest.raises(DecisionRejected, match="severity change needs a reason"):
@@ -148,7 +149,9 @@ def test_rejected_decisions_say_why_and_change_nothing() -> None:
 def resolved_p0() -> Incident:
     incident = declare(Severity.P0)
     incident.apply(Acknowledge(actor="bob"), minutes(2))
-    incident.apply(Resolve(actor="bob", root_cause="bad deploy rolled back"), minutes(20))
+    incident.apply(
+        Resolve(actor="bob", root_cause="bad deploy rolled back", verified=VOUCHED), minutes(20)
+    )
     check = next(t for t in incident.pending() if t.key == "recovery_check")
     assert check.due == minutes(80)  # the 60-minute quiet window
     incident.timer_due(check, check.due)
@@ -180,7 +183,7 @@ def test_postmortem_reminders_fall_on_the_p0_deadlines() -> None:
 
 def test_unhealthy_probe_keeps_monitoring() -> None:
     incident = declare(Severity.P1)
-    incident.apply(Resolve(actor="bob", root_cause="fixed"), minutes(5))
+    incident.apply(Resolve(actor="bob", root_cause="fixed", verified=VOUCHED), minutes(5))
     check = next(t for t in incident.pending() if t.key == "recovery_check")
     incident.timer_due(check, check.due)
     incident.on_probe(

@@ -24,6 +24,7 @@ from incident.models import (
 from incident.notices import DeliveryReport, Notice, NoticeKind
 from incident.policy import load_policy
 from incident.severity import Severity
+from tests.support.checks import VOUCHED
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 POLICY = load_policy()
@@ -182,17 +183,23 @@ def test_once_someone_commands_only_they_assign_roles() -> None:
 
 def test_only_the_leads_resolve_and_close_once_someone_commands() -> None:
     incident = with_commander()
-    resolve = Resolve(actor="mallory", root_cause="bad deploy", verified_by="oidc")
+    resolve = Resolve(
+        actor="mallory", root_cause="bad deploy", verified_by="oidc", verified=VOUCHED
+    )
     with pytest.raises(DecisionRejected, match="mallory cannot resolve the incident"):
         incident.check(resolve)
     with pytest.raises(DecisionRejected, match="cannot close"):
         incident.check(Close(actor="mallory", verified_by="oidc"))
-    incident.check(Resolve(actor="alice", root_cause="bad deploy", verified_by="oidc"))
+    incident.check(
+        Resolve(actor="alice", root_cause="bad deploy", verified_by="oidc", verified=VOUCHED)
+    )
 
 
 def test_an_administrator_may_act_for_anyone_and_the_timeline_says_so() -> None:
     incident = with_commander()
-    event, _ = incident.apply(Resolve(actor="mallory", root_cause="bad deploy"), minutes(2))
+    event, _ = incident.apply(
+        Resolve(actor="mallory", root_cause="bad deploy", verified=VOUCHED), minutes(2)
+    )
     assert event.via == "admin"
     assert [e.via for e in incident.state.timeline if e.kind == "role_assigned"] == ["token"]
 

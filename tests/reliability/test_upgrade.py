@@ -397,6 +397,7 @@ NEW_MIGRATIONS = [
     "0003_people_credentials.sql",
     "0004_oncall_overrides.sql",
     "0005_customer_updates.sql",
+    "0006_checklists_action_items_impact.sql",
 ]
 """The migrations since the previous release, which the operator applies when deploying."""
 

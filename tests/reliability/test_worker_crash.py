@@ -30,6 +30,7 @@ from incident.severity import Severity
 from starter.api import IncidentHandle, decide
 from tests.reliability.invariants import Wire, check_incidents
 from tests.reliability.processes import WorkerProcess
+from tests.support.checks import VOUCHED
 from tests.support.controlplane import ControlPlane, reference_control_plane
 from tests.support.harness import Harness
 from tests.support.wait import eventually
@@ -51,7 +52,7 @@ async def _mitigate(harness: Harness, incident: IncidentHandle) -> None:
 
 
 async def _resolve(harness: Harness, incident: IncidentHandle) -> None:
-    await decide(incident, Resolve(actor="dana", root_cause="bad config push"))
+    await decide(incident, Resolve(actor="dana", root_cause="bad config push", verified=VOUCHED))
     # 60 quiet minutes and the recovery check: resolved, then post-incident.
     await harness.advance(incident, 61 * MIN)
     await harness.until(incident, lambda s: s.phase is Phase.POST_INCIDENT)

@@ -22,6 +22,7 @@ from incident.severity import Severity
 from starter.api import IncidentHandle, decide
 from starter.hooks.auth import sign
 from starter.hooks.settings import HookSettings
+from tests.support.checks import VOUCHED
 from tests.support.harness import Harness
 from tests.support.hooks import running_hooks
 from tests.support.wait import eventually
@@ -413,7 +414,7 @@ async def test_firing_after_close_opens_a_new_incident_linked_to_the_old(
     await hooks.post("/hooks/alertmanager", json=body)
     first = incident_of(harness, "alertmanager", body["groupKey"])
     old = await harness.until(first, lambda s: s.severity is Severity.P3)
-    await decide(first, Resolve(actor="bob", root_cause="log rotation stuck"))
+    await decide(first, Resolve(actor="bob", root_cause="log rotation stuck", verified=VOUCHED))
     await harness.advance(first, timedelta(minutes=61))
     closed = await first.result()  # P3 closes on resolution
     assert closed.phase is Phase.CLOSED

@@ -24,7 +24,7 @@ from tests.support.processes import DEVNULL, PIPE, python_m, run, start, stop
 from tests.support.wait import eventually
 
 TOKEN = "fail-closed-token"
-ROUTES = {"alertmanager", "grafana", "pagerduty", "generic", "other"}
+ROUTES = {"alertmanager", "grafana", "pagerduty", "generic", "status", "other"}
 SENDER_KINDS = {"alertmanager", "grafana", "pagerduty", "generic"}
 
 

@@ -21,6 +21,7 @@ from incident.models import (
 from incident.severity import Severity
 from starter.api import decide
 from starter.records import postmortem_draft, report
+from tests.support.checks import VOUCHED
 from tests.support.harness import Harness
 
 MIN = timedelta(minutes=1)
@@ -32,7 +33,9 @@ async def _resolved_incident(harness: Harness) -> IncidentState:
     await decide(incident, Acknowledge(actor="dana", reason="paged"))
     await decide(incident, RaiseFlag(actor="dana", flag="data_loss", reason="orders lost"))
     await decide(incident, AddNote(actor="scribe", text="queue | backlog at 40k"))
-    await decide(incident, Resolve(actor="dana", root_cause="expired TLS certificate"))
+    await decide(
+        incident, Resolve(actor="dana", root_cause="expired TLS certificate", verified=VOUCHED)
+    )
     await decide(
         incident,
         AddActionItem(

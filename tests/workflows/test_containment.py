@@ -33,6 +33,7 @@ from incident.models import (
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide
+from tests.support.checks import VOUCHED
 from tests.support.controlplane import ControlPlane
 from tests.support.harness import Harness, scheduled
 from tests.support.wait import eventually
@@ -121,7 +122,7 @@ async def test_disabled_trigger_is_re_enabled_on_recovery_but_rollback_stays(
     )
     assert not await plane.trigger_enabled()
 
-    await decide(incident, Resolve(actor="dana", root_cause="v42 retry storm"))
+    await decide(incident, Resolve(actor="dana", root_cause="v42 retry storm", verified=VOUCHED))
     await harness.advance(incident, 61 * MIN)
     state = await harness.until(
         incident, lambda s: s.containment[1].state is ActionState.COMPENSATED
@@ -185,7 +186,7 @@ async def test_closing_undoes_what_is_still_in_force(
     harness, plane = contained, control_plane
     incident = await _p3_with_promotion_frozen(harness, plane)
     # Mitigated, then resolved before the quiet window ends: close comes with resolution.
-    await decide(incident, Resolve(actor="dana", root_cause="flaky eval"))
+    await decide(incident, Resolve(actor="dana", root_cause="flaky eval", verified=VOUCHED))
     await harness.advance(incident, 61 * MIN)
     final = await incident.result()
     assert final.phase is Phase.CLOSED
@@ -295,7 +296,7 @@ async def test_a_refused_undo_stays_in_force_escalates_and_is_tried_again(
     # The deployment goes away from the control plane: unfreezing it is refused (404).
     conn = await asyncpg.connect(plane.database_url)
     await conn.execute("DELETE FROM cp_deployments WHERE id = $1", plane.deployment)
-    await decide(incident, Resolve(actor="dana", root_cause="flaky eval"))
+    await decide(incident, Resolve(actor="dana", root_cause="flaky eval", verified=VOUCHED))
     await harness.env.fast_forward(incident, 61 * MIN)
     await harness.env.fast_forward(incident, 11 * MIN)
     state = await harness.until(

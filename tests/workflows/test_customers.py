@@ -24,6 +24,7 @@ from incident.models import (
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import decide
+from tests.support.checks import VOUCHED
 from tests.support.harness import Harness
 from tests.support.wait import eventually
 from tests.support.workers import running_worker
@@ -128,7 +129,7 @@ async def test_progress_then_resolution_follow_the_incident(told: Harness) -> No
     assert second.impact is ComponentImpact.DEGRADED  # as the last update said
     assert "we are still looking for the cause" in second.message
 
-    await decide(incident, Resolve(actor="cleo", root_cause="a bad deploy"))
+    await decide(incident, Resolve(actor="cleo", root_cause="a bad deploy", verified=VOUCHED))
     await harness.advance(incident, 61 * MIN)
     state = await harness.state(incident)
     assert state.resolved_at is not None

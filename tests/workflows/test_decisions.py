@@ -18,6 +18,7 @@ from incident.models import (
 )
 from incident.severity import Severity
 from starter.api import decide
+from tests.support.checks import VOUCHED
 from tests.support.harness import Harness
 from tests.support.wait import eventually
 
@@ -42,7 +43,7 @@ async def test_rejected_decision_says_why_and_leaves_no_trace(harness: Harness) 
         await decide(incident, Close(actor="mallory", reason="looks fine"))
     assert "resolve the incident before closing it" in str(rejected.value.cause)
     with pytest.raises(WorkflowUpdateFailedError) as rejected:
-        await decide(incident, Resolve(actor="bob", root_cause=""))
+        await decide(incident, Resolve(actor="bob", root_cause="", verified=VOUCHED))
     assert "needs the root cause" in str(rejected.value.cause)
 
     assert await harness.state(incident) == before

@@ -10,6 +10,7 @@ from incident.models import Acknowledge, AddNote, Alert, AlertBatch, Phase, Reso
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, opened_as, send_alerts
+from tests.support.checks import VOUCHED
 from tests.support.harness import Harness
 from tests.support.wait import eventually
 from tests.support.workers import running_worker
@@ -108,7 +109,7 @@ async def test_the_next_incident_of_a_group_is_never_deduplicated_against_the_la
     harness: Harness,
 ) -> None:
     first = await harness.fire("disk-group", DISK)
-    await decide(first, Resolve(actor="bob", root_cause="log rotation stuck"))
+    await decide(first, Resolve(actor="bob", root_cause="log rotation stuck", verified=VOUCHED))
     await harness.advance(first, 61 * MIN)
     old = await first.result()  # a P3 closes on resolution
     second = await harness.fire("disk-group", DISK)  # the same group, the same workflow ID
@@ -122,7 +123,7 @@ async def test_the_next_incident_of_a_group_is_never_deduplicated_against_the_la
 
 async def test_a_firing_while_an_incident_closes_opens_the_next_one(harness: Harness) -> None:
     incident = await harness.fire("disk-closing", DISK)
-    await decide(incident, Resolve(actor="bob", root_cause="log rotation stuck"))
+    await decide(incident, Resolve(actor="bob", root_cause="log rotation stuck", verified=VOUCHED))
     harness.receiver.respond = lambda _request: (503, b"down")  # the resolution notice waits
     await harness.env.fast_forward(incident, 61 * MIN)
     closing = await harness.until(incident, lambda s: s.phase is Phase.CLOSED)

@@ -17,6 +17,7 @@ from incident.models import (
 from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import decide
+from tests.support.checks import VOUCHED
 from tests.support.harness import Harness
 from tests.support.wait import eventually
 from tests.support.workers import running_worker
@@ -35,7 +36,7 @@ async def test_repeat_firing_during_monitoring_reopens(harness: Harness) -> None
     state = await harness.state(incident)
     assert (state.severity, state.service, state.org) == (Severity.P0, "agents", "acme")
     await decide(incident, Acknowledge(actor="bob"))
-    await decide(incident, Resolve(actor="bob", root_cause="bad deployment v42"))
+    await decide(incident, Resolve(actor="bob", root_cause="bad deployment v42", verified=VOUCHED))
     assert (await harness.state(incident)).status is Status.MONITORING
 
     await harness.advance(incident, 20 * MIN)
@@ -53,7 +54,7 @@ async def test_repeat_firing_during_monitoring_reopens(harness: Harness) -> None
 async def test_resolves_after_quiet_window_then_postmortem_closes(harness: Harness) -> None:
     incident = await harness.declare(Severity.P0, commander="dana")
     await decide(incident, Acknowledge(actor="dana"))
-    await decide(incident, Resolve(actor="dana", root_cause="config push"))
+    await decide(incident, Resolve(actor="dana", root_cause="config push", verified=VOUCHED))
     await harness.advance(incident, 59 * MIN)
     assert (await harness.state(incident)).phase is Phase.RESPONDING
     await harness.advance(incident, 2 * MIN)
@@ -94,7 +95,7 @@ async def test_unreachable_prometheus_is_never_healthy(
     harness = bare_harness
     async with running_worker(harness, policy, prometheus_url="http://127.0.0.1:9"):
         incident = await harness.declare(Severity.P1)
-        await decide(incident, Resolve(actor="bob", root_cause="fixed"))
+        await decide(incident, Resolve(actor="bob", root_cause="fixed", verified=VOUCHED))
         await harness.advance(incident, 61 * MIN)
         state = await harness.until(
             incident, lambda s: s.last_probe is not None and s.last_probe.error is not None

@@ -52,6 +52,7 @@ from incident.models import (
 )
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, send_alerts
+from tests.support.checks import VOUCHED
 from tests.support.controlplane import ControlPlane
 from tests.support.harness import Harness
 from tests.support.wait import eventually
@@ -76,7 +77,7 @@ async def p0_full_lifecycle(h: Harness) -> IncidentHandle:
     await decide(incident, AddNote(actor="bob", text="replica lag 40s"))
     await h.advance(incident, 20 * MIN)
     await decide(incident, DeclareMitigated(actor="bob", reason="failover done"))
-    await decide(incident, Resolve(actor="bob", root_cause="primary disk full"))
+    await decide(incident, Resolve(actor="bob", root_cause="primary disk full", verified=VOUCHED))
     await h.advance(incident, 61 * MIN)
     await h.until(incident, lambda s: s.resolved_at is not None)
     await decide(
@@ -122,7 +123,7 @@ async def containment_saga(h: Harness, plane: ControlPlane) -> IncidentHandle:
     for action_id in (1, 2):
         await decide(incident, ApproveContainment(actor="dana", action_id=action_id))
     await h.until(incident, lambda s: all(a.state is ActionState.IN_FORCE for a in s.containment))
-    await decide(incident, Resolve(actor="dana", root_cause="v42 retry storm"))
+    await decide(incident, Resolve(actor="dana", root_cause="v42 retry storm", verified=VOUCHED))
     await h.advance(incident, 61 * MIN)
     await h.until(incident, lambda s: s.containment[-1].state is ActionState.COMPENSATED)
     await decide(incident, SubmitPostmortem(actor="dana", status=PostmortemStatus.FINAL))
@@ -165,7 +166,7 @@ async def p3_reopened_then_closed(h: Harness, plane: ControlPlane) -> IncidentHa
     await h.until(incident, lambda s: s.containment[0].state is ActionState.IN_FORCE)
     await decide(incident, DeclareMitigated(actor="dana", reason="promotion frozen"))
     await decide(incident, Reopen(actor="dana", reason="errors are back"))
-    await decide(incident, Resolve(actor="dana", root_cause="flaky eval"))
+    await decide(incident, Resolve(actor="dana", root_cause="flaky eval", verified=VOUCHED))
     await h.advance(incident, 61 * MIN)
     await incident.result()
     return incident
@@ -175,7 +176,7 @@ async def linked_after_close(h: Harness, plane: ControlPlane) -> IncidentHandle:
     """An alert firing again after its incident closed opens a new one that follows it."""
     noise = ALERT.model_copy(update={"labels": {"severity": "info", "service": "disk"}})
     first = await h.fire("replay-linked", noise)
-    await decide(first, Resolve(actor="bob", root_cause="log rotation stuck"))
+    await decide(first, Resolve(actor="bob", root_cause="log rotation stuck", verified=VOUCHED))
     await h.advance(first, 61 * MIN)
     await first.result()
     second = await h.fire("replay-linked", noise)

@@ -11,6 +11,7 @@ from incident import search_attributes as sa
 from incident.models import Acknowledge, Alert, AssignRole, ChangeSeverity, Resolve, Role
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, incident_handle
+from tests.support.checks import VOUCHED
 from tests.support.harness import Harness
 from tests.support.wait import eventually
 
@@ -27,7 +28,7 @@ async def test_search_attributes_follow_the_incident(harness: Harness) -> None:
     await eventually(lambda: _listed(harness, query + ' AND IncidentPhase = "triaged"'))
 
     await decide(incident, Acknowledge(actor="dana"))
-    await decide(incident, Resolve(actor="dana", root_cause="pool exhausted"))
+    await decide(incident, Resolve(actor="dana", root_cause="pool exhausted", verified=VOUCHED))
     ids = await eventually(
         lambda: _listed(
             harness,
