@@ -3,8 +3,10 @@
 Alerts are posted round-robin to both hook processes over real HTTP, as a load
 balancer would spread them; while they land, one of the three real worker
 processes is killed with SIGKILL and not brought back. The two left carry
-every incident: none lost, none opened twice, no page sent twice, and each
-still walks its ladder or takes its acknowledgement.
+every incident: none lost, none opened twice, no page acted on twice by a
+channel that honours its Idempotency-Key (a notice the killed worker had sent
+but not reported is sent again, under the same key: delivery is at least
+once), and each still walks its ladder or takes its acknowledgement.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import httpx
 from incident.models import Acknowledge
 from incident.policy import Policy
 from starter.api import IncidentHandle, decide
-from tests.reliability.invariants import Wire, check_incidents
+from tests.reliability.invariants import IdempotentWire, check_incidents
 from tests.reliability.processes import HookProcess, WorkerProcess
 from tests.support.harness import Harness
 from workflows.incident import IncidentWorkflow
@@ -65,7 +67,9 @@ async def test_a_worker_killed_under_load_loses_and_doubles_nothing(
     bare_harness: Harness, policy: Policy, tmp_path: Path, long: bool
 ) -> None:
     harness = bare_harness
-    wire = Wire(harness.receiver)
+    # The channel acts once per Idempotency-Key, as every channel is asked to: a notice
+    # the killed worker had sent but not yet reported is sent again under its key.
+    wire = IdempotentWire(harness.receiver)
     groups, rounds = (60, 5) if long else (24, 4)
     token = secrets.token_urlsafe(16)
     workers = [WorkerProcess(harness, tmp_path / f"worker{n}") for n in range(3)]
@@ -114,7 +118,7 @@ async def test_a_worker_killed_under_load_loses_and_doubles_nothing(
         states = await asyncio.gather(
             *(harness.until(i, lambda s: s.firings == rounds, within=90) for i in incidents)
         )
-        # Each paged its primary on-call exactly once (the channel counts by notice key).
+        # Each paged its primary on-call once (counted by idempotency key at the channel).
         for state in states:
             pages = wire.delivered(state.human_id)
             assert pages[(FIRST_PAGE, "hook")] <= 1, f"{state.human_id} paged twice"
@@ -150,6 +154,8 @@ async def test_a_worker_killed_under_load_loses_and_doubles_nothing(
             pages = wire.delivered(state.human_id)
             assert pages[(FIRST_PAGE, "hook")] == 1, state.human_id
             assert all(n == 1 for n in pages.values()), pages
+        # A notice sent again after the kill carried the key it was first sent under.
+        assert all(len(keys) == 1 for keys in wire.keys.values()), wire.keys
         assert all(w.process is not None for w in workers[1:]), "a surviving worker died"
         # The work was really spread: each of the three, the killed one too, ran some of it.
         ran = await _worker_pids(incidents)
