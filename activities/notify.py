@@ -329,6 +329,8 @@ class NotifyActivities:
         return None
 
     def _body(self, channel: Channel, notice: Notice, text: str, link: str | None) -> Any:
+        if notice.to is Audience.CUSTOMERS:
+            return _for_customers(channel, notice, text)
         if channel.kind == "slack":
             suffix = f"\n<{link}|Open in Temporal>" if link else ""
             return {"text": f"*{notice.headline}*\n```{text}```{suffix}"}
@@ -336,6 +338,25 @@ class NotifyActivities:
         document["text"] = text
         document["link"] = link
         return document
+
+
+def _for_customers(channel: Channel, notice: Notice, text: str) -> dict[str, Any]:
+    """What a channel serving customers gets: the customer update's words and the public
+    state, never the incident's internal brief, its Web UI link or its people."""
+    if channel.kind == "slack":
+        return {"text": text}
+    brief = notice.incident
+    return {
+        "kind": notice.kind.value,
+        "key": notice.key,
+        "at": notice.at.isoformat(),
+        "headline": notice.headline,
+        "text": text,
+        "message": notice.message,
+        "service": brief.service,
+        "impact": brief.customer_impact.value if brief.customer_impact else None,
+        "status_page_url": brief.status_page_url,
+    }
 
 
 PEOPLE_AUDIENCES = (Audience.ON_CALL, Audience.PEOPLE, Audience.EXECUTIVES)

@@ -194,6 +194,11 @@ class BareLifecycle:
         await self.notify(f"status update: {decision['message']}")
 
     @workflow.update
+    async def post_customer_update(self, decision: dict[str, Any]) -> None:
+        """Tell the customers (the status page)."""
+        await self.notify(f"customer update: {decision.get('message') or 'from the template'}")
+
+    @workflow.update
     async def declare_mitigated(self, decision: dict[str, Any]) -> None:
         """Impact contained: the monitoring window starts."""
         self.mitigated_at = workflow.now()

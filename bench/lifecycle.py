@@ -15,11 +15,14 @@ same sink.
 
 The standard P1 lifecycle, the same script for both (minutes after opening):
 declared by hand at 0 (Warroom: ``starter.api.declare_incident``), acknowledged
-at 5, commander assigned at 6, a status update at 20, mitigated at 40, resolved
-(root cause) at 45, the 60-min monitoring window from mitigation passes at 100
-(an SLO probe, then resolved; between 40 and 100 the 30-min status cadence
-sends its reminders and automatic updates), postmortem submitted final one day
-later, which closes the incident. Every decision is an update.
+at 5, commander assigned at 6, a status update saying the cause is identified at
+14 (the scope assessed within the P1's 15 min), the first customer update at 20
+(within 30 min), mitigated at 40, resolved (root cause, the fix vouched for) at
+45, a customer update at 48 (the 30-min status-page cadence), the 60-min
+monitoring window from mitigation passes at 100 (an SLO probe, then resolved;
+between 40 and 100 the 30-min status cadence sends its reminders and automatic
+updates), the resolution customer update at 101, postmortem submitted final one
+day later, which closes the incident. Every decision is an update.
 
 Counting rules: "server actions" as Temporal Cloud bills them
 (docs.temporal.io/cloud/actions), read from the run's history:
@@ -84,10 +87,18 @@ MIN = timedelta(minutes=1)
 SCRIPT: list[tuple[timedelta, m.Decision | None]] = [
     (5 * MIN, m.Acknowledge(actor="bob")),
     (MIN, m.AssignRole(actor="bob", role=m.Role.INCIDENT_COMMANDER, person="bob")),
-    (14 * MIN, m.PostStatusUpdate(actor="bob", message="failing over to the replica")),
+    (
+        8 * MIN,  # the scope is assessed within the P1's 15 min
+        m.PostStatusUpdate(
+            actor="bob", message="failing over to the replica", status=m.Status.IDENTIFIED
+        ),
+    ),
+    (6 * MIN, m.PostCustomerUpdate(actor="bob")),  # customers hear within 30 min
     (20 * MIN, m.DeclareMitigated(actor="bob", reason="traffic drained")),
     (5 * MIN, m.Resolve(actor="bob", root_cause="primary disk full", verified=["fix"])),
-    (56 * MIN, None),  # the monitoring window (60 min from mitigation) passes
+    (3 * MIN, m.PostCustomerUpdate(actor="bob")),  # the status page on its 30-min cadence
+    (52 * MIN, None),  # the monitoring window (60 min from mitigation) passes
+    (MIN, m.PostCustomerUpdate(actor="bob")),  # the resolution, in the template's words
     (timedelta(days=1), m.SubmitPostmortem(actor="bob", status=m.PostmortemStatus.FINAL)),
 ]
 """Time to let pass, then the decision; the baseline gets it as a dict, by the same update name."""

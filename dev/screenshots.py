@@ -3,6 +3,9 @@
     warroom up            # in one terminal; wait for the sample to be declared
     python -m dev.screenshots [--http http://127.0.0.1:8080] [--ui http://localhost:8233]
 
+(in a checkout installed with the dev extras, which bring Selenium; while the
+sample incident is open: `warroom demo` plays another)
+
 It makes a personal token for ``--person`` (``warroom token create``), signs in
 to the board with it in Debian's headless chromium, and saves PNGs of the
 board, the sample incident's page, the public status page and the Temporal Web
@@ -15,6 +18,7 @@ import argparse
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -92,10 +96,18 @@ def web_ui(driver: WebDriver, ui: str, human_id: str) -> None:
     until(driver, lambda d: human_id in d.page_source, "the Web UI's workflow list")
     shoot(driver, "web-ui-list")
     links = driver.find_elements(By.PARTIAL_LINK_TEXT, human_id)
-    if links:
-        links[0].click()
-        until(driver, lambda d: "Current Details" in d.page_source, "the workflow's page")
-        shoot(driver, "web-ui-incident")
+    if not links:
+        return
+    links[0].click()
+    until(driver, lambda d: "Event History" in d.page_source, "the workflow's page")
+    shoot(driver, "web-ui-incident")
+    # The incident's current details ("open for 12 min", what it waits for, what is next).
+    tabs = driver.find_elements(By.PARTIAL_LINK_TEXT, "User Metadata")
+    if tabs:
+        tabs[0].click()
+        until(driver, lambda d: "Current Details" in d.page_source, "the current details")
+        time.sleep(2)  # the details' markdown renders in a frame of its own after the tab
+        shoot(driver, "web-ui-details")
 
 
 def main() -> None:

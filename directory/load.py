@@ -38,8 +38,9 @@ def load_directory(path: str | Path) -> Directory:
 def positions_named_by(policy: Policy) -> list[str]:
     """The positions ``policy`` brings in by name, in the order it names them.
 
-    Its management ladders' targets, its escalation triggers' ``notify`` and
-    whom a late containment approval escalates to. The paging ladders
+    Its management ladders' targets, its escalation triggers' ``notify``,
+    whom a late containment approval escalates to, seed 002's matrix's targets
+    and whom the runbook's deadlines escalate to. The paging ladders
     ("Primary on-call") are not positions: a service's escalation policy
     says who they page.
     """
@@ -49,6 +50,9 @@ def positions_named_by(policy: Policy) -> list[str]:
     for trigger in policy.escalation_triggers.values():
         named += trigger.notify
     named.append(policy.containment.approval_escalates_to)
+    for steps in policy.unresolved_escalation.values():
+        named += [s.target for s in steps]
+    named += [policy.deadlines.commander.escalate_to, policy.deadlines.scope.escalate_to]
     return list(dict.fromkeys(named))
 
 

@@ -84,10 +84,14 @@ class Incident:
         checklists: bool = True,
         action_item_reminders: bool = True,
         rollback_checks: bool = True,
+        runbook_deadlines: bool = True,
+        escalation_matrix: bool = True,
+        severity_follows_alerts: bool = True,
     ) -> tuple[Incident, Effects]:
         """Detect and triage a new incident from a declaration or its first alerts
         (``whole_seconds``, ``customer_deadlines``, ``checklists``,
-        ``action_item_reminders`` and ``rollback_checks``: see ``IncidentState``)."""
+        ``action_item_reminders``, ``rollback_checks``, ``runbook_deadlines``,
+        ``escalation_matrix`` and ``severity_follows_alerts``: see ``IncidentState``)."""
         if declaration is not None:
             found = Classification(
                 severity=declaration.severity,
@@ -118,10 +122,14 @@ class Incident:
             declared_by=declaration.actor if declaration else source,
             last_status_update_at=now,
             whole_seconds=whole_seconds,
+            bridge_url=policy.communication.bridge_url,
             customer_deadlines=customer_deadlines,
             checklists=checklists,
             action_item_reminders=action_item_reminders,
             rollback_checks=rollback_checks,
+            runbook_deadlines=runbook_deadlines,
+            escalation_matrix=escalation_matrix,
+            severity_follows_alerts=severity_follows_alerts,
         )
         incident = cls(state, policy)
         effects = triage.triage(
@@ -137,14 +145,21 @@ class Incident:
         return self.policy.rule(self.state.severity)
 
     def ack_due(self) -> datetime:
-        """When acknowledgement is (or was) due."""
-        return self.policy.response_deadline(self.state.severity, self.state.declared_at)
+        """When acknowledgement is (or was) due: for a severity paged in business hours
+        only, counted from when they start and falling within them."""
+        s = self.state
+        if s.runbook_deadlines and self.rule.pages_in_business_hours_only:
+            hours = self.policy.business_hours
+            due = self.policy.response_deadline(s.severity, hours.open_at(s.declared_at))
+            return hours.open_at(due)
+        return self.policy.response_deadline(s.severity, s.declared_at)
 
     # --- what the workflow calls --------------------------------------------------
 
-    def check(self, decision: Decision) -> None:
-        """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply now."""
-        decisions.check(self, decision)
+    def check(self, decision: Decision, now: datetime) -> None:
+        """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply at
+        ``now``."""
+        decisions.check(self, decision, now)
 
     def apply(self, decision: Decision, now: datetime) -> tuple[TimelineEvent, Effects]:
         """Apply a checked decision; returns its timeline event and what to send."""

@@ -302,8 +302,11 @@ class RaiseFlag(Decision):
     """An immediate-escalation condition (data loss, security breach, ...)."""
 
     update: ClassVar[str] = "raise_flag"
+    sent_when_set: ClassVar[tuple[str, ...]] = ("amount",)
 
     flag: Name
+    amount: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """How much, for a flag the policy measures (revenue impact above an amount)."""
 
 
 class DeclareMitigated(Decision):
@@ -747,12 +750,26 @@ class IncidentState(Model):
     rollback_checks: bool = False
     """A rollback in force is verified by the policy's post-rollback probes (incidents
     opened since; older ones replay without that timer)."""
+    runbook_deadlines: bool = False
+    """The runbook's deadlines run (commander named, scope assessed) and each severity's
+    on-call requirement holds (business hours, none) — incidents opened since; older ones
+    replay without them."""
+    scope_assessed_at: datetime | None = None
+    """When the scope and impact were assessed (a status update saying identified)."""
+    escalation_matrix: bool = False
+    """Seed 002's matrix brings people in while unresolved (incidents opened since)."""
+    severity_follows_alerts: bool = False
+    """A later, more severe alert of the group raises the severity (incidents opened since)."""
+    alerts_peak: Severity | None = None
+    """The most severe severity any of the incident's firing alerts has given."""
 
     paging: PagingPlan | None = None
     """The service's escalation policy, when the directory has one (else the severity's
     ladder pages)."""
     room: Room | None = None
     """The incident's Slack channel, once opened (None: none asked for, or not yet)."""
+    bridge_url: str | None = None
+    """The call its responders join, from the policy in force when it opened."""
     follow_ups: list[FollowUp] = Field(default_factory=list)
 
     postmortem: Postmortem | None = None
@@ -846,6 +863,12 @@ class TimerKind(StrEnum):
     """An open action item's owner is reminded: before its due date, at it, and after."""
     ROLLBACK_CHECK = "rollback_check"
     """A rollback has been in force long enough: check that the service recovered."""
+    DEADLINE_REMINDER = "deadline_reminder"
+    """A runbook deadline (commander named, scope assessed) is due: the channel is reminded."""
+    DEADLINE_ESCALATION = "deadline_escalation"
+    """A runbook deadline is overdue: its escalation position is paged."""
+    UNRESOLVED_ESCALATION = "unresolved_escalation"
+    """Seed 002's matrix: still unresolved, someone is brought in with a request."""
 
 
 class PendingTimer(Model):

@@ -50,6 +50,68 @@ class EscalationStep(_Strict):
     ladder: LadderKind
 
 
+class UnresolvedStep(_Strict):
+    """Seed 002's matrix: who is brought in when the incident is still unresolved this long
+    after declaration, and what they are asked for."""
+
+    after: Duration
+    target: str
+    action: str
+    contact: str | None = None
+
+
+class RunbookDeadline(_Strict):
+    """Something the runbook wants done within a time of declaration, per severity: the
+    incident channel is reminded when it falls due, and ``escalate_after`` later
+    ``escalate_to`` (a directory position) is paged."""
+
+    within: dict[Severity, Duration]
+    escalate_after: Duration
+    escalate_to: str
+
+
+_MIN = timedelta(minutes=1)
+
+
+class DeadlinesRule(_Strict):
+    """The runbook's deadlines counted from declaration (seed 000's actions)."""
+
+    commander: RunbookDeadline = Field(
+        default_factory=lambda: RunbookDeadline(
+            within={Severity.P0: 5 * _MIN},
+            escalate_after=5 * _MIN,
+            escalate_to="Engineering Manager",
+        )
+    )
+    """An incident commander named (seed: a P0's within 5 min)."""
+    scope: RunbookDeadline = Field(
+        default_factory=lambda: RunbookDeadline(
+            within={Severity.P1: 15 * _MIN},
+            escalate_after=15 * _MIN,
+            escalate_to="Engineering Manager",
+        )
+    )
+    """The scope and impact assessed (seed: a P1's within 15 min); a status update saying
+    the incident is identified counts as the assessment."""
+
+
+def _seed_002_matrix() -> dict[Severity, list[UnresolvedStep]]:
+    return {
+        Severity.P0: [
+            UnresolvedStep(
+                after=30 * _MIN,
+                target="Studio Producer",
+                action="bring additional resources and escalate to vendors",
+            )
+        ],
+        Severity.P1: [
+            UnresolvedStep(
+                after=120 * _MIN, target="Project Shepherd", action="reallocate resources"
+            )
+        ],
+    }
+
+
 class PostmortemRule(_Strict):
     """When the postmortem must be scheduled and completed, counted from resolution."""
 
@@ -74,6 +136,17 @@ class SeverityRule(_Strict):
     postmortem: PostmortemRule
     close_on_resolve: bool = False
 
+    @property
+    def pages_in_business_hours_only(self) -> bool:
+        """Whether the on-call requirement is business hours (seed: a P3): nobody is paged
+        outside them; a page due then waits until they start."""
+        return self.on_call.strip().lower() == "business hours"
+
+    @property
+    def pages_nobody(self) -> bool:
+        """Whether the on-call requirement is none (seed: a P4): nobody is paged at all."""
+        return self.on_call.strip().lower() in ("none", "")
+
     @model_validator(mode="after")
     def _ladder_in_order(self) -> SeverityRule:
         afters = [step.after for step in self.escalation]
@@ -92,6 +165,15 @@ class EscalationTrigger(_Strict):
     label: str
     notify: list[str]
     jump_ladder: bool = True
+    above: float | None = None
+    """The flag needs an amount above this (seed 002's revenue impact above $X): raised
+    with a smaller amount, or none, it is refused."""
+    severity: Severity | None = None
+    """Raising the flag makes the incident at least this severe (seed 001: policy bypass
+    and data-isolation risk are SEV-1); never lowers it."""
+    contain: list[ActionKind] = Field(default_factory=list)
+    """Containment proposed against the incident's org when the flag is raised (seed 001:
+    the emergency denylist, at once, when policy or control risk is suspected)."""
 
 
 class SloProbe(_Strict):
@@ -190,8 +272,6 @@ class CommunicationRule(_Strict):
 CUSTOMER_PLACEHOLDERS = ("service", "started", "ended", "duration", "progress", "next_update")
 """What a customer template may name, in braces: ``{service}``, ``{started}`` …"""
 
-_MIN = timedelta(minutes=1)
-
 
 class CustomerTemplates(_Strict):
     """The runbooks' three customer messages, in words a customer reads; never anything from
@@ -282,10 +362,26 @@ class ActionItemRule(_Strict):
 
 
 class BusinessHours(_Strict):
-    """When a business day starts, in UTC, for 'next business day' deadlines."""
+    """When a business day starts and ends, in UTC, for 'next business day' deadlines and
+    the severities paged in business hours only."""
 
     start_utc: time
+    end_utc: time = time(17, 0)
+    """Policies written before it existed end their business day at 17:00 UTC."""
     weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+
+    def open_at(self, moment: datetime) -> datetime:
+        """``moment`` if it falls in business hours, else when they next start."""
+        day, clock = moment.date(), moment.time()
+        if day.weekday() in self.weekdays:
+            if self.start_utc <= clock < self.end_utc:
+                return moment
+            if clock < self.start_utc:
+                return datetime.combine(day, self.start_utc, tzinfo=moment.tzinfo)
+        day += timedelta(days=1)
+        while day.weekday() not in self.weekdays:
+            day += timedelta(days=1)
+        return datetime.combine(day, self.start_utc, tzinfo=moment.tzinfo)
 
 
 class RoutingRule(_Strict):
@@ -423,6 +519,13 @@ class Policy(_Strict):
     """Policies written before checklists existed require only the root cause to resolve."""
     action_items: ActionItemRule = Field(default_factory=ActionItemRule)
     """Policies written before action-item reminders existed get the defaults."""
+    deadlines: DeadlinesRule = Field(default_factory=DeadlinesRule)
+    """Policies written before runbook deadlines existed get the runbooks' defaults."""
+    unresolved_escalation: dict[Severity, list[UnresolvedStep]] = Field(
+        default_factory=_seed_002_matrix
+    )
+    """Seed 002's escalation matrix: brought in while the incident is still unresolved
+    (policies written before it existed get the runbook's)."""
 
     @model_validator(mode="after")
     def _complete(self) -> Policy:

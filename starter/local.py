@@ -234,8 +234,14 @@ async def run(args: argparse.Namespace) -> None:
                 control_plane_url = await stack.enter_async_context(
                     serving(create_control_plane(database_url), "127.0.0.1", 0)
                 )
+            # --compressed: the incidents people declare run at the sample's speed too.
+            speed = COMPRESSION if args.compressed else 1
             for task_queue, worker_policy, compression in (
-                (DEFAULT_TASK_QUEUE, policy, 1),
+                (
+                    DEFAULT_TASK_QUEUE,
+                    policy.compressed(speed) if args.compressed else policy,
+                    speed,
+                ),
                 (SAMPLE_TASK_QUEUE, policy.compressed(COMPRESSION), COMPRESSION),
             ):
                 worker = build_worker(
@@ -288,6 +294,7 @@ async def run(args: argparse.Namespace) -> None:
                 control_plane_url,
                 policy.version,
                 f"{people_version} ({directory_path})",
+                compressed=args.compressed,
             )
             for line in _try_the_hooks(hooks_url, token, hook_settings):
                 print(line, flush=True)
@@ -422,14 +429,24 @@ def _banner(
     control_plane_url: str,
     version: str,
     directory: str,
+    *,
+    compressed: bool = False,
 ) -> None:
+    queue = (
+        f"{DEFAULT_TASK_QUEUE} (policy compressed x{COMPRESSION}: a minute of policy is a "
+        "second; the quiet window of 60 min is 60 s)"
+        if compressed
+        else f"{DEFAULT_TASK_QUEUE} (the policy's real numbers: closing waits 60 min of quiet "
+        "and, for P0-P2, a final postmortem; `warroom up --compressed` runs it 60 times faster)"
+    )
     lines = {
         "Temporal Web UI": server.ui_url,
         "Incidents": f"{server.ui_url}/namespaces/default/workflows?query="
         + "WorkflowType%3D%22IncidentWorkflow%22",
         "Temporal address": server.address,
-        "Task queue": f"{DEFAULT_TASK_QUEUE} (sample incident: {SAMPLE_TASK_QUEUE}, "
-        f"policy compressed x{COMPRESSION})",
+        "Task queue": queue,
+        "Sample incident": f"{SAMPLE_TASK_QUEUE} (policy compressed x{COMPRESSION}; "
+        "`warroom demo` plays it)",
         "Alert hooks": f"{hooks_url}/hooks/alertmanager · /hooks/grafana · /hooks/generic"
         f" · /v2/enqueue (docs: {hooks_url}/docs)",
         "Hook access": hooks_access,
@@ -490,6 +507,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7233, help="Temporal gRPC port")
     parser.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port")
     parser.add_argument("--no-sample", action="store_true", help="do not start the sample incident")
+    parser.add_argument(
+        "--compressed",
+        action="store_true",
+        help=f"run the incidents you declare under the policy compressed {COMPRESSION} times "
+        "(a minute of policy is a second), to walk a lifecycle in minutes",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s %(message)s")
     try:

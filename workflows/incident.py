@@ -53,6 +53,8 @@ MAX_TIMERS_PER_WAKE = 100
 DRAIN_LIMIT = timedelta(minutes=2)
 """How long a run about to continue as new waits for deliveries and undos in
 flight, timers firing all along; what is still running then is carried into the next run."""
+RUNBOOK_RULES = "runbook-rules"
+"""The patch under which an incident follows the runbook rules added in one release."""
 LEAN_HISTORY = "lean-history"
 """The patch under which a run keeps its timer while the soonest due time is unchanged and
 writes the store once per burst of events, after the effects in flight settle."""
@@ -287,6 +289,11 @@ class IncidentWorkflow(DecisionUpdates):
             name = human_id(
                 info.workflow_id, info.first_execution_run_id, length=SHORT_HUMAN_ID_CHARS
             )
+        # The runbook rules added together in one release (customer communication,
+        # checklists, living action items, rollback verification, the runbook's deadlines,
+        # seed 002's matrix, severity following the alerts) share one patch: incidents
+        # opened before it replay without their timers and activities.
+        runbook_rules = workflow.patched(RUNBOOK_RULES)
         self._incident, effects = Incident.open(
             human_id=name,
             uid=uid,
@@ -300,15 +307,13 @@ class IncidentWorkflow(DecisionUpdates):
             # Incidents opened before elapsed times were rounded replay their timelines as
             # they were written.
             whole_seconds=workflow.patched("whole-second-durations"),
-            # Incidents opened before customer communication replay without its timers.
-            customer_deadlines=workflow.patched("customer-communication"),
-            # Incidents opened before checklists replay their resolutions as they were taken.
-            checklists=workflow.patched("checklists"),
-            # Incidents opened before action items lived replay without owners' notices,
-            # reminder timers and tracker calls.
-            action_item_reminders=workflow.patched("action-items-live"),
-            # Incidents opened before rollbacks were verified replay without that check.
-            rollback_checks=workflow.patched("rollback-verification"),
+            customer_deadlines=runbook_rules,
+            checklists=runbook_rules,
+            action_item_reminders=runbook_rules,
+            rollback_checks=runbook_rules,
+            runbook_deadlines=runbook_rules,
+            escalation_matrix=runbook_rules,
+            severity_follows_alerts=runbook_rules,
         )
         self._dispatch(effects)
         # Everything known at opening is in the state before the first wait, so no query
@@ -457,7 +462,7 @@ class IncidentWorkflow(DecisionUpdates):
 
     def _check(self, decision: Decision) -> None:
         try:
-            self._live.check(decision)
+            self._live.check(decision, workflow.now())
         except DecisionRejected as err:
             raise ApplicationError(str(err), type="DecisionRejected", non_retryable=True) from None
 

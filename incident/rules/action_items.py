@@ -132,7 +132,7 @@ def apply_add(inc: Incident, d: AddActionItem, now: datetime, fx: Effects) -> Ti
     return event
 
 
-def check_complete(inc: Incident, d: CompleteActionItem) -> str | None:
+def check_complete(inc: Incident, d: CompleteActionItem, now: datetime) -> str | None:
     item = item_by_id(inc, d.item_id)
     if item is None:
         return _missing(inc, d.item_id)
@@ -156,7 +156,7 @@ def apply_complete(
     return event
 
 
-def check_reassign(inc: Incident, d: ReassignActionItem) -> str | None:
+def check_reassign(inc: Incident, d: ReassignActionItem, now: datetime) -> str | None:
     item = item_by_id(inc, d.item_id)
     if item is None:
         return _missing(inc, d.item_id)
@@ -183,7 +183,7 @@ def apply_reassign(
     return event
 
 
-def check_reopen(inc: Incident, d: ReopenActionItem) -> str | None:
+def check_reopen(inc: Incident, d: ReopenActionItem, now: datetime) -> str | None:
     item = item_by_id(inc, d.item_id)
     if item is None:
         return _missing(inc, d.item_id)

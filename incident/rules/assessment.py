@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _FIELDS = ("users_affected", "traffic_percent", "revenue_impact", "data_impact", "data_loss")
 
 
-def check_impact(inc: Incident, d: SetImpact) -> str | None:
+def check_impact(inc: Incident, d: SetImpact, now: datetime) -> str | None:
     if all(getattr(d, name) is None for name in (*_FIELDS, "summary")):
         return (
             "say what the impact is: users affected, share of traffic, revenue impact, "

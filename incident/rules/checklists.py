@@ -116,9 +116,9 @@ def missing_to_resolve(inc: Incident, vouched: list[str] | None = None) -> list[
     return [item for item in required_to_resolve(inc) if item.key not in ticked]
 
 
-def check_resolve(inc: Incident, d: Resolve) -> str | None:
+def check_resolve(inc: Incident, d: Resolve, now: datetime) -> str | None:
     """The resolution rule, then the root cause and the policy's required checks."""
-    reason = response.check_resolve(inc, d)
+    reason = response.check_resolve(inc, d, now)
     if reason:
         return reason
     unknown = [n for n in d.verified if item_named(n) is None]
@@ -134,7 +134,7 @@ def check_resolve(inc: Incident, d: Resolve) -> str | None:
     return None
 
 
-def check_check(inc: Incident, d: CheckOff) -> str | None:
+def check_check(inc: Incident, d: CheckOff, now: datetime) -> str | None:
     item = item_named(d.item)
     if item is None:
         return f"no checklist item {d.item!r} (known: {', '.join(BY_KEY)})"

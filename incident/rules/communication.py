@@ -20,7 +20,7 @@ from incident.models import (
     TimerKind,
 )
 from incident.notices import Notice, NoticeKind
-from incident.rules import response, timeline, wording
+from incident.rules import deadlines, response, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def room_not_opened(inc: Incident, problem: str, now: datetime) -> None:
     timeline.add_event(inc, now, "room", wording.SYSTEM, f"Room not opened: {problem}")
 
 
-def check_update(inc: Incident, d: PostStatusUpdate) -> str | None:
+def check_update(inc: Incident, d: PostStatusUpdate, now: datetime) -> str | None:
     if d.status is not None and inc.state.status is Status.MONITORING:
         return "the incident is monitoring recovery; reopen it to go back to " + d.status.value
     return response.open_only(inc, "post a status update")
@@ -70,6 +70,8 @@ def check_update(inc: Incident, d: PostStatusUpdate) -> str | None:
 def apply_update(inc: Incident, d: PostStatusUpdate, now: datetime, fx: Effects) -> TimelineEvent:
     if d.status is not None:
         inc.state.status = d.status
+    if d.status is Status.IDENTIFIED:
+        deadlines.assess_scope(inc, now)
     fx.notices += _post_update(inc, now, d.actor, d.message, automatic=False)
     return inc.state.timeline[-1]
 

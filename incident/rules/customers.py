@@ -182,7 +182,7 @@ def escalate(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
     return Effects(notices=[notice])
 
 
-def check_update(inc: Incident, d: PostCustomerUpdate) -> str | None:
+def check_update(inc: Incident, d: PostCustomerUpdate, now: datetime) -> str | None:
     if inc.state.phase is Phase.CLOSED:
         return "the incident is closed; customers were told what they were told"
     if d.impact is not None and not inc.state.phase.is_open:

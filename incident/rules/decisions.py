@@ -56,23 +56,24 @@ if TYPE_CHECKING:
     from incident.lifecycle import Incident
 
 
-def check(inc: Incident, decision: Decision) -> None:
-    """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply now:
-    its actor may not take it, or the incident is not where it can."""
+def check(inc: Incident, decision: Decision, now: datetime) -> None:
+    """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply at
+    ``now``: its actor may not take it, or the incident is not where it can (and then,
+    what it waits for and until when)."""
     reason = permissions.check(inc, decision)
     if reason:
         raise DecisionRejected(f"{inc.state.human_id}: {reason}")
-    _check_rule(inc, decision)
+    _check_rule(inc, decision, now)
 
 
-def _check_rule(inc: Incident, decision: Decision) -> None:
+def _check_rule(inc: Incident, decision: Decision, now: datetime) -> None:
     s = inc.state
     too_large = _fits_decision(inc, decision)
     if too_large:
         raise DecisionRejected(f"{s.human_id}: {too_large}")
     if s.phase is Phase.CLOSED:
         raise DecisionRejected(f"{s.human_id} is closed; reopen is not possible after close")
-    reason = RULES[type(decision)].check(inc, decision)
+    reason = RULES[type(decision)].check(inc, decision, now)
     if reason:
         raise DecisionRejected(f"{s.human_id}: {reason}")
 
@@ -82,7 +83,7 @@ def apply(inc: Incident, decision: Decision, now: datetime) -> tuple[TimelineEve
 
     Who may take it was checked by the update's validator, which a replay does not run
     again: decisions accepted before a permission existed replay as they were taken."""
-    _check_rule(inc, decision)
+    _check_rule(inc, decision, now)
     effects = Effects()
     event = RULES[type(decision)].apply(inc, decision, now, effects)
     checklists.after_decision(inc, decision, event, now)
@@ -97,13 +98,13 @@ def apply(inc: Incident, decision: Decision, now: datetime) -> tuple[TimelineEve
 
 
 class Rule(NamedTuple):
-    """How one kind of decision is checked (None: it may apply) and applied."""
+    """How one kind of decision is checked at a moment (None: it may apply) and applied."""
 
-    check: Callable[[Incident, Any], str | None]
+    check: Callable[[Incident, Any, datetime], str | None]
     apply: Callable[[Incident, Any, datetime, Effects], TimelineEvent]
 
 
-def _always(inc: Incident, decision: Decision) -> str | None:
+def _always(inc: Incident, decision: Decision, now: datetime) -> str | None:
     return None
 
 

@@ -24,7 +24,7 @@ from incident.models import (
 )
 from incident.notices import Notice, NoticeKind
 from incident.policy import LadderKind
-from incident.rules import reach, response, timeline, wording
+from incident.rules import reach, regrade, response, saga, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -68,12 +68,20 @@ def escalate(
     )
 
 
-def check_flag(inc: Incident, d: RaiseFlag) -> str | None:
+def check_flag(inc: Incident, d: RaiseFlag, now: datetime) -> str | None:
     triggers = inc.policy.escalation_triggers
     if d.flag not in triggers:
         return f"unknown flag {d.flag!r}; known flags: {', '.join(sorted(triggers))}"
     if any(f.flag == d.flag for f in inc.state.flags):
         return f"flag {d.flag!r} is already raised"
+    above = triggers[d.flag].above
+    if above is not None and d.amount is None:
+        return f"flag {d.flag!r} needs the amount: it escalates above {above:,.0f}"
+    if above is not None and d.amount is not None and d.amount <= above:
+        return (
+            f"{d.amount:,.0f} is not above the {above:,.0f} that makes {d.flag!r} escalate; "
+            "add a note instead"
+        )
     return response.open_only(inc, "raise a flag")
 
 
@@ -83,15 +91,20 @@ def apply_flag(inc: Incident, d: RaiseFlag, now: datetime, fx: Effects) -> Timel
     s.flags.append(
         RaisedFlag(flag=d.flag, label=trigger.label, at=now, actor=d.actor, reason=d.reason)
     )
+    amount = f" ({d.amount:,.0f})" if d.amount is not None else ""
     event = timeline.add_event(
         inc,
         now,
         "flag_raised",
         d.actor,
-        f"{trigger.label}: immediate escalation to {', '.join(trigger.notify)}",
+        f"{trigger.label}{amount}: immediate escalation to {', '.join(trigger.notify)}",
         d.reason,
     )
-    reason = f"{trigger.label} (raised by {d.actor})"
+    reason = f"{trigger.label}{amount} (raised by {d.actor})"
+    if trigger.severity is not None:
+        why = f"{trigger.label}: at least {trigger.severity} by policy"
+        regrade.raise_to(inc, now, d.actor, trigger.severity, why, fx)
+    _contain(inc, d, now, fx)
     for target in trigger.notify:
         fx.notices.append(
             escalate(inc, now, f"flag:{d.flag}:{target}", target, None, reason, record=False)
@@ -107,8 +120,30 @@ def apply_flag(inc: Incident, d: RaiseFlag, now: datetime, fx: Effects) -> Timel
     return event
 
 
+def _contain(inc: Incident, d: RaiseFlag, now: datetime, fx: Effects) -> None:
+    """Propose the containment the flag's trigger calls for, against the incident's org."""
+    kinds = inc.policy.escalation_triggers[d.flag].contain
+    if not kinds:
+        return
+    org = inc.state.org
+    if org is None:
+        timeline.add_event(
+            inc,
+            now,
+            "containment_not_proposed",
+            wording.SYSTEM,
+            f"Not proposed ({', '.join(k.label for k in kinds)}): the incident names no org; "
+            "propose it by hand with the org to act on",
+        )
+        return
+    for kind in kinds:
+        reason = f"{inc.policy.escalation_triggers[d.flag].label}: contain at once"
+        saga.propose(inc, now, wording.SYSTEM, kind, org, {}, reason, fx)
+
+
 def plan(inc: Incident) -> list[PendingTimer]:
-    """The acknowledgement deadline, the ladder's steps still to come, the resolution target."""
+    """The acknowledgement deadline, the ladder's steps still to come, the resolution target,
+    and seed 002's matrix for an incident still unresolved."""
     s = inc.state
     if not s.phase.is_open:
         return []
@@ -135,6 +170,8 @@ def plan(inc: Incident) -> list[PendingTimer]:
             continue
         if step.ladder is LadderKind.PAGING and (acked or s.paging is not None):
             continue  # the service's escalation policy pages instead, when it has one
+        if step.ladder is LadderKind.PAGING and reach.pages_nobody(inc):
+            continue
         if step.ladder is LadderKind.MANAGEMENT and calm:
             continue
         timers.append(
@@ -142,7 +179,7 @@ def plan(inc: Incident) -> list[PendingTimer]:
                 key=key,
                 kind=TimerKind.ESCALATION,
                 ref=index,
-                due=s.declared_at + step.after,
+                due=reach.reachable(inc, s.declared_at + step.after),
                 summary=wording.step_summary(inc, step),
             )
         )
@@ -152,11 +189,42 @@ def plan(inc: Incident) -> list[PendingTimer]:
             PendingTimer(
                 key="resolution_target",
                 kind=TimerKind.RESOLUTION_TARGET,
-                due=s.declared_at + target,
+                due=reach.reachable(inc, s.declared_at + target),
                 summary=f"flag the {format_duration(target)} resolution target as breached",
             )
         )
+    if s.escalation_matrix and not calm:
+        for index, unresolved in enumerate(inc.policy.unresolved_escalation.get(s.severity, [])):
+            key = _unresolved_key(inc, index)
+            if key in fired:
+                continue
+            timers.append(
+                PendingTimer(
+                    key=key,
+                    kind=TimerKind.UNRESOLVED_ESCALATION,
+                    ref=index,
+                    due=reach.reachable(inc, s.declared_at + unresolved.after),
+                    summary=f"bring in {unresolved.target} to {unresolved.action} "
+                    "if still unresolved",
+                )
+            )
     return timers
+
+
+def _unresolved_key(inc: Incident, index: int) -> str:
+    return f"unresolved:{inc.state.severity}:{index}"
+
+
+def unresolved_due(inc: Incident, timer: PendingTimer, now: datetime) -> Effects:
+    """Seed 002's matrix: still unresolved this long, bring its target in with its request."""
+    s = inc.state
+    s.steps_taken.append(timer.key)
+    assert timer.ref is not None
+    step = inc.policy.unresolved_escalation[s.severity][timer.ref]
+    reason = (
+        f"{s.severity} unresolved after {wording.elapsed(inc, now - s.declared_at)}: {step.action}"
+    )
+    return Effects(notices=[escalate(inc, now, timer.key, step.target, step.contact, reason)])
 
 
 def escalation_due(
@@ -255,7 +323,7 @@ def _next_step(inc: Incident) -> PendingTimer | None:
     return None
 
 
-def check_escalate(inc: Incident, d: Escalate) -> str | None:
+def check_escalate(inc: Incident, d: Escalate, now: datetime) -> str | None:
     if not inc.state.phase.is_open:
         return f"cannot escalate once the incident is {inc.state.phase.value}"
     if _next_step(inc) is None:

@@ -42,8 +42,12 @@ def _holders(inc: Incident, roles: tuple[Role, ...]) -> set[str]:
     return {p for r in roles if (p := inc.state.roles.get(r))}
 
 
-def _titles(roles: tuple[Role, ...]) -> str:
-    return " or ".join(r.title.lower() for r in roles)
+def _who(inc: Incident, roles: tuple[Role, ...]) -> str:
+    """``incident commander (dana) or technical lead``: the roles and who holds them now."""
+    held = inc.state.roles
+    return " or ".join(
+        f"{r.title.lower()} ({held[r]})" if r in held else r.title.lower() for r in roles
+    )
 
 
 def _leads_only(what: str) -> Callable[[Incident, Any], str | None]:
@@ -52,7 +56,7 @@ def _leads_only(what: str) -> Callable[[Incident, Any], str | None]:
             return None  # nobody commands yet: any responder may
         if d.actor in _holders(inc, LEADS):
             return None
-        return f"{d.actor} cannot {what}: only the {_titles(LEADS)} can"
+        return f"{d.actor} cannot {what}: only the {_who(inc, LEADS)} can"
 
     return check
 
@@ -73,14 +77,14 @@ def _customer_update(inc: Incident, d: PostCustomerUpdate) -> str | None:
     holders = _holders(inc, speakers)
     if not holders or d.actor in holders:
         return None  # nobody speaks for the incident yet: any responder may
-    return f"{d.actor} cannot post a customer update: only the {_titles(speakers)} can"
+    return f"{d.actor} cannot post a customer update: only the {_who(inc, speakers)} can"
 
 
 def _lift(inc: Incident, d: LiftDegradedMode) -> str | None:
     if d.actor in _approvers(inc):
         return None
     roles = tuple(Role(r) for r in inc.policy.containment.approvers)
-    return f"{d.actor} cannot lift degraded mode: only the {_titles(roles)} can"
+    return f"{d.actor} cannot lift degraded mode: only the {_who(inc, roles)} can"
 
 
 ROLE_CHECKS: dict[type[Decision], Callable[[Incident, Any], str | None]] = {

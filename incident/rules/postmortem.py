@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from incident.durations import format_duration
 from incident.models import (
     ActionItem,
     AddActionItem,
@@ -18,12 +19,13 @@ from incident.models import (
     Postmortem,
     PostmortemStatus,
     Role,
+    Status,
     SubmitPostmortem,
     TimelineEvent,
     TimerKind,
 )
 from incident.notices import NoticeKind
-from incident.rules import timeline, wording
+from incident.rules import recovery, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -48,9 +50,9 @@ def close(inc: Incident, now: datetime, actor: str, reason: str | None) -> Timel
     return timeline.add_event(inc, now, "closed", actor, "Closed", reason)
 
 
-def check_postmortem(inc: Incident, d: SubmitPostmortem) -> str | None:
+def check_postmortem(inc: Incident, d: SubmitPostmortem, now: datetime) -> str | None:
     if inc.state.phase not in (Phase.RESOLVED, Phase.POST_INCIDENT):
-        return "the postmortem comes after resolution"
+        return f"the postmortem comes after resolution: {_not_resolved(inc, now)}"
     if d.status is PostmortemStatus.SCHEDULED and d.scheduled_for is None:
         return "a scheduled postmortem needs scheduled_for"
     return None
@@ -87,7 +89,7 @@ def apply_postmortem(
     return event
 
 
-def check_action_item(inc: Incident, d: AddActionItem) -> str | None:
+def check_action_item(inc: Incident, d: AddActionItem, now: datetime) -> str | None:
     if len(inc.state.action_items) >= MAX_ACTION_ITEMS:
         return f"at most {MAX_ACTION_ITEMS} action items per incident"
     return None
@@ -116,18 +118,43 @@ def apply_action_item(inc: Incident, d: AddActionItem, now: datetime, fx: Effect
     )
 
 
-def check_close(inc: Incident, d: Close) -> str | None:
+def check_close(inc: Incident, d: Close, now: datetime) -> str | None:
     s = inc.state
+    needs_postmortem = _needs_final_postmortem(inc)
     if s.phase.is_open:
-        return "resolve the incident before closing it"
+        then = (
+            f"; the {s.severity} also needs a final postmortem"
+            if needs_postmortem
+            else f"; a {s.severity} closes by itself once resolved"
+        )
+        return f"cannot close yet: {_not_resolved(inc, now)}{then}"
     pm = s.postmortem
-    if inc.rule.postmortem.required and (pm is None or pm.status is not PostmortemStatus.FINAL):
+    if needs_postmortem and (pm is None or pm.status is not PostmortemStatus.FINAL):
         state = pm.status.value if pm else "not started"
+        _, complete_by = postmortem_deadlines(inc)
+        due = f", due by {wording.until(complete_by, now)}" if complete_by else ""
         return (
-            f"a {s.severity} incident needs a final postmortem before it closes "
-            f"(postmortem: {state})"
+            f"cannot close yet: a {s.severity} incident needs a final postmortem before it "
+            f"closes (postmortem: {state}{due}); submitting it final closes the incident"
         )
     return None
+
+
+def _needs_final_postmortem(inc: Incident) -> bool:
+    """Whether this severity waits for a final postmortem to close (P3/P4 close on resolution)."""
+    return inc.rule.postmortem.required and not inc.rule.close_on_resolve
+
+
+def _not_resolved(inc: Incident, now: datetime) -> str:
+    """What an open incident still waits for before it is resolved, and until when."""
+    s = inc.state
+    if s.status is Status.MONITORING:
+        return recovery.watching(inc, now)
+    window = format_duration(inc.policy.recovery.quiet_window)
+    return (
+        f"it is still {s.status.value}; resolve it with the root cause, then recovery is "
+        f"watched for {window}"
+    )
 
 
 def apply_close(inc: Incident, d: Close, now: datetime, fx: Effects) -> TimelineEvent:

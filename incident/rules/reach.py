@@ -31,10 +31,25 @@ def page_key(round_: int, level: int) -> str:
     return f"page:{round_}:{level}"
 
 
+def reachable(inc: Incident, due: datetime) -> datetime:
+    """When a page planned for ``due`` may go out: then, or, for a severity whose on-call
+    requirement is business hours (a P3 by default), when business hours next start."""
+    if inc.state.runbook_deadlines and inc.rule.pages_in_business_hours_only:
+        return inc.policy.business_hours.open_at(due)
+    return due
+
+
+def pages_nobody(inc: Incident) -> bool:
+    """Whether the severity's on-call requirement is none (a P4 by default)."""
+    return inc.state.runbook_deadlines and inc.rule.pages_nobody
+
+
 def plan(inc: Incident) -> list[PendingTimer]:
     """The levels still to page and the follow-ups still due, until someone acknowledges."""
     s = inc.state
     if s.paging is None or not s.phase.is_open or s.acknowledged_at is not None:
+        return []
+    if pages_nobody(inc):
         return []
     timers = []
     taken = set(s.steps_taken)
@@ -49,7 +64,7 @@ def plan(inc: Incident) -> list[PendingTimer]:
                 key=key,
                 kind=TimerKind.PAGE,
                 ref=round_ * levels + index,
-                due=s.declared_at + after,
+                due=reachable(inc, s.declared_at + after),
                 summary=f"page level {index + 1}{again}: {targets(inc, round_, index)}",
             )
         )
@@ -58,7 +73,7 @@ def plan(inc: Incident) -> list[PendingTimer]:
             PendingTimer(
                 key=follow_up.key,
                 kind=TimerKind.FOLLOW_UP,
-                due=follow_up.due,
+                due=reachable(inc, follow_up.due),
                 summary=f"reach {follow_up.name} by {follow_up.via} unless acknowledged",
             )
         )

@@ -20,7 +20,7 @@ from incident.models import (
 )
 from incident.notices import Notice, NoticeKind
 from incident.policy import SloProbe
-from incident.rules import postmortem, saga, timeline, wording
+from incident.rules import postmortem, regrade, saga, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -224,7 +224,27 @@ def on_alerts(inc: Incident, batch: AlertBatch, now: datetime, *, record: bool =
         and all(r.status is AlertStatus.RESOLVED for r in s.alerts.values())
     ):
         start_monitoring(inc, now, batch.source, "every alert has resolved")
+    if s.severity_follows_alerts:
+        follow_severity(inc, batch, now, effects)
     return effects
+
+
+def follow_severity(inc: Incident, batch: AlertBatch, now: datetime, fx: Effects) -> None:
+    """A firing alert more severe than any the group gave before raises the incident to its
+    severity; never lowers it, and a repeat of what was already seen leaves a person's
+    regrade alone."""
+    s = inc.state
+    firing = [a for a in batch.alerts if a.status is AlertStatus.FIRING]
+    if not firing:
+        return
+    lead = min(firing, key=lambda a: alert_severity(a, inc.policy).rank)
+    level = alert_severity(lead, inc.policy)
+    peak = s.alerts_peak
+    if peak is not None and not level.is_higher_than(peak):
+        return
+    s.alerts_peak = level
+    why = f"{lead.name} fired at {level}, more severe than the group's alerts before it"
+    regrade.raise_to(inc, now, batch.source, level, why, fx)
 
 
 def start_monitoring(
@@ -246,6 +266,35 @@ def start_monitoring(
         f"and with SLO probes in bounds",
         reason,
     )
+
+
+def watching(inc: Incident, now: datetime) -> str:
+    """What resolving a monitored incident still waits for and until when, for a person
+    reading it at ``now``: ``recovery is being watched until 14:32 UTC (in 48 min)``."""
+    s = inc.state
+    declared = s.resolution_declared_at is not None
+    if s.recovered_at is not None:
+        return (
+            f"the recovery criteria were met at {wording.utc(s.recovered_at)}; it waits for "
+            "someone to resolve it with the root cause"
+        )
+    if s.probe_due is None:
+        waits = "the quiet window has passed and the SLO probes are being checked now"
+    elif (
+        s.last_probe is not None
+        and not s.last_probe.healthy
+        and s.monitoring_since is not None
+        and s.last_probe.at >= s.monitoring_since
+    ):
+        waits = (
+            f"the SLO probes are not in bounds yet ({s.last_probe.summary}); they are "
+            f"checked again at {wording.until(s.probe_due, now)}"
+        )
+    else:
+        waits = f"recovery is being watched until {wording.until(s.probe_due, now)}"
+    if declared:
+        return waits
+    return f"{waits}, and it resolves only once someone declares the root cause"
 
 
 def reopen(inc: Incident, now: datetime, actor: str, reason: str) -> list[Notice]:

@@ -21,8 +21,7 @@ from incident.models import (
     Status,
     TimelineEvent,
 )
-from incident.notices import NoticeKind
-from incident.rules import reach, recovery, timeline, wording
+from incident.rules import reach, recovery, regrade, timeline, wording
 from incident.rules.effects import Effects
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ def open_only(inc: Incident, what: str) -> str | None:
     return None
 
 
-def check_ack(inc: Incident, d: Acknowledge) -> str | None:
+def check_ack(inc: Incident, d: Acknowledge, now: datetime) -> str | None:
     s = inc.state
     if s.acknowledged_at is not None:
         return f"already acknowledged by {s.acknowledged_by} at {wording.utc(s.acknowledged_at)}"
@@ -58,7 +57,7 @@ def _acknowledge(inc: Incident, now: datetime, actor: str, reason: str | None) -
     )
 
 
-def check_assign(inc: Incident, d: AssignRole) -> str | None:
+def check_assign(inc: Incident, d: AssignRole, now: datetime) -> str | None:
     if inc.state.roles.get(d.role) == d.person:
         return f"{d.person} is already {d.role.title.lower()}"
     return None
@@ -73,7 +72,7 @@ def apply_assign(inc: Incident, d: AssignRole, now: datetime, fx: Effects) -> Ti
     )
 
 
-def check_severity(inc: Incident, d: ChangeSeverity) -> str | None:
+def check_severity(inc: Incident, d: ChangeSeverity, now: datetime) -> str | None:
     if d.severity is inc.state.severity:
         return f"severity is already {d.severity}"
     if not d.reason:
@@ -82,41 +81,7 @@ def check_severity(inc: Incident, d: ChangeSeverity) -> str | None:
 
 
 def apply_severity(inc: Incident, d: ChangeSeverity, now: datetime, fx: Effects) -> TimelineEvent:
-    s = inc.state
-    old = s.severity
-    s.severity = d.severity
-    direction = "raised" if d.severity.is_higher_than(old) else "lowered"
-    event = timeline.add_event(
-        inc,
-        now,
-        "severity_changed",
-        d.actor,
-        f"Severity {direction} {old} → {d.severity}; timers re-planned from declaration",
-        d.reason,
-    )
-    fx.notices.append(
-        wording.notice(
-            inc,
-            now,
-            f"severity:{event.seq}",
-            NoticeKind.ESCALATION,
-            wording.INCIDENT_CHANNEL,
-            f"{s.human_id} severity {direction} {old} → {d.severity}",
-            reason=d.reason,
-        )
-    )
-    if inc.rule.executive_brief:
-        fx.notices.append(
-            wording.notice(
-                inc,
-                now,
-                f"brief:severity:{event.seq}",
-                NoticeKind.EXECUTIVE_BRIEF,
-                wording.EXECUTIVES,
-                f"{d.severity} incident: {s.title}",
-            )
-        )
-    return event
+    return regrade.regrade(inc, now, d.actor, d.severity, d.reason, fx)
 
 
 def apply_note(inc: Incident, d: AddNote, now: datetime, fx: Effects) -> TimelineEvent:
@@ -124,7 +89,7 @@ def apply_note(inc: Incident, d: AddNote, now: datetime, fx: Effects) -> Timelin
     return timeline.add_event(inc, now, "note", d.actor, d.text, d.reason)
 
 
-def check_mitigate(inc: Incident, d: DeclareMitigated) -> str | None:
+def check_mitigate(inc: Incident, d: DeclareMitigated, now: datetime) -> str | None:
     if inc.state.status is Status.MONITORING:
         return "already monitoring recovery"
     if not d.reason:
@@ -141,12 +106,12 @@ def apply_mitigate(inc: Incident, d: DeclareMitigated, now: datetime, fx: Effect
     return recovery.start_monitoring(inc, now, d.actor, d.reason or "mitigated", kind="mitigated")
 
 
-def check_resolve(inc: Incident, d: Resolve) -> str | None:
+def check_resolve(inc: Incident, d: Resolve, now: datetime) -> str | None:
     s = inc.state
     if not d.root_cause:
         return "a resolution needs the root cause"
     if s.resolution_declared_at is not None:
-        return "resolution already declared; waiting for the recovery criteria"
+        return f"resolution already declared: {recovery.watching(inc, now)}"
     return open_only(inc, "resolve")
 
 
@@ -166,7 +131,7 @@ def apply_resolve(inc: Incident, d: Resolve, now: datetime, fx: Effects) -> Time
     return event
 
 
-def check_reopen(inc: Incident, d: Reopen) -> str | None:
+def check_reopen(inc: Incident, d: Reopen, now: datetime) -> str | None:
     s = inc.state
     if not d.reason:
         return "say why the incident is reopened (reason)"

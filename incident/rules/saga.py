@@ -98,7 +98,7 @@ def propose(
     return action
 
 
-def check_propose(inc: Incident, d: ProposeContainment) -> str | None:
+def check_propose(inc: Incident, d: ProposeContainment, now: datetime) -> str | None:
     return target_problem(d.kind, d.target, d.params) or response.open_only(
         inc, "propose containment"
     )
@@ -123,7 +123,7 @@ def _awaiting(inc: Incident, action_id: int) -> tuple[ContainmentAction | None, 
     return action, None
 
 
-def check_approve(inc: Incident, d: ApproveContainment) -> str | None:
+def check_approve(inc: Incident, d: ApproveContainment, now: datetime) -> str | None:
     _, problem = _awaiting(inc, d.action_id)
     if problem:
         return problem
@@ -164,13 +164,13 @@ def _decide_awaiting(
     return decided
 
 
-def check_deny(inc: Incident, d: DenyContainment) -> str | None:
+def check_deny(inc: Incident, d: DenyContainment, now: datetime) -> str | None:
     _, problem = _awaiting(inc, d.action_id)
     if problem:
         return problem
     if not d.reason:
         return "a denial needs a reason"
-    return check_approve(inc, ApproveContainment(actor=d.actor, action_id=d.action_id))
+    return check_approve(inc, ApproveContainment(actor=d.actor, action_id=d.action_id), now)
 
 
 def apply_deny(inc: Incident, d: DenyContainment, now: datetime, fx: Effects) -> TimelineEvent:
@@ -188,7 +188,7 @@ def _degraded(inc: Incident, org: str) -> list[ContainmentAction]:
     ]
 
 
-def check_degrade(inc: Incident, d: EnterDegradedMode) -> str | None:
+def check_degrade(inc: Incident, d: EnterDegradedMode, now: datetime) -> str | None:
     problem = target_problem(ActionKind.ACTIVATE_DENYLIST, d.org)
     if problem:
         return problem
@@ -224,7 +224,7 @@ def apply_degrade(inc: Incident, d: EnterDegradedMode, now: datetime, fx: Effect
     return event
 
 
-def check_lift(inc: Incident, d: LiftDegradedMode) -> str | None:
+def check_lift(inc: Incident, d: LiftDegradedMode, now: datetime) -> str | None:
     if not _degraded(inc, d.org):
         return f"org {d.org} is not in degraded mode"
     return None
@@ -241,7 +241,7 @@ def apply_lift(inc: Incident, d: LiftDegradedMode, now: datetime, fx: Effects) -
     )
 
 
-def check_cause(inc: Incident, d: IdentifyCause) -> str | None:
+def check_cause(inc: Incident, d: IdentifyCause, now: datetime) -> str | None:
     causes = inc.policy.containment.causes
     if d.cause not in causes:
         return f"unknown cause {d.cause!r}; known causes: {', '.join(sorted(causes))}"

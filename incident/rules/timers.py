@@ -17,6 +17,7 @@ from incident.rules import (
     action_items,
     communication,
     customers,
+    deadlines,
     paging,
     postmortem,
     reach,
@@ -37,6 +38,7 @@ PLANNERS: tuple[Planner, ...] = (
     reach.plan,
     communication.plan,
     customers.plan,
+    deadlines.plan,
     recovery.plan,
     saga.plan,
     verification.plan,
@@ -59,6 +61,9 @@ HANDLERS: dict[TimerKind, Handler] = {
     TimerKind.CUSTOMER_ESCALATION: customers.escalate,
     TimerKind.ACTION_ITEM_DUE: action_items.remind,
     TimerKind.ROLLBACK_CHECK: verification.check_due,
+    TimerKind.DEADLINE_REMINDER: deadlines.remind,
+    TimerKind.DEADLINE_ESCALATION: deadlines.escalate,
+    TimerKind.UNRESOLVED_ESCALATION: paging.unresolved_due,
 }
 
 

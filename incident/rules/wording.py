@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from incident.containment import ActionState, ContainmentAction
-from incident.durations import format_duration
+from incident.durations import format_duration, spoken_duration
 from incident.escalation import Audience
 from incident.models import Role
 from incident.notices import Notice, NoticeKind, audience_of
@@ -29,6 +29,17 @@ EXECUTIVES = "Executive leadership"
 def utc(moment: datetime) -> str:
     """``14:05 UTC``: a time of day as the timeline and notices say it."""
     return moment.strftime("%H:%M UTC")
+
+
+def until(moment: datetime, now: datetime) -> str:
+    """``14:32 UTC (in 48 min)``: when something falls due, as a person reads it at ``now``.
+
+    Another day's moment carries its date (``2026-12-10 16:50 UTC (in 6 d 23 h)``), one
+    already past says how long ago (``14:32 UTC (3 min ago)``)."""
+    when = utc(moment) if moment.date() == now.date() else f"{moment:%Y-%m-%d %H:%M} UTC"
+    if moment > now:
+        return f"{when} (in {spoken_duration(moment - now)})"
+    return f"{when} ({spoken_duration(now - moment)} ago)" if moment < now else f"{when} (now)"
 
 
 def action_state(action: ContainmentAction) -> str:

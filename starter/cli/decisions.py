@@ -275,9 +275,16 @@ _decision(
 _decision(
     "flag",
     RaiseFlag,
-    "Raise an immediate-escalation flag (data_loss, security_breach, ...).",
+    "Raise an immediate-escalation flag (data_loss, security_breach, policy_bypass, ...).",
     click.argument("flag"),
-    build=lambda reason, flag: lambda actor: RaiseFlag(actor=actor, reason=reason, flag=flag),
+    click.option(
+        "--amount",
+        type=click.FloatRange(min=0),
+        help="How much, for a flag with a threshold (revenue_impact).",
+    ),
+    build=lambda reason, flag, amount: (
+        lambda actor: RaiseFlag(actor=actor, reason=reason, flag=flag, amount=amount)
+    ),
 )
 _decision(
     "mitigate",

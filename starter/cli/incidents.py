@@ -159,28 +159,40 @@ async def state_and_timers(handle: IncidentHandle) -> tuple[IncidentState, Any]:
 @click.command()
 @click.argument("incident")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between looks.")
+@click.option(
+    "--until",
+    "until",
+    type=click.Choice([p.value for p in Phase]),
+    help="Return once the incident has reached this phase (at once if it is there or past it) "
+    "instead of at its next change of phase.",
+)
 @pass_context
 @run_async
-async def watch(ctx: Context, incident: str, interval: float) -> None:
-    """Follow an incident's timeline live until it changes phase."""
+async def watch(ctx: Context, incident: str, interval: float, until: str | None) -> None:
+    """Follow an incident's timeline live until it changes phase (or reaches --until)."""
+    phases = list(Phase)
     handle = await ctx.incident(incident)
     state, _ = await state_and_timers(handle)
     start_phase, seen = state.phase, state.timeline_seq
+
+    def arrived(now: Phase) -> bool:
+        if until is None:
+            return now is not start_phase
+        return phases.index(now) >= phases.index(Phase(until))
+
     click.echo(
         f"watching {state.human_id} ({state.phase.value}/{state.status.value}); Ctrl-C stops"
     )
     for line in render.timeline(state.timeline[-10:]):
         click.echo(line)
-    while True:
+    while not arrived(state.phase):
         await asyncio.sleep(interval)
         state, _ = await state_and_timers(handle)
         fresh = [e for e in state.timeline if e.seq > seen]
         for line in render.timeline(fresh):
             click.echo(line)
         seen = state.timeline_seq
-        if state.phase is not start_phase:
-            click.echo(f"{state.human_id} is now {render.phase(state.phase.value)}")
-            return
+    click.echo(f"{state.human_id} is now {render.phase(state.phase.value)}")
 
 
 @click.command()

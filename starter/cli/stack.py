@@ -24,7 +24,13 @@ from starter.cli.base import EXIT_NO_ANSWER, Context, fail, pass_context, run_as
 @click.option(
     "--sample/--no-sample", default=False, show_default=True, help="Also play the sample incident."
 )
-def up(data_dir: str, port: int, ui_port: int, sample: bool) -> None:
+@click.option(
+    "--compressed",
+    is_flag=True,
+    help="Run incidents under the policy compressed 60 times (a minute is a second): "
+    "the 60 min quiet window before resolution passes in 60 s.",
+)
+def up(data_dir: str, port: int, ui_port: int, sample: bool, compressed: bool) -> None:
     """Run everything locally: Temporal dev server, worker, hooks, console channel.
 
     Incidents survive a restart (they live in DATA_DIR); Ctrl-C stops it all.
@@ -32,7 +38,11 @@ def up(data_dir: str, port: int, ui_port: int, sample: bool) -> None:
     from starter import local
 
     args = ["--data-dir", data_dir, "--port", str(port), "--ui-port", str(ui_port)]
-    sys.exit(local.main(args if sample else [*args, "--no-sample"]))
+    if not sample:
+        args.append("--no-sample")
+    if compressed:
+        args.append("--compressed")
+    sys.exit(local.main(args))
 
 
 @click.command()

@@ -163,6 +163,34 @@ async def test_webhook_and_slack_bodies_with_idempotency_key() -> None:
     assert slack.json()["text"].startswith("*P0 INC-7K3QXD: P0 unresolved after 15m*\n```")
 
 
+async def test_channels_serving_customers_get_no_internal_brief_or_link() -> None:
+    customers = ["customers"]
+    update = notice(
+        NoticeKind.CUSTOMER_UPDATE,
+        to="customers",
+        headline="agents: identified",
+        message="We found the cause and are rolling back.",
+    )
+    async with RecordingReceiver() as receiver:
+        notify = NotifyActivities(
+            channels=(
+                channel(receiver, "customers", audiences=customers),
+                channel(receiver, "slack", kind="slack", audiences=customers),
+            ),
+            http=httpx.AsyncClient(),
+            ui_url="http://localhost:8233",
+        )
+        report = await ActivityEnvironment().run(notify.deliver, update)
+    assert [o.delivered for o in report.outcomes] == [True, True]
+    webhook, slack = receiver.received
+    for body in (webhook.body.decode(), slack.body.decode()):
+        assert "We found the cause and are rolling back." in body
+        for internal in ("INC-7K3QXD", "dana", "cleo", "v42", "acme", "localhost:8233", "P0"):
+            assert internal not in body, internal
+    assert webhook.json()["service"] == "agents"
+    assert webhook.headers["idempotency-key"].endswith(":customer_update:1")
+
+
 async def test_a_4xx_is_reported_not_retried_and_others_still_get_it() -> None:
     def respond(request: Received) -> tuple[int, bytes]:
         return (404, b"no such hook") if request.path == "/gone" else (200, b"{}")

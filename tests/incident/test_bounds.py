@@ -117,7 +117,7 @@ def test_an_oversized_decision_is_refused_with_the_reason() -> None:
         contributing_factors=[CJK * 500] * 50,  # every field within its own limit
     )
     with pytest.raises(DecisionRejected, match=r"bytes; at most 32,768"):
-        incident.check(huge)
+        incident.check(huge, at(1))
     assert incident.state.postmortem is None
 
 

@@ -174,10 +174,12 @@ def test_once_someone_commands_only_they_assign_roles() -> None:
     incident = with_commander()
     with pytest.raises(DecisionRejected, match="only the incident commander \\(alice\\)"):
         incident.check(
-            AssignRole(actor="bob", role=Role.TECHNICAL_LEAD, person="bob", verified_by="token")
+            AssignRole(actor="bob", role=Role.TECHNICAL_LEAD, person="bob", verified_by="token"),
+            minutes(2),
         )
     incident.check(
-        AssignRole(actor="alice", role=Role.TECHNICAL_LEAD, person="bob", verified_by="token")
+        AssignRole(actor="alice", role=Role.TECHNICAL_LEAD, person="bob", verified_by="token"),
+        minutes(2),
     )
 
 
@@ -187,11 +189,12 @@ def test_only_the_leads_resolve_and_close_once_someone_commands() -> None:
         actor="mallory", root_cause="bad deploy", verified_by="oidc", verified=VOUCHED
     )
     with pytest.raises(DecisionRejected, match="mallory cannot resolve the incident"):
-        incident.check(resolve)
+        incident.check(resolve, minutes(2))
     with pytest.raises(DecisionRejected, match="cannot close"):
-        incident.check(Close(actor="mallory", verified_by="oidc"))
+        incident.check(Close(actor="mallory", verified_by="oidc"), minutes(2))
     incident.check(
-        Resolve(actor="alice", root_cause="bad deploy", verified_by="oidc", verified=VOUCHED)
+        Resolve(actor="alice", root_cause="bad deploy", verified_by="oidc", verified=VOUCHED),
+        minutes(2),
     )
 
 
@@ -222,8 +225,12 @@ def test_nobody_approves_their_own_containment_proposal() -> None:
     [action] = incident.state.containment
     for via in ("token", None):  # an administrator neither
         with pytest.raises(DecisionRejected, match=r"alice proposed .* and cannot approve it too"):
-            incident.check(ApproveContainment(actor="alice", action_id=action.id, verified_by=via))
-    incident.check(ApproveContainment(actor="bob", action_id=action.id, verified_by="token"))
+            incident.check(
+                ApproveContainment(actor="alice", action_id=action.id, verified_by=via), minutes(4)
+            )
+    incident.check(
+        ApproveContainment(actor="bob", action_id=action.id, verified_by="token"), minutes(4)
+    )
 
 
 def test_escalating_pages_the_next_level_now_and_not_again_on_its_timer() -> None:
@@ -238,4 +245,4 @@ def test_escalating_pages_the_next_level_now_and_not_again_on_its_timer() -> Non
     for _ in range(2):  # round 2's two levels
         incident.apply(Escalate(actor="dana"), minutes(2))
     with pytest.raises(DecisionRejected, match="every level has been paged already"):
-        incident.check(Escalate(actor="dana"))
+        incident.check(Escalate(actor="dana"), minutes(3))

@@ -24,6 +24,7 @@ from incident.models import (
     Role,
     TimerKind,
 )
+from incident.policy import Policy
 from incident.severity import Severity
 from starter.api import IncidentHandle, decide, declare_incident, incident_handle
 from starter.hooks.app import create_app
@@ -35,6 +36,7 @@ from starter.web.store import CredentialStore
 from tests.support.harness import Harness
 from tests.support.wait import eventually
 from tests.support.web import LINK_SECRET, fixed_client, running_service, unreachable, web_settings
+from tests.support.workers import running_worker
 
 NOW = datetime(2025, 3, 1, 14, 0, tzinfo=UTC)
 OIDC = {
@@ -352,3 +354,22 @@ async def test_the_commander_tells_customers_from_the_board_and_others_may_not(
         assert "We are investigating a problem affecting checkout since" in done.text
     [update] = (await harness.state(handle)).customer_updates
     assert (update.actor, update.impact.value) == ("alice", "partial_outage")
+
+
+async def test_the_incident_page_links_the_bridge_the_policy_names(
+    bare_harness: Harness, policy: Policy, store: CredentialStore, tmp_path: Path
+) -> None:
+    bridge = "https://meet.example.com/warroom-bridge"
+    communication = policy.communication.model_copy(update={"bridge_url": bridge})
+    bridged = policy.model_copy(update={"communication": communication})
+    settings = web_settings(tmp_path, database_url=bare_harness.database_url)
+    async with (
+        running_worker(bare_harness, bridged),
+        running_service(
+            settings, fixed_client(bare_harness.client), task_queue=bare_harness.task_queue
+        ) as url,
+    ):
+        handle = await declared_on(bare_harness, "checkout", commander="alice")
+        async with signed_in(url, store, "alice") as http:
+            page = await http.get(f"/board/incidents/{handle.id}")
+    assert f'<dt>Bridge</dt><dd><a href="{bridge}"' in page.text

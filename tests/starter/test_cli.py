@@ -52,7 +52,9 @@ async def test_a_whole_incident_driven_from_the_cli(harness: Harness) -> None:
     await harness.ok("--as", "bob", "assign", wid, "commander", "dana")
     await harness.ok("--as", "dana", "update", wid, "Rolling back v42", "--status", "identified")
     await harness.ok("--as", "dana", "note", wid, "error rate falling")
-    await harness.ok("--as", "dana", "resolve", wid, "--root-cause", "v42 retry policy")
+    await harness.ok(
+        "--as", "dana", "resolve", wid, "--root-cause", "v42 retry policy", "--verified", "fix"
+    )
 
     handle: IncidentHandle = harness.client.get_workflow_handle_for(IncidentWorkflow.run, wid)
     await harness.advance(handle, timedelta(minutes=61))  # the monitoring window
@@ -129,7 +131,9 @@ async def test_resolving_says_recovery_is_watched_and_when_it_resolves(
     harness: Harness, policy: Policy
 ) -> None:
     handle = await harness.declare(Severity.P1, title="Checkout 5xx")
-    said = await harness.ok("--as", "dana", "resolve", handle.id, "--root-cause", "v42 retries")
+    said = await harness.ok(
+        "--as", "dana", "resolve", handle.id, "--root-cause", "v42 retries", "--verified", "fix"
+    )
     state = await harness.state(handle)
     [check] = [t for t in await harness.timers(handle) if t.key == "recovery_check"]
     assert state.resolution_declared_at is not None
@@ -143,7 +147,9 @@ async def test_resolving_says_recovery_is_watched_and_when_it_resolves(
 
 async def test_closing_an_incident_its_final_postmortem_closed_says_so(harness: Harness) -> None:
     handle = await harness.declare(Severity.P1, title="Payments timeouts")
-    await harness.ok("--as", "dana", "resolve", handle.id, "--root-cause", "pool exhausted")
+    await harness.ok(
+        "--as", "dana", "resolve", handle.id, "--root-cause", "pool exhausted", "--verified", "fix"
+    )
     await harness.advance(handle, timedelta(minutes=61))  # the monitoring window
     state = await harness.until(handle, lambda s: s.phase is Phase.POST_INCIDENT)
     human = state.human_id
@@ -178,7 +184,9 @@ async def test_exit_codes(harness: Harness) -> None:
     wid = declared["workflow_id"]
     closed = await harness.warroom("close", wid)
     assert closed.code == 1 and closed.err.strip() == (
-        f"warroom: rejected: {declared['human_id']}: resolve the incident before closing it"
+        f"warroom: rejected: {declared['human_id']}: cannot close yet: it is still "
+        "investigating; resolve it with the root cause, then recovery is watched for 1h; "
+        "the P0 also needs a final postmortem"
     )
     regraded = await harness.warroom("severity", wid, "P1")
     assert regraded.code == 1 and "needs a reason" in regraded.err

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 from pathlib import Path
@@ -22,11 +23,17 @@ pytestmark = pytest.mark.slow  # every test starts `warroom up`
 
 
 async def _start(
-    data_dir: Path, port: int, ui_port: int, hooks_port: int = 0, hooks_host: str = "127.0.0.1"
+    data_dir: Path,
+    port: int,
+    ui_port: int,
+    hooks_port: int = 0,
+    hooks_host: str = "127.0.0.1",
+    *more: str,
 ) -> asyncio.subprocess.Process:
     return await start(
         *python_m("starter.local"),
         "--no-sample",
+        *more,
         "--data-dir",
         str(data_dir),
         "--port",
@@ -130,3 +137,52 @@ async def test_open_incidents_survive_a_restart(tmp_path: Path) -> None:
         assert any(t["key"] == "escalation:P1:2" for t in shown["timers"])  # still planned
     finally:
         await interrupt(second)
+
+
+README = Path(__file__).parents[2] / "README.md"
+PLACEHOLDER = "INC-7K3QX-D2MPA"
+
+
+def _walk_through() -> list[str]:
+    """The README's walk-through from declare to close, one command a line."""
+    text = README.read_text()
+    start = text.index("**A walk-through, declare to close.**")
+    block = text[text.index("```bash\n", start) + len("```bash\n") :]
+    return block[: block.index("```")].splitlines()
+
+
+async def test_the_readme_walk_through_works_as_written_on_a_compressed_stack(
+    tmp_path: Path,
+) -> None:
+    up, *commands = [shlex.split(line, comments=True) for line in _walk_through()]
+    assert up == ["warroom", "up", "--compressed"]
+    port = free_port()
+    env = {**os.environ, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}", "WARROOM_ACTOR": "alice"}
+    process = await _start(tmp_path, port, free_port(), 0, "127.0.0.1", "--compressed")
+    try:
+        banner = await read_until(process, "Alert hooks: ready")
+        assert "policy compressed x60: a minute of policy is a second" in banner
+        human = ""
+        closes = []
+        for argv in commands:
+            assert argv[0] == "warroom", argv
+            done = await warroom(*(a.replace(PLACEHOLDER, human) for a in argv[1:]), env=env)
+            if argv[1] == "declare":
+                human = done.out.split()[0]
+                assert human.startswith("INC-") and human != PLACEHOLDER, done
+            if "close" in argv:
+                closes.append(done)
+                continue
+            assert done.code == 0, (argv, done)
+        refused, closed = closes
+        # Before the quiet window: why not, until when, and what else it needs.
+        assert refused.code == 1, refused
+        assert f"rejected: {human}: cannot close yet: recovery is being watched until " in (
+            refused.err
+        )
+        assert "UTC (in " in refused.err and "the P1 also needs a final postmortem" in refused.err
+        assert closed.code == 0, closed
+        assert closed.out.startswith(f"{human} is already closed"), closed
+    finally:
+        stopped = await stop(process, sig=signal.SIGINT, within=60)
+    assert stopped.code == 0, stopped.out

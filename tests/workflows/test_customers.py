@@ -156,7 +156,9 @@ async def test_only_the_communications_lead_or_commander_speaks_to_customers(
     await decide(incident, AssignRole(actor="dana", role=Role.COMMUNICATIONS_LEAD, person="cleo"))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await decide(incident, PostCustomerUpdate(actor="erin", verified_by="token"))
-    assert "only the communications lead or incident commander can" in str(refused.value.cause)
+    assert "only the communications lead (cleo) or incident commander (dana) can" in str(
+        refused.value.cause
+    )
     await decide(incident, PostCustomerUpdate(actor="cleo", verified_by="token"))
     assert len((await harness.state(incident)).customer_updates) == 1
 

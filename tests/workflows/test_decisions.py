@@ -41,7 +41,9 @@ async def test_rejected_decision_says_why_and_leaves_no_trace(harness: Harness) 
 
     with pytest.raises(WorkflowUpdateFailedError) as rejected:
         await decide(incident, Close(actor="mallory", reason="looks fine"))
-    assert "resolve the incident before closing it" in str(rejected.value.cause)
+    assert "cannot close yet: it is still investigating; resolve it with the root cause" in str(
+        rejected.value.cause
+    )
     with pytest.raises(WorkflowUpdateFailedError) as rejected:
         await decide(incident, Resolve(actor="bob", root_cause="", verified=VOUCHED))
     assert "needs the root cause" in str(rejected.value.cause)

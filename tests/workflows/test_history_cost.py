@@ -30,12 +30,14 @@ from tests.support.harness import Harness
 from tests.support.wait import eventually
 from workflows.incident import CONTINUE_AS_NEW_AFTER
 
-MAX_EVENTS = 240
-"""Measured 231 to 234 (2026-12-03); 271 before the timer and the record were made lean."""
-MAX_ACTIONS = 46
-"""Measured 46; 56 before (bare Temporal: 30)."""
-MAX_BYTES = 71_000
-"""Measured 68,700 to 69,000; 77,700 before (bare Temporal: about 15,300)."""
+MAX_EVENTS = 355
+"""Measured 343 to 349 (2026-12-03, the runbook's P1: scope assessed, customers told three
+times; bare Temporal: 173)."""
+MAX_ACTIONS = 68
+"""Measured 68 (bare Temporal: 38). Before the timer and the record were made lean, the
+shorter script of the time cost 56 against 30; after, 46."""
+MAX_BYTES = 124_000
+"""Measured 120,500 to 120,700 (bare Temporal: about 20,900)."""
 SAME_DUE = timedelta(seconds=1)
 """Timers due this close together were set for the same moment (a due time is read back
 from history as the task's time plus the timer's duration, a few milliseconds apart)."""

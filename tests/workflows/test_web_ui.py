@@ -68,7 +68,7 @@ async def test_an_alert_started_incident_is_still_found_by_its_derived_inc_id(
 
 
 async def test_summaries_say_what_each_timer_and_activity_is_for(harness: Harness) -> None:
-    incident = await harness.declare(Severity.P0, title="Platform down")
+    incident = await harness.declare(Severity.P0, title="Platform down", commander="dana")
     await eventually(lambda: harness.paged())
     description = await incident.describe()
     assert await description.static_summary() == "Platform down"

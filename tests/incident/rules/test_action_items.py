@@ -71,7 +71,7 @@ def test_done_work_stops_the_reminders_and_the_overdue_count_falls() -> None:
     assert (brief.action_items_overdue, brief.action_items_open) == (0, 0)
     assert [t.action for t in fx.tickets] == ["completed"]
     with pytest.raises(DecisionRejected, match="already done"):
-        incident.check(CompleteActionItem(actor="dana", item_id=1))
+        incident.check(CompleteActionItem(actor="dana", item_id=1), minutes(10))
 
 
 def test_reassigning_tells_the_new_owner_and_starts_their_reminders() -> None:
@@ -83,14 +83,14 @@ def test_reassigning_tells_the_new_owner_and_starts_their_reminders() -> None:
         "erin" in t.summary for t in incident.pending() if t.kind is TimerKind.ACTION_ITEM_DUE
     )
     with pytest.raises(DecisionRejected, match="no action item #9"):
-        incident.check(ReassignActionItem(actor="bob", item_id=9, owner="erin"))
+        incident.check(ReassignActionItem(actor="bob", item_id=9, owner="erin"), minutes(10))
 
 
 def test_a_reopened_item_needs_a_reason_and_is_open_again() -> None:
     incident = with_item()
     incident.apply(CompleteActionItem(actor="dana", item_id=1), minutes(5))
     with pytest.raises(DecisionRejected, match="reason"):
-        incident.check(ReopenActionItem(actor="bob", item_id=1))
+        incident.check(ReopenActionItem(actor="bob", item_id=1), minutes(10))
     _, fx = incident.apply(
         ReopenActionItem(actor="bob", item_id=1, reason="canary never deployed"), minutes(6)
     )

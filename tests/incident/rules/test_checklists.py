@@ -31,13 +31,13 @@ def test_a_p0_resolution_names_the_checks_still_open() -> None:
     incident = declare(Severity.P0)
     incident.apply(Acknowledge(actor="bob"), minutes(1))
     with pytest.raises(DecisionRejected) as refused:
-        incident.check(Resolve(actor="bob", root_cause="bad deploy"))
+        incident.check(Resolve(actor="bob", root_cause="bad deploy"), minutes(10))
     assert "Fix running in production (fix)" in str(refused.value)
     assert "Checked by hand (verified)" in str(refused.value)
 
     incident.apply(CheckOff(actor="bob", item="fix", note="v41 is live"), minutes(5))
     with pytest.raises(DecisionRejected, match="verified") as refused:
-        incident.check(Resolve(actor="bob", root_cause="bad deploy"))
+        incident.check(Resolve(actor="bob", root_cause="bad deploy"), minutes(10))
     assert "(fix)" not in str(refused.value)
     incident.apply(Resolve(actor="bob", root_cause="bad deploy", verified=["verified"]), minutes(6))
     ticked = incident.state.checklist
@@ -93,10 +93,10 @@ def test_decisions_tick_what_they_prove() -> None:
 def test_an_item_ticked_by_hand_can_be_unticked_and_unknown_items_are_named() -> None:
     incident = declare(Severity.P3)
     with pytest.raises(DecisionRejected, match="no checklist item 'nonsense'"):
-        incident.check(CheckOff(actor="bob", item="nonsense"))
+        incident.check(CheckOff(actor="bob", item="nonsense"), minutes(10))
     incident.apply(CheckOff(actor="bob", item="Runbooks", note="added step 4"), minutes(1))
     with pytest.raises(DecisionRejected, match="already ticked by bob"):
-        incident.check(CheckOff(actor="bob", item="runbooks"))
+        incident.check(CheckOff(actor="bob", item="runbooks"), minutes(10))
     incident.apply(CheckOff(actor="bob", item="runbooks", done=False), minutes(2))
     assert "runbooks" not in incident.state.checklist
     assert [e.kind for e in incident.state.timeline][-2:] == ["checked", "unchecked"]

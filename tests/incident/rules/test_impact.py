@@ -19,7 +19,7 @@ from tests.incident.test_lifecycle import declare, minutes
 def test_impact_updates_keep_what_was_not_said_and_confirmed_data_loss_escalates() -> None:
     incident = declare(Severity.P1)
     with pytest.raises(DecisionRejected, match="say what the impact is"):
-        incident.check(SetImpact(actor="dana"))
+        incident.check(SetImpact(actor="dana"), minutes(10))
     incident.apply(
         SetImpact(actor="dana", users_affected="1,200", revenue_impact="$4k/h"), minutes(2)
     )
