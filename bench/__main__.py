@@ -62,6 +62,14 @@ BENCHMARKS = [
         "beside a minimal workflow doing the same steps?",
     ),
     Benchmark(
+        "scaleout",
+        "Scale-out",
+        "How many new incidents and duplicates per second as worker and hook processes are "
+        "added on one server, what is the ceiling on this machine, and which process bounds "
+        "it? (CPU per process from /proc; others = processes outside the benchmark, the "
+        "machine may be shared.)",
+    ),
+    Benchmark(
         "timers",
         "Timer lag",
         "How late do escalation steps fire when many incidents' timers fall due at once?",

@@ -96,6 +96,44 @@ class Wire:
         )
 
 
+@dataclass
+class IdempotentWire(Wire):
+    """A :class:`Wire` in front of a channel that honours ``Idempotency-Key``, as the
+    notices ask of every channel: a repeat of a key it already accepted is answered
+    200 and not acted on again, so it is not logged as a delivery.
+
+    Delivery is at least once: a worker killed after a channel took a notice but
+    before Temporal heard so sends it again on retry, under the same key. Those
+    repeats are kept in ``repeats``; ``keys`` says which keys each notice came
+    under, which must be one: a notice sent under two keys would reach people twice.
+    """
+
+    accepted: set[str] = field(default_factory=set)
+    repeats: list[Delivery] = field(default_factory=list)
+    keys: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+
+    def _respond(self, request: Received) -> tuple[int, bytes]:
+        key = request.headers.get("idempotency-key", "")
+        if self.status >= 300 or key not in self.accepted:
+            answer = super()._respond(request)
+            delivery = self.log[-1]
+            self.keys.setdefault((delivery.human_id, delivery.key), set()).add(key)
+            if 200 <= answer[0] < 300:
+                self.accepted.add(key)
+            return answer
+        body = request.json()
+        self.repeats.append(
+            Delivery(
+                human_id=body["incident"]["human_id"],
+                key=body["key"],
+                kind=body["kind"],
+                channel=request.path.strip("/"),
+                status=200,
+            )
+        )
+        return 200, b"{}"
+
+
 async def incident_clock(handle: IncidentHandle) -> datetime:
     """The incident's own clock: its virtual time when time was skipped, else the wall clock."""
     raw = (await handle.describe()).raw_description
