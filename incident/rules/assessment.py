@@ -60,10 +60,13 @@ def apply_impact(inc: Incident, d: SetImpact, now: datetime, fx: Effects) -> Tim
 
 
 def impact_words(inc: Incident) -> str:
-    """``1,200 users · 12% of traffic · revenue: $4k/h · data: none lost``."""
+    """``users affected: 1,200 · 12% of traffic · revenue: $4k/h · no data lost``."""
     a = inc.state.impact_assessment
-    if a is None:
-        return ""
+    return "" if a is None else describe(a)
+
+
+def describe(a: ImpactAssessment) -> str:
+    """An impact assessment in one line, as notices and ``warroom show`` say it."""
     parts = []
     if a.users_affected is not None:
         parts.append(f"users affected: {a.users_affected}")

@@ -19,7 +19,7 @@ from incident.models import (
     TimelineEvent,
 )
 from incident.policy import Policy, PolicyError, load_policy
-from incident.rules import checklists, views
+from incident.rules import assessment, checklists, views
 
 SEVERITY_COLOUR = {"P0": "red", "P1": "red", "P2": "yellow", "P3": "cyan", "P4": "white"}
 PHASE_COLOUR = {
@@ -200,18 +200,7 @@ def impact_line(state: IncidentState) -> str | None:
     a = state.impact_assessment
     if a is None:
         return None
-    parts = []
-    if a.users_affected is not None:
-        parts.append(f"users {a.users_affected}")
-    if a.traffic_percent is not None:
-        parts.append(f"{a.traffic_percent:g}% of traffic")
-    if a.revenue_impact is not None:
-        parts.append(f"revenue {a.revenue_impact}")
-    if a.data_loss is not None:
-        parts.append("data lost" if a.data_loss else "no data lost")
-    if a.data_impact is not None:
-        parts.append(f"data {a.data_impact}")
-    return "  impact: " + " · ".join(parts) + f" ({a.by}, {when(a.at)})"
+    return f"  impact: {assessment.describe(a)} ({a.by}, {when(a.at)})"
 
 
 def timeline(events: Sequence[TimelineEvent]) -> list[str]:
