@@ -23,7 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -51,7 +56,12 @@ def token_for(person: str) -> str:
 
 def until(driver: WebDriver, check: Callable[[WebDriver], T], what: str) -> T:
     try:
-        return WebDriverWait(driver, WAIT, poll_frequency=0.25).until(check)
+        return WebDriverWait(
+            driver,
+            WAIT,
+            poll_frequency=0.25,
+            ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+        ).until(check)
     except TimeoutException:
         raise SystemExit(f"gave up after {WAIT:.0f} s waiting for {what}") from None
 

@@ -11,12 +11,15 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dev.browser import headless_chromium, missing
 
 T = TypeVar("T")
+PASSING = (NoSuchElementException, StaleElementReferenceException)
+"""What a wait looks past: an element not there yet, or replaced while it was read."""
 
 __all__ = ["chromium", "missing", "until"]
 
@@ -32,5 +35,10 @@ def chromium() -> Iterator[WebDriver]:
 
 
 def until(driver: WebDriver, check: Callable[[WebDriver], T], within: float = 20.0) -> T:
-    """Wait up to ``within`` seconds for ``check(driver)`` to return something truthy."""
-    return WebDriverWait(driver, within, poll_frequency=0.2).until(check)
+    """Wait up to ``within`` seconds for ``check(driver)`` to return something truthy.
+
+    An element read while the page changes under it (a redirect, a list swapped in by
+    htmx) is stale, not an answer: looked for again at the next poll."""
+    return WebDriverWait(driver, within, poll_frequency=0.2, ignored_exceptions=PASSING).until(
+        check
+    )
