@@ -67,7 +67,10 @@ class ReportRow:
         """The row as table cells."""
 
         def d(value: timedelta | None) -> str:
-            return format_duration(value) if value is not None else "-"
+            if value is None:
+                return "-"
+            # An average of phases that passed at once reads as such, not 0.112982s.
+            return format_duration(value) if value >= timedelta(seconds=1) else "under 1s"
 
         return [
             self.group,
