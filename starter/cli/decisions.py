@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from incident.containment import ActionKind
 from incident.impact import ComponentImpact
@@ -93,7 +93,12 @@ async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) 
             if state.phase is Phase.CLOSED:
                 _already_closed(ctx, state)
                 return
-        receipt = await decide(handle, decision)
+        try:
+            receipt = await decide(handle, decision)
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                await _refuse_if_closed(handle)
+            raise
     data = receipt.model_dump(mode="json")
     text = (
         f"{receipt.human_id} {render.phase(receipt.phase.value)}/{receipt.status.value}: "
@@ -109,6 +114,18 @@ async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) 
             "if no alert fires and the SLO probes hold"
         )
     ctx.out(data, text)
+
+
+async def _refuse_if_closed(handle: IncidentHandle) -> None:
+    """A closed incident's workflow has completed and takes no update: say that, not what
+    Temporal says of a completed workflow."""
+    state, _ = await state_and_timers(handle)
+    if state.phase is Phase.CLOSED:
+        fail(
+            EXIT_REJECTED,
+            f"{state.human_id} is closed (closed {render.when(state.closed_at)}); it takes no "
+            "more decisions",
+        )
 
 
 def _already_closed(ctx: Context, state: IncidentState) -> None:

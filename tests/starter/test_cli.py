@@ -163,6 +163,10 @@ async def test_closing_an_incident_its_final_postmortem_closed_says_so(harness: 
     assert "postmortem final" in again.out and again.err == ""
     scripted = json.loads(await harness.ok("--as", "dana", "close", handle.id, "--json"))
     assert scripted["already_closed"] is True and scripted["phase"] == "closed"
+    # Any other decision is refused for what it is: the incident is closed.
+    late = await harness.warroom("--as", "dana", "note", human, "one more thing")
+    assert late.code == 1, late
+    assert f"{human} is closed (closed " in late.err and "takes no more decisions" in late.err
 
     async def listed(*args: str) -> list[str]:
         done = await harness.warroom("--json", "list", *args)
