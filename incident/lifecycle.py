@@ -80,20 +80,10 @@ class Incident:
         now: datetime,
         truncated: int = 0,
         whole_seconds: bool = True,
-        customer_deadlines: bool = True,
-        checklists: bool = True,
-        action_item_reminders: bool = True,
-        rollback_checks: bool = True,
-        runbook_deadlines: bool = True,
-        escalation_matrix: bool = True,
-        severity_follows_alerts: bool = True,
-        tracked_remedies: bool = True,
+        runbook_rules: bool = True,
     ) -> tuple[Incident, Effects]:
         """Detect and triage a new incident from a declaration or its first alerts
-        (``whole_seconds``, ``customer_deadlines``, ``checklists``,
-        ``action_item_reminders``, ``rollback_checks``, ``runbook_deadlines``,
-        ``escalation_matrix``, ``severity_follows_alerts`` and ``tracked_remedies``: see
-        ``IncidentState``)."""
+        (``whole_seconds`` and ``runbook_rules``: see ``IncidentState``)."""
         if declaration is not None:
             found = Classification(
                 severity=declaration.severity,
@@ -124,15 +114,8 @@ class Incident:
             declared_by=declaration.actor if declaration else source,
             last_status_update_at=now,
             whole_seconds=whole_seconds,
+            runbook_rules=runbook_rules,
             bridge_url=policy.communication.bridge_url,
-            customer_deadlines=customer_deadlines,
-            checklists=checklists,
-            action_item_reminders=action_item_reminders,
-            rollback_checks=rollback_checks,
-            runbook_deadlines=runbook_deadlines,
-            escalation_matrix=escalation_matrix,
-            severity_follows_alerts=severity_follows_alerts,
-            tracked_remedies=tracked_remedies,
         )
         incident = cls(state, policy)
         effects = triage.triage(
@@ -151,7 +134,7 @@ class Incident:
         """When acknowledgement is (or was) due: for a severity paged in business hours
         only, counted from when they start and falling within them."""
         s = self.state
-        if s.runbook_deadlines and self.rule.pages_in_business_hours_only:
+        if s.runbook_rules and self.rule.pages_in_business_hours_only:
             hours = self.policy.business_hours
             due = self.policy.response_deadline(s.severity, hours.open_at(s.declared_at))
             return hours.open_at(due)

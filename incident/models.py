@@ -709,14 +709,8 @@ class IncidentState(Model):
     """When the team expects it fixed, in its own words."""
     impact_assessment: ImpactAssessment | None = None
 
-    checklists: bool = False
-    """The policy's checklist items are required to resolve (incidents opened since; older
-    ones replay their resolutions as they were taken)."""
     checklist: dict[str, CheckMark] = Field(default_factory=dict)
     """Ticked checklist items by key (``incident.checklists``)."""
-    action_item_reminders: bool = False
-    """Owners hear of their action items and are reminded around the due date (incidents
-    opened since; older ones replay without those timers and notices)."""
 
     customer_updates: list[CustomerUpdate] = Field(default_factory=list)
     """What customers were told, oldest first (the latest few; the store keeps them all)."""
@@ -742,24 +736,14 @@ class IncidentState(Model):
     whole_seconds: bool = False
     """Elapsed times on the timeline in whole seconds (incidents opened since; older ones
     replay their timelines as they were written)."""
+    runbook_rules: bool = False
+    """The runbook rules of the ``runbook-rules`` release hold: customer deadlines and
+    cadence, checklists required to resolve, action items that live, rollback checks, the
+    runbook's deadlines and on-call requirement, seed 002's matrix, severity following the
+    alerts, tracked remedies (incidents opened since; older ones replay without them)."""
 
-    customer_deadlines: bool = False
-    """Customer updates are due on the policy's deadlines and cadence (incidents opened
-    since; older ones replay without those timers)."""
-
-    rollback_checks: bool = False
-    """A rollback in force is verified by the policy's post-rollback probes (incidents
-    opened since; older ones replay without that timer)."""
-    runbook_deadlines: bool = False
-    """The runbook's deadlines run (commander named, scope assessed) and each severity's
-    on-call requirement holds (business hours, none) — incidents opened since; older ones
-    replay without them."""
     scope_assessed_at: datetime | None = None
     """When the scope and impact were assessed (a status update saying identified)."""
-    escalation_matrix: bool = False
-    """Seed 002's matrix brings people in while unresolved (incidents opened since)."""
-    severity_follows_alerts: bool = False
-    """A later, more severe alert of the group raises the severity (incidents opened since)."""
     alerts_peak: Severity | None = None
     """The most severe severity any of the incident's firing alerts has given."""
 
@@ -770,9 +754,6 @@ class IncidentState(Model):
     """The incident's Slack channel, once opened (None: none asked for, or not yet)."""
     bridge_url: str | None = None
     """The call its responders join, from the policy in force when it opened."""
-    tracked_remedies: bool = False
-    """The decision tree's and playbooks' remedies become action items (incidents opened
-    since; older ones replay without them)."""
     follow_ups: list[FollowUp] = Field(default_factory=list)
 
     postmortem: Postmortem | None = None

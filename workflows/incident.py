@@ -307,14 +307,7 @@ class IncidentWorkflow(DecisionUpdates):
             # Incidents opened before elapsed times were rounded replay their timelines as
             # they were written.
             whole_seconds=workflow.patched("whole-second-durations"),
-            customer_deadlines=runbook_rules,
-            checklists=runbook_rules,
-            action_item_reminders=runbook_rules,
-            rollback_checks=runbook_rules,
-            runbook_deadlines=runbook_rules,
-            escalation_matrix=runbook_rules,
-            severity_follows_alerts=runbook_rules,
-            tracked_remedies=runbook_rules,
+            runbook_rules=runbook_rules,
         )
         self._dispatch(effects)
         # Everything known at opening is in the state before the first wait, so no query

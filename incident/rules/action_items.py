@@ -4,7 +4,7 @@ every change.
 
 Owners are people: each notice goes to the owner's handle (``Audience.PEOPLE``). Incidents
 opened before this existed keep their action items as plain records: no notices, timers or
-tracker calls (``IncidentState.action_item_reminders``).
+tracker calls (``IncidentState.runbook_rules``).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def _changed(
     """What every change does: the store rewrites the item; the tracker hears of it; a new
     owner is told."""
     item.changed_seq = event.seq
-    if not inc.state.action_item_reminders:
+    if not inc.state.runbook_rules:
         return
     fx.tickets.append(_ticket(inc, item, action, actor, now, event.seq))
     if action in ("created", "reassigned", "reopened"):
@@ -219,7 +219,7 @@ def plan(inc: Incident) -> list[PendingTimer]:
     """For each open item with a due date: the reminder ``remind_before`` it, then the
     overdue reminders at it and every ``overdue_every`` after, until it is done."""
     s = inc.state
-    if not s.action_item_reminders or s.phase is Phase.CLOSED:
+    if not s.runbook_rules or s.phase is Phase.CLOSED:
         return []
     rule = inc.policy.action_items
     taken = set(s.steps_taken)

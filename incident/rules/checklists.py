@@ -103,7 +103,7 @@ def after_decision(inc: Incident, decision: Decision, event: TimelineEvent, now:
 
 def required_to_resolve(inc: Incident) -> list[CheckItem]:
     """The items the policy wants ticked before this incident's resolution is declared."""
-    if not inc.state.checklists:
+    if not inc.state.runbook_rules:
         return []
     keys = inc.policy.checklists.required_to_resolve.get(inc.state.severity, [])
     return [BY_KEY[k] for k in keys]

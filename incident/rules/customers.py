@@ -91,7 +91,7 @@ def due(inc: Incident) -> datetime | None:
     s = inc.state
     rule = inc.policy.customers
     updates = s.customer_updates
-    if not s.customer_deadlines or s.phase is Phase.CLOSED:
+    if not s.runbook_rules or s.phase is Phase.CLOSED:
         return None
     if not s.phase.is_open:
         if not updates or updates[-1].stage is CustomerStage.RESOLUTION:

@@ -53,7 +53,7 @@ def met(inc: Incident, which: Which) -> bool:
 def due(inc: Incident, which: Which) -> datetime | None:
     """When ``which`` is due for this incident's severity, or None when nothing is owed."""
     s = inc.state
-    if not s.runbook_deadlines or not s.phase.is_open or s.status is Status.MONITORING:
+    if not s.runbook_rules or not s.phase.is_open or s.status is Status.MONITORING:
         return None
     if met(inc, which):
         return None

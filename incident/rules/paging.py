@@ -193,7 +193,7 @@ def plan(inc: Incident) -> list[PendingTimer]:
                 summary=f"flag the {format_duration(target)} resolution target as breached",
             )
         )
-    if s.escalation_matrix and not calm:
+    if s.runbook_rules and not calm:
         for index, unresolved in enumerate(inc.policy.unresolved_escalation.get(s.severity, [])):
             key = _unresolved_key(inc, index)
             if key in fired:

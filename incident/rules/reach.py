@@ -34,14 +34,14 @@ def page_key(round_: int, level: int) -> str:
 def reachable(inc: Incident, due: datetime) -> datetime:
     """When a page planned for ``due`` may go out: then, or, for a severity whose on-call
     requirement is business hours (a P3 by default), when business hours next start."""
-    if inc.state.runbook_deadlines and inc.rule.pages_in_business_hours_only:
+    if inc.state.runbook_rules and inc.rule.pages_in_business_hours_only:
         return inc.policy.business_hours.open_at(due)
     return due
 
 
 def pages_nobody(inc: Incident) -> bool:
     """Whether the severity's on-call requirement is none (a P4 by default)."""
-    return inc.state.runbook_deadlines and inc.rule.pages_nobody
+    return inc.state.runbook_rules and inc.rule.pages_nobody
 
 
 def plan(inc: Incident) -> list[PendingTimer]:

@@ -224,7 +224,7 @@ def on_alerts(inc: Incident, batch: AlertBatch, now: datetime, *, record: bool =
         and all(r.status is AlertStatus.RESOLVED for r in s.alerts.values())
     ):
         start_monitoring(inc, now, batch.source, "every alert has resolved")
-    if s.severity_follows_alerts:
+    if s.runbook_rules:
         follow_severity(inc, batch, now, effects)
     return effects
 

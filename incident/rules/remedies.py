@@ -22,7 +22,7 @@ def track(
 ) -> None:
     """Each task as an action item, once (an incident told twice keeps one of each)."""
     s = inc.state
-    if not s.tracked_remedies:
+    if not s.runbook_rules:
         return  # opened before remedies were tracked: replays as it was
     for task in tasks:
         description = task.description.replace("{service}", s.service or "the service")
@@ -38,5 +38,5 @@ def track(
 
 def tell_customers(inc: Incident, why: str, now: datetime, fx: Effects) -> None:
     """Ask for a customer notice now, with the template's draft."""
-    if inc.state.tracked_remedies:
+    if inc.state.runbook_rules:
         fx.notices += customers.prompt(inc, why, now)

@@ -37,7 +37,7 @@ def _rollback(inc: Incident, action_id: int) -> ContainmentAction | None:
 def rollback_done(inc: Incident, action_id: int, now: datetime) -> None:
     """A rollback is in force (the control plane confirmed it): check recovery later."""
     action = _rollback(inc, action_id)
-    if not inc.state.rollback_checks or action is None or action.state is not ActionState.IN_FORCE:
+    if not inc.state.runbook_rules or action is None or action.state is not ActionState.IN_FORCE:
         return
     action.verify_due = now + inc.policy.recovery.after_rollback.verify_after
     timeline.add_event(

@@ -54,7 +54,7 @@ def opened(*, rollback_checks: bool = True) -> Incident:
         alerts=[FAILING_RUNS],
         policy=POLICY,
         now=T0,
-        rollback_checks=rollback_checks,
+        runbook_rules=rollback_checks,
     )
     incident.propose_playbooks(T0)
     incident.apply(Acknowledge(actor="dana"), at(1))

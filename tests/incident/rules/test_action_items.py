@@ -101,7 +101,7 @@ def test_a_reopened_item_needs_a_reason_and_is_open_again() -> None:
 
 def test_an_incident_opened_before_live_action_items_sends_nothing_new() -> None:
     incident = declare(Severity.P2)
-    incident.state.action_item_reminders = False
+    incident.state.runbook_rules = False
     _, fx = incident.apply(
         AddActionItem(actor="bob", description="x", owner="dana", priority="P1"), minutes(1)
     )

@@ -54,7 +54,7 @@ def test_a_p2_resolves_on_its_root_cause_alone() -> None:
 
 def test_an_incident_opened_before_checklists_resolves_as_it_always_did() -> None:
     incident = declare(Severity.P0)
-    incident.state.checklists = False
+    incident.state.runbook_rules = False
     incident.apply(Resolve(actor="bob", root_cause="bad deploy"), minutes(3))
 
 

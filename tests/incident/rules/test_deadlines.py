@@ -32,7 +32,7 @@ def declare(severity: Severity, at: datetime = TUESDAY_10, *, deadlines: bool = 
         alerts=[],
         policy=POLICY,
         now=at,
-        runbook_deadlines=deadlines,
+        runbook_rules=deadlines,
     )
     return incident
 

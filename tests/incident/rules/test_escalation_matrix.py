@@ -32,7 +32,7 @@ def declare(severity: Severity, org: str | None = "acme", *, matrix: bool = True
         alerts=[],
         policy=POLICY,
         now=T0,
-        escalation_matrix=matrix,
+        runbook_rules=matrix,
     )
     return incident
 

@@ -88,7 +88,7 @@ def test_incidents_opened_before_remedies_were_tracked_replay_without_them() -> 
         alerts=[Alert(fingerprint="f", name="WorkerDown", labels={"alertname": "WorkerDown"})],
         policy=POLICY,
         now=T0,
-        tracked_remedies=False,
+        runbook_rules=False,
     )
     incident.propose_playbooks(T0)
     incident.apply(IdentifyCause(actor="dana", cause="code_bug"), minutes(3))

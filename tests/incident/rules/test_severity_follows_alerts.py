@@ -34,7 +34,7 @@ def opened_by(first: Alert, *, follows: bool = True) -> Incident:
         alerts=[first],
         policy=POLICY,
         now=T0,
-        severity_follows_alerts=follows,
+        runbook_rules=follows,
     )
     return incident
 
