@@ -19,10 +19,12 @@ async def start_time_skipping() -> WorkflowEnvironment:
 
     Workflows start in real time; a caller fast-forwards one workflow's virtual
     clock to walk its timers, while search attributes and visibility work as
-    on any server. The tests and the lifecycle benchmark run on it.
+    on any server. The tests and the lifecycle benchmark run on it. A child
+    workflow (an incident's follow-up) keeps its own clock, not its parent's
+    fast-forwards: its test moves it on by itself.
     """
     return await WorkflowEnvironment.start_time_skipping_v2(
-        ts_config=TimeSkippingConfig(enabled=False),
+        ts_config=TimeSkippingConfig(enabled=False, disable_propagation=True),
         dev_server_existing_path=temporal_cli(),
         search_attributes=list(search_attributes.ALL),
         data_converter=pydantic_data_converter,

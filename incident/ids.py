@@ -74,6 +74,11 @@ def declared_workflow_id(human_id: str) -> str:
     return f"incident-{normal_human_id(human_id)}"
 
 
+def follow_up_workflow_id(human_id: str) -> str:
+    """The workflow ID of closed incident ``human_id``'s follow-up: ``follow-up-INC-…``."""
+    return f"follow-up-{normal_human_id(human_id)}"
+
+
 def human_id_in_workflow_id(workflow_id: str) -> str | None:
     """The ``INC-`` ID a declared incident's workflow ID carries; None for any other ID.
 

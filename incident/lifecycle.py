@@ -60,9 +60,12 @@ TITLE_BYTES = 512
 class Incident:
     """One incident's state and the policy it follows; every rule is a call away."""
 
-    def __init__(self, state: IncidentState, policy: Policy) -> None:
+    def __init__(self, state: IncidentState, policy: Policy, *, after_close: bool = False) -> None:
         self.state = state
         self.policy = policy
+        self.after_close = after_close
+        """A closed incident's follow-up (``workflows.follow_up``): its action items still take
+        decisions and remind their owners; nothing else happens."""
         self.event_sizes: dict[int, int] = {}
         """Timeline events' sizes in bytes, by ``seq``, measured once (``rules.timeline``)."""
 

@@ -816,6 +816,15 @@ class CarriedIncident(Model):
         return data
 
 
+class FollowUpStart(Model):
+    """How a closed incident's follow-up begins: the incident as it closed, or as the follow-up
+    before this one left it (``workflows.follow_up``)."""
+
+    state: IncidentState
+    incident_workflow_id: str
+    """The incident's own workflow ID: the store keeps the incident under it."""
+
+
 class PreviousIncident(Model):
     """The closed incident an alert group had before this one."""
 

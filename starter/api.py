@@ -11,7 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.api.errordetails.v1 import WorkflowNotReadyFailure
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -358,15 +363,19 @@ async def incident_handle(client: Client, ref: str) -> IncidentHandle:
                 raise
         else:
             return direct
-    # Alert-started incidents, and those declared before, by their search attribute.
+    # Alert-started incidents, and those declared before, by their search attribute. A closed
+    # one is pinned to its run: the alert group's next incident reuses the workflow ID.
     query = f'{INCIDENT_ID.name} = "{name}"'
     async for execution in client.list_workflows(query, limit=1):
-        return client.get_workflow_handle_for(IncidentWorkflow.run, execution.id)
+        closed = execution.status is not WorkflowExecutionStatus.RUNNING
+        return client.get_workflow_handle_for(
+            IncidentWorkflow.run, execution.id, run_id=execution.run_id if closed else None
+        )
     raise IncidentNotFound(f"no incident {name}")
 
 
 async def decide(
-    handle: IncidentHandle, decision: Decision, *, rpc_timeout: timedelta | None = None
+    handle: WorkflowHandle[Any, Any], decision: Decision, *, rpc_timeout: timedelta | None = None
 ) -> DecisionReceipt:
     """Send a decision; raises WorkflowUpdateFailedError with the reason if it is rejected.
 

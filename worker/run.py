@@ -35,6 +35,7 @@ from activities.tickets import TicketActivities
 from incident import search_attributes
 from incident.policy import Policy
 from worker.settings import DEFAULT_CACHED_INCIDENTS
+from workflows.follow_up import FollowUpWorkflow
 from workflows.incident import IncidentWorkflow
 
 log = logging.getLogger("warroom.worker")
@@ -156,7 +157,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[IncidentWorkflow],
+        workflows=[IncidentWorkflow, FollowUpWorkflow],
         activities=[
             notify.deliver,
             probe.check_slos,

@@ -46,8 +46,9 @@ FORMER_NAMES: dict[str, type[Decision]] = {"record_cause": IdentifyCause}
 """Updates renamed since release, still answered: older clients and saved histories use them."""
 
 
-class DecisionUpdates(ABC):
-    """The update handlers; the workflow supplies how a decision is checked and taken."""
+class ActionItemUpdates(ABC):
+    """The update handlers for action items: a closed incident's follow-up takes these too
+    (``workflows.follow_up``); the workflow supplies how a decision is checked and taken."""
 
     @abstractmethod
     def _check(self, decision: Decision) -> None:
@@ -56,6 +57,46 @@ class DecisionUpdates(ABC):
     @abstractmethod
     def _decide(self, decision: Decision) -> DecisionReceipt:
         """Take the decision; what changed."""
+
+    @workflow.update
+    def add_action_item(self, decision: AddActionItem) -> DecisionReceipt:
+        """Add a follow-up task; its due date comes from the priority's SLA."""
+        return self._decide(decision)
+
+    @add_action_item.validator
+    def _check_add_action_item(self, decision: AddActionItem) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def complete_action_item(self, decision: CompleteActionItem) -> DecisionReceipt:
+        """An action item is done; its reminders stop."""
+        return self._decide(decision)
+
+    @complete_action_item.validator
+    def _check_complete_action_item(self, decision: CompleteActionItem) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def reassign_action_item(self, decision: ReassignActionItem) -> DecisionReceipt:
+        """Give an action item to someone else; they are told."""
+        return self._decide(decision)
+
+    @reassign_action_item.validator
+    def _check_reassign_action_item(self, decision: ReassignActionItem) -> None:
+        self._check(decision)
+
+    @workflow.update
+    def reopen_action_item(self, decision: ReopenActionItem) -> DecisionReceipt:
+        """Reopen a done action item, with a reason."""
+        return self._decide(decision)
+
+    @reopen_action_item.validator
+    def _check_reopen_action_item(self, decision: ReopenActionItem) -> None:
+        self._check(decision)
+
+
+class DecisionUpdates(ActionItemUpdates):
+    """Every other decision's update handler, for the incident's own workflow."""
 
     @workflow.update
     def acknowledge(self, decision: Acknowledge) -> DecisionReceipt:
@@ -166,15 +207,6 @@ class DecisionUpdates(ABC):
         self._check(decision)
 
     @workflow.update
-    def add_action_item(self, decision: AddActionItem) -> DecisionReceipt:
-        """Add a follow-up task; its due date comes from the priority's SLA."""
-        return self._decide(decision)
-
-    @add_action_item.validator
-    def _check_add_action_item(self, decision: AddActionItem) -> None:
-        self._check(decision)
-
-    @workflow.update
     def close(self, decision: Close) -> DecisionReceipt:
         """Close the incident."""
         return self._decide(decision)
@@ -253,33 +285,6 @@ class DecisionUpdates(ABC):
 
     @set_impact.validator
     def _check_set_impact(self, decision: SetImpact) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def complete_action_item(self, decision: CompleteActionItem) -> DecisionReceipt:
-        """An action item is done; its reminders stop."""
-        return self._decide(decision)
-
-    @complete_action_item.validator
-    def _check_complete_action_item(self, decision: CompleteActionItem) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def reassign_action_item(self, decision: ReassignActionItem) -> DecisionReceipt:
-        """Give an action item to someone else; they are told."""
-        return self._decide(decision)
-
-    @reassign_action_item.validator
-    def _check_reassign_action_item(self, decision: ReassignActionItem) -> None:
-        self._check(decision)
-
-    @workflow.update
-    def reopen_action_item(self, decision: ReopenActionItem) -> DecisionReceipt:
-        """Reopen a done action item, with a reason."""
-        return self._decide(decision)
-
-    @reopen_action_item.validator
-    def _check_reopen_action_item(self, decision: ReopenActionItem) -> None:
         self._check(decision)
 
     @workflow.update(name="record_cause")

@@ -14,7 +14,7 @@ import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.lineage import LineageActivities
@@ -22,7 +22,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.reach import ReachActivities
     from activities.room import RoomActivities
     from incident.bounds import clip_line
-    from incident.ids import SHORT_HUMAN_ID_CHARS, human_id, human_id_in_workflow_id
+    from incident.ids import (
+        SHORT_HUMAN_ID_CHARS,
+        follow_up_workflow_id,
+        human_id,
+        human_id_in_workflow_id,
+    )
     from incident.lifecycle import DecisionRejected, Effects, Incident
     from incident.models import (
         MAX_ALERTS_AFTER_CLOSE,
@@ -31,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         CarriedIncident,
         Decision,
         DecisionReceipt,
+        FollowUpStart,
         IncidentStart,
         IncidentState,
         PendingTimer,
@@ -38,11 +44,13 @@ with workflow.unsafe.imports_passed_through():
         RoomRequest,
         TimelineEvent,
     )
+    from incident.rules import action_items
     from incident.search_attributes import BY_NAME, values_in
     from workflows import handover
     from workflows.alarm import Alarm
     from workflows.decisions import DecisionUpdates
     from workflows.effects import PROBE_RETRY, URGENT, SideEffects, failure_message
+    from workflows.follow_up import FollowUpWorkflow
     from workflows.recording import Recorder
 
 FIRST_ALERT_WAIT = timedelta(hours=1)
@@ -58,6 +66,8 @@ RUNBOOK_RULES = "runbook-rules"
 LEAN_HISTORY = "lean-history"
 """The patch under which a run keeps its timer while the soonest due time is unchanged and
 writes the store once per burst of events, after the effects in flight settle."""
+FOLLOW_UP = "follow-up"
+"""The patch under which a closing incident hands its open action items to its follow-up."""
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -124,6 +134,8 @@ class IncidentWorkflow(DecisionUpdates):
             # Nothing stays in force after close: undo what recovery did not.
             self._dispatch(Effects(undo_actions=incident.compensate_all()))
         settled = await self._drain(closed=closed)
+        if closed and settled:
+            await self._follow_up()
         if closed and settled and not self._after_close:
             return incident.state
         # The next run sends again whatever this one had in flight (same idempotency keys)
@@ -189,6 +201,26 @@ class IncidentWorkflow(DecisionUpdates):
         if timers and until is not None and timers[0].due <= until:
             return clip_line(timers[0].summary)
         return "stop waiting for deliveries in flight; the next run sends them again"
+
+    async def _follow_up(self) -> None:
+        """Hand the action items still open to the incident's follow-up, which outlives this
+        run and reminds their owners (``workflows.follow_up``)."""
+        incident = self._live
+        if not (incident.state.runbook_rules and action_items.open_items(incident)):
+            return
+        # Incidents closed before follow-ups existed replay without one.
+        if not workflow.patched(FOLLOW_UP):
+            return
+        s = incident.state
+        # One already running has the same items: a closing incident takes no decision.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                FollowUpWorkflow.run,
+                FollowUpStart(state=s, incident_workflow_id=workflow.info().workflow_id),
+                id=follow_up_workflow_id(s.human_id),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary=clip_line(f"{s.human_id} after close: its action items"),
+            )
 
     async def _finish_unbounded(self) -> IncidentState:
         """How runs ended before drains were bounded (kept so their histories replay)."""

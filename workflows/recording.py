@@ -45,6 +45,9 @@ class Recorder:
         self._rouse = rouse
         self.enabled = False
         """False for incidents that began before the store existed (so they replay)."""
+        self.workflow_id: str | None = None
+        """The incident's workflow ID, when this workflow is not the incident's own (its
+        follow-up); None: this one's."""
         self._paused = False
         self._task: asyncio.Task[None] | None = None
         self._outage = False
@@ -75,7 +78,7 @@ class Recorder:
                 return
         batch = pending_batch(
             incident.state,
-            workflow.info().workflow_id,
+            self.workflow_id or workflow.info().workflow_id,
             incident.postmortem_deadlines(),
             incident.customer_impact(),
         )

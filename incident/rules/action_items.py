@@ -67,12 +67,13 @@ def _told(
         item.owner,
         headline,
         reason=reason,
-        message=_item_line(item),
+        message=item_line(item),
         to=Audience.PEOPLE,
     )
 
 
-def _item_line(item: ActionItem) -> str:
+def item_line(item: ActionItem) -> str:
+    """``#3 (P1, due 2026-12-10 09:00 UTC): add disk alerts``."""
     due = f"due {item.due:%Y-%m-%d %H:%M} UTC" if item.due else "backlog, no due date"
     return f"#{item.id} ({item.priority}, {due}): {item.description}"
 
@@ -217,9 +218,10 @@ def _stem(item: ActionItem) -> str:
 
 def plan(inc: Incident) -> list[PendingTimer]:
     """For each open item with a due date: the reminder ``remind_before`` it, then the
-    overdue reminders at it and every ``overdue_every`` after, until it is done."""
+    overdue reminders at it and every ``overdue_every`` after, until it is done (after close
+    too, in the incident's follow-up)."""
     s = inc.state
-    if not s.runbook_rules or s.phase is Phase.CLOSED:
+    if not s.runbook_rules or (s.phase is Phase.CLOSED and not inc.after_close):
         return []
     rule = inc.policy.action_items
     taken = set(s.steps_taken)

@@ -56,6 +56,12 @@ if TYPE_CHECKING:
     from incident.lifecycle import Incident
 
 
+AFTER_CLOSE: frozenset[type[Decision]] = frozenset(
+    {AddActionItem, CompleteActionItem, ReassignActionItem, ReopenActionItem}
+)
+"""The decisions a closed incident still takes, through its follow-up: its action items."""
+
+
 def check(inc: Incident, decision: Decision, now: datetime) -> None:
     """Raise DecisionRejected, with a reason for a person, if ``decision`` cannot apply at
     ``now``: its actor may not take it, or the incident is not where it can (and then,
@@ -72,7 +78,13 @@ def _check_rule(inc: Incident, decision: Decision, now: datetime) -> None:
     if too_large:
         raise DecisionRejected(f"{s.human_id}: {too_large}")
     if s.phase is Phase.CLOSED:
-        raise DecisionRejected(f"{s.human_id} is closed; reopen is not possible after close")
+        if type(decision) not in AFTER_CLOSE:
+            raise DecisionRejected(f"{s.human_id} is closed; reopen is not possible after close")
+        if not inc.after_close:
+            raise DecisionRejected(
+                f"{s.human_id} is closing: what it has in flight is settling; its action items "
+                "take decisions again once it has closed, in a moment"
+            )
     reason = RULES[type(decision)].check(inc, decision, now)
     if reason:
         raise DecisionRejected(f"{s.human_id}: {reason}")

@@ -68,8 +68,9 @@ HANDLERS: dict[TimerKind, Handler] = {
 
 
 def pending(inc: Incident) -> list[PendingTimer]:
-    """Every timer the incident is waiting on, soonest first."""
-    timers = [timer for plan in PLANNERS for timer in plan(inc)]
+    """Every timer the incident is waiting on, soonest first (after close: its action items')."""
+    planners = (action_items.plan,) if inc.after_close else PLANNERS
+    timers = [timer for plan in planners for timer in plan(inc)]
     return sorted(timers, key=lambda t: (t.due, t.key))
 
 

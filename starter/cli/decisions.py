@@ -76,6 +76,7 @@ from starter.cli.base import (
     severity_named,
 )
 from starter.cli.incidents import QUERY_TIMEOUT, state_and_timers
+from starter.follow_up import NotClosed, decide_after_close, taken_after_close
 from workflows.incident import IncidentWorkflow
 
 
@@ -96,9 +97,16 @@ async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) 
         try:
             receipt = await decide(handle, decision)
         except RPCError as err:
-            if err.status is RPCStatusCode.NOT_FOUND:
+            if err.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            if not taken_after_close(decision):
                 await _refuse_if_closed(handle)
-            raise
+                raise
+            # A closed incident's action items live on in its follow-up.
+            try:
+                receipt = await decide_after_close(await ctx.client(), handle, decision)
+            except NotClosed as ended:
+                fail(EXIT_REJECTED, str(ended))
     data = receipt.model_dump(mode="json")
     text = (
         f"{receipt.human_id} {render.phase(receipt.phase.value)}/{receipt.status.value}: "
@@ -124,7 +132,7 @@ async def _refuse_if_closed(handle: IncidentHandle) -> None:
         fail(
             EXIT_REJECTED,
             f"{state.human_id} is closed (closed {render.when(state.closed_at)}); it takes no "
-            "more decisions",
+            "more decisions, only its action items still do",
         )
 
 

@@ -30,6 +30,7 @@ from starter.cli.base import (
     run_async,
     severity_named,
 )
+from starter.follow_up import after_close
 from workflows.incident import IncidentWorkflow
 
 QUERY_TIMEOUT = timedelta(seconds=5)
@@ -120,6 +121,8 @@ async def show(ctx: Context, incident: str) -> None:
     """Everything about an incident: state, roles, flags, pending timers, timeline."""
     handle = await ctx.incident(incident)
     state, timers = await state_and_timers(handle)
+    if state.phase is Phase.CLOSED:  # its action items live on in its follow-up
+        state, timers = await after_close(await ctx.client(), state, rpc_timeout=QUERY_TIMEOUT)
     ctx.out(
         {
             "state": state.model_dump(mode="json"),

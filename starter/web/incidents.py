@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
@@ -21,10 +21,18 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from incident.models import Decision, DecisionReceipt, IncidentState, PendingTimer
+from incident.models import Decision, DecisionReceipt, IncidentState, PendingTimer, Phase
 from starter.api import IncidentHandle, IncidentNotFound, decide, incident_handle, rejection_type
+from starter.follow_up import (
+    NotClosed,
+    after_close,
+    closed_refusal,
+    decide_after_close,
+    taken_after_close,
+)
 from workflows.incident import IncidentWorkflow
 
+_T = TypeVar("_T")
 ClientSource = Callable[[], Awaitable[Client]]
 """Returns the Temporal client (connecting lazily), as the hooks take it."""
 
@@ -65,7 +73,9 @@ async def send_decision(
     """Send ``decision`` to incident ``ref``; its receipt, or one of this module's errors."""
     handle = await handle_of(client, ref, rpc_timeout)
     try:
-        return await decide(handle, decision, rpc_timeout=rpc_timeout)
+        return await _taken(client, handle, decision, rpc_timeout)
+    except NotClosed as err:
+        raise DecisionRefused(str(err)) from err
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         reason = getattr(cause, "message", None) or str(cause or err)
@@ -80,12 +90,30 @@ async def send_decision(
         raise TemporalUnavailable(str(err)) from err
 
 
+async def _taken(
+    client: ClientSource, handle: IncidentHandle, decision: Decision, rpc_timeout: timedelta
+) -> DecisionReceipt:
+    """The incident's receipt; a closed one's action items are taken by its follow-up."""
+    try:
+        return await decide(handle, decision, rpc_timeout=rpc_timeout)
+    except RPCError as err:
+        if err.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        if taken_after_close(decision):
+            return await decide_after_close(
+                await client(), handle, decision, rpc_timeout=rpc_timeout
+            )
+        state = await handle.query(IncidentWorkflow.state, rpc_timeout=rpc_timeout)
+        if state.phase is Phase.CLOSED:
+            raise DecisionRefused(closed_refusal(state)) from err
+        raise
+
+
 async def incident_state(
     client: ClientSource, ref: str, *, rpc_timeout: timedelta
 ) -> IncidentState:
     """Incident ``ref``'s state, or one of this module's errors (reads, never changes)."""
-    handle = await handle_of(client, ref, rpc_timeout)
-    state: IncidentState = await _asked(handle, IncidentWorkflow.state, ref, rpc_timeout)
+    state, _ = await incident_state_and_timers(client, ref, rpc_timeout=rpc_timeout)
     return state
 
 
@@ -97,12 +125,21 @@ async def incident_state_and_timers(
     handle = await handle_of(client, ref, rpc_timeout)
     state: IncidentState = await _asked(handle, IncidentWorkflow.state, ref, rpc_timeout)
     timers: list[PendingTimer] = await _asked(handle, IncidentWorkflow.timers, ref, rpc_timeout)
+    if state.phase is Phase.CLOSED:  # its action items live on in its follow-up
+        return await _looked(
+            after_close(await client(), state, rpc_timeout=rpc_timeout), ref, rpc_timeout
+        )
     return state, timers
 
 
 async def _asked(handle: IncidentHandle, query: Any, ref: str, rpc_timeout: timedelta) -> Any:
+    return await _looked(handle.query(query, rpc_timeout=rpc_timeout), ref, rpc_timeout)
+
+
+async def _looked(look: Awaitable[_T], ref: str, rpc_timeout: timedelta) -> _T:
+    """What ``look`` reads of incident ``ref``, or one of this module's errors."""
     try:
-        return await handle.query(query, rpc_timeout=rpc_timeout)
+        return await look
     except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as err:
         raise TemporalUnavailable(f"{ref} did not answer: {err}") from err
     except RPCTimeoutOrCancelledError as err:

@@ -126,7 +126,7 @@ async def test_an_update_the_server_cannot_hand_over_is_sent_again_then_raised(
 
         handle.execute_update = counted  # type: ignore[method-assign]
         with pytest.raises(RPCError) as raised:
-            await decide(handle, Acknowledge(actor="bob"))  # type: ignore[arg-type]
+            await decide(handle, Acknowledge(actor="bob"))
         await handle.terminate("test over")
     assert raised.value.status is RPCStatusCode.FAILED_PRECONDITION
     assert workflow_not_ready(raised.value)

@@ -15,12 +15,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from incident.containment import ActionState
-from incident.models import Acknowledge, Phase, Role
+from incident.models import Acknowledge, Alert, Phase, Resolve, Role
 from starter import api_client
-from starter.api import IncidentHandle
+from starter.api import IncidentHandle, decide
 from starter.cli.main import cli
 from starter.sample import sample_directory_file
 from starter.web.store import CredentialStore, token_digest
+from tests.support.checks import VOUCHED
 from tests.support.harness import Harness
 from tests.support.wait import eventually
 from tests.support.web import fixed_client, running_service, unreachable, web_settings
@@ -376,3 +377,32 @@ async def test_a_person_without_the_role_cannot_assign_resolve_or_approve_their_
         state.roles == {Role.INCIDENT_COMMANDER: "alice"} and state.resolution_declared_at is None
     )
     assert [a.state for a in state.containment] == [ActionState.AWAITING_APPROVAL]
+
+
+async def test_a_closed_incident_takes_action_items_over_the_api_and_refuses_the_rest(
+    harness: Harness, api: httpx.AsyncClient, store: CredentialStore
+) -> None:
+    disk = Alert(fingerprint="d1", name="DiskNoise", labels={"severity": "info", "service": "disk"})
+    handle = await harness.fire("api-after-close", disk)
+    await decide(handle, Resolve(actor="bob", root_cause="log rotation stuck", verified=VOUCHED))
+    await harness.advance(handle, timedelta(minutes=61))  # a P3 closes on resolution
+    closed = await handle.result()
+    token, _ = await store.create_token("bob", None)
+
+    added = await api.post(
+        f"/api/v1/incidents/{closed.human_id}/add_action_item",
+        json={"description": "alert on inode use", "owner": "erin", "priority": "P2"},
+        headers=bearer(token),
+    )
+    assert added.status_code == 200, added.text
+    assert added.json()["event"]["actor"] == "bob"
+    shown = await api.get(f"/api/v1/incidents/{closed.human_id}", headers=bearer(token))
+    assert shown.status_code == 200, shown.text
+    assert "Action item #1" in json.dumps(shown.json())
+
+    refused = await api.post(
+        f"/api/v1/incidents/{closed.human_id}/acknowledge", headers=bearer(token)
+    )
+    assert refused.status_code == 409, refused.text
+    assert f"{closed.human_id} is closed" in refused.text
+    assert "only its action items still do" in refused.text

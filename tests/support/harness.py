@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -101,12 +101,12 @@ class Harness:
         result: list[PendingTimer] = await handle.query(IncidentWorkflow.timers)
         return result
 
-    async def advance(self, handle: IncidentHandle, by: timedelta) -> None:
+    async def advance(self, handle: WorkflowHandle[Any, Any], by: timedelta) -> None:
         """Move this incident's clock forward by ``by`` and let what fell due run."""
         await self.env.fast_forward(handle, by)
         await self.settle(handle)
 
-    async def settle(self, handle: IncidentHandle) -> None:
+    async def settle(self, handle: WorkflowHandle[Any, Any]) -> None:
         """Wait until the workflow has no activity in flight (its notices were sent)."""
 
         async def idle() -> bool:

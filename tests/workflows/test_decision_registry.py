@@ -9,9 +9,10 @@ from temporalio import workflow
 
 from incident import models
 from incident.models import Decision, DecisionReceipt
-from incident.rules.decisions import RULES
+from incident.rules.decisions import AFTER_CLOSE, RULES
 from starter.cli.decisions import COMMANDS
 from workflows.decisions import FORMER_NAMES
+from workflows.follow_up import FollowUpWorkflow
 from workflows.incident import IncidentWorkflow
 
 DECISIONS = {
@@ -38,3 +39,12 @@ def test_every_decision_has_a_rule_and_a_command() -> None:
     assert set(RULES) == DECISIONS
     assert set(COMMANDS) == DECISIONS
     assert len(set(COMMANDS.values())) == len(COMMANDS)
+
+
+def test_a_closed_incidents_follow_up_takes_its_action_items_and_nothing_else() -> None:
+    definition = workflow._Definition.from_class(FollowUpWorkflow)
+    assert definition is not None
+    takes = {name for name in definition.updates if name} - {"ready"}
+    assert takes == {kind.update for kind in AFTER_CLOSE}
+    for name in takes:
+        assert definition.updates[name].validator is not None, f"{name} has no validator"
