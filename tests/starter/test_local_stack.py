@@ -175,6 +175,10 @@ async def test_the_readme_walk_through_works_as_written_on_a_compressed_stack(
                 continue
             assert done.code == 0, (argv, done)
         refused, closed = closes
+        # After close, the action item went to the incident's follow-up, and show sees it.
+        shown = done.out
+        assert argv[1] == "show" and "alert on retry storms" in shown, done
+        assert "remind bob: action item #1 is due soon" in shown, shown
         # Before the quiet window: why not, until when, and what else it needs.
         assert refused.code == 1, refused
         assert f"rejected: {human}: cannot close yet: recovery is being watched until " in (
