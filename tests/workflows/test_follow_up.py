@@ -10,6 +10,8 @@ from datetime import timedelta
 import asyncpg
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from incident.ids import follow_up_workflow_id
 from incident.models import (
@@ -104,6 +106,9 @@ async def test_an_item_open_at_close_reminds_its_owner_and_is_completed_after_cl
     final = await follow_up.result()
     assert final.action_items[0].status is ActionItemStatus.DONE
     assert await eventually(lambda: _stored_done(harness, state.human_id, 1))
+    # Its history replays on this code (a worker restarted mid-follow-up rebuilds it).
+    replayer = Replayer(workflows=[FollowUpWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(await follow_up.fetch_history())
 
 
 async def test_items_are_added_reassigned_and_reopened_after_close(harness: Harness) -> None:

@@ -236,9 +236,20 @@ async def test_scenario_history_replays(
     if os.environ.get("WARROOM_RECORD_HISTORIES"):
         HISTORIES.mkdir(exist_ok=True)
         (HISTORIES / f"{name}.json").write_text(history.to_json())
+        ids = {**_workflow_ids(), name: incident.id}
+        WORKFLOW_IDS.write_text("".join(f"{k} {v}\n" for k, v in sorted(ids.items())))
 
 
 SAVED = sorted(HISTORIES.glob("*.json"))
+WORKFLOW_IDS = HISTORIES / "workflow_ids.txt"
+"""Each recording's workflow ID (a history file does not hold it): a declared incident's INC
+ID, and its follow-up's workflow ID, come from it. Older recordings replay under their name."""
+
+
+def _workflow_ids() -> dict[str, str]:
+    if not WORKFLOW_IDS.exists():
+        return {}
+    return dict(line.split(" ", 1) for line in WORKFLOW_IDS.read_text().splitlines() if line)
 
 
 def test_histories_are_saved() -> None:
@@ -248,5 +259,5 @@ def test_histories_are_saved() -> None:
 @pytest.mark.parametrize("path", SAVED, ids=[p.stem for p in SAVED])
 async def test_saved_history_replays(path: Path) -> None:
     """Incidents recorded on earlier code must replay on this code."""
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    history = WorkflowHistory.from_json(_workflow_ids().get(path.stem, path.stem), path.read_text())
     await _replayer().replay_workflow(history)
