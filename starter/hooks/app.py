@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -88,12 +89,11 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(_Guard, settings=settings, metrics=metrics)
-    mount_people_routes(app, people)
 
     async def deliver(batch: AlertBatch, dedup_key: str, kind: str) -> dict[str, Any]:
         """Hand ``batch`` to its incident; ``kind`` is the sender's (never a client's words)."""
-        for alert in batch.alerts:
-            metrics.alerts.labels(kind, alert.status.value).inc()
+        for status, count in Counter(alert.status.value for alert in batch.alerts).items():
+            metrics.alerts.labels(kind, status).inc(count)
         try:
             handle = await send_alerts(
                 await client(),
@@ -282,6 +282,8 @@ def create_app(
         """The service's own metrics in Prometheus text format."""
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
+    # After the hooks: routes are matched in order, and an alert storm is matched first.
+    mount_people_routes(app, people)
     return app
 
 
