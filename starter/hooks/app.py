@@ -35,6 +35,7 @@ from starter.hooks.generic import GenericDelivery
 from starter.hooks.metrics import HookMetrics, route
 from starter.hooks.pagerduty import PagerDutyEvent
 from starter.hooks.settings import HookSettings
+from starter.open_runs import OpenRuns
 from starter.web import WebServices, mount_people_routes, unconfigured_services
 
 GUARDED_PREFIXES = ("/hooks/", "/v2/enqueue")
@@ -89,6 +90,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(_Guard, settings=settings, metrics=metrics)
+    open_runs = OpenRuns()
 
     async def deliver(batch: AlertBatch, dedup_key: str, kind: str) -> dict[str, Any]:
         """Hand ``batch`` to its incident; ``kind`` is the sender's (never a client's words)."""
@@ -101,6 +103,7 @@ def create_app(
                 dedup_key=dedup_key,
                 task_queue=settings.task_queue,
                 rpc_timeout=settings.rpc_timeout,
+                open_runs=open_runs,
             )
         except RPCError as err:
             if err.status in _TRANSIENT:
