@@ -49,6 +49,7 @@ from incident.models import (
 )
 from incident.search_attributes import INCIDENT_ID
 from settings import DEFAULT_TASK_QUEUE
+from starter.open_runs import OpenRun, OpenRuns
 from workflows.incident import IncidentWorkflow
 
 IncidentHandle = WorkflowHandle[IncidentWorkflow, Any]
@@ -217,6 +218,7 @@ async def send_alerts(
     dedup_key: str,
     task_queue: str = DEFAULT_TASK_QUEUE,
     rpc_timeout: timedelta | None = None,
+    open_runs: OpenRuns | None = None,
 ) -> IncidentHandle | None:
     """Deliver alerts to the incident their dedup key maps to, opening it if a alert fires.
 
@@ -224,6 +226,10 @@ async def send_alerts(
     delivery lands on the same incident. A batch of resolved alerts only
     reaches an incident that is open; it opens nothing (None when there is none).
     ``rpc_timeout`` bounds each call to Temporal (RPCError DEADLINE_EXCEEDED).
+
+    With ``open_runs``, a firing batch for a run remembered there goes to that run
+    as a plain signal; only when that run has ended does it cost a second call,
+    the signal-with-start it would have cost anyway (see ``starter.open_runs``).
     """
     workflow_id = incident_workflow_id(batch.source, dedup_key)
     if all(alert.status is AlertStatus.RESOLVED for alert in batch.alerts):
@@ -235,6 +241,10 @@ async def send_alerts(
                 return None
             raise
         return existing
+    if open_runs is not None:
+        signalled = await _signal_open_run(client, open_runs, workflow_id, batch, rpc_timeout)
+        if signalled is not None:
+            return signalled
     lead = next(a for a in batch.alerts if a.status is AlertStatus.FIRING)
     # A storm can fill a run's signal quota before it continues as new; the
     # next run takes the signal, so wait briefly and deliver again.
@@ -260,6 +270,38 @@ async def send_alerts(
             DETAILS_BYTES,
         ),
     )
+    if open_runs is not None and handle.result_run_id is not None:
+        open_runs.remember(
+            workflow_id, OpenRun(handle.result_run_id, handle.first_execution_run_id)
+        )
+    return handle
+
+
+async def _signal_open_run(
+    client: Client,
+    open_runs: OpenRuns,
+    workflow_id: str,
+    batch: AlertBatch,
+    rpc_timeout: timedelta | None,
+) -> IncidentHandle | None:
+    """Signal the run remembered open under ``workflow_id``; None when there is none or it
+    no longer takes signals (ended, or full and about to continue as new), forgotten then."""
+    run = open_runs.get(workflow_id)
+    if run is None:
+        return None
+    handle: IncidentHandle = client.get_workflow_handle_for(
+        IncidentWorkflow.run,
+        workflow_id,
+        run_id=run.run_id,
+        first_execution_run_id=run.first_run_id,
+    )
+    try:
+        await handle.signal(IncidentWorkflow.alerts, batch, rpc_timeout=rpc_timeout)
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND or signal_limit_reached(err):
+            open_runs.forget(workflow_id, run.run_id)
+            return None
+        raise
     return handle
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,6 +35,7 @@ from starter.hooks.generic import GenericDelivery
 from starter.hooks.metrics import HookMetrics, route
 from starter.hooks.pagerduty import PagerDutyEvent
 from starter.hooks.settings import HookSettings
+from starter.open_runs import OpenRuns
 from starter.web import WebServices, mount_people_routes, unconfigured_services
 
 GUARDED_PREFIXES = ("/hooks/", "/v2/enqueue")
@@ -88,12 +90,12 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(_Guard, settings=settings, metrics=metrics)
-    mount_people_routes(app, people)
+    open_runs = OpenRuns()
 
     async def deliver(batch: AlertBatch, dedup_key: str, kind: str) -> dict[str, Any]:
         """Hand ``batch`` to its incident; ``kind`` is the sender's (never a client's words)."""
-        for alert in batch.alerts:
-            metrics.alerts.labels(kind, alert.status.value).inc()
+        for status, count in Counter(alert.status.value for alert in batch.alerts).items():
+            metrics.alerts.labels(kind, status).inc(count)
         try:
             handle = await send_alerts(
                 await client(),
@@ -101,6 +103,7 @@ def create_app(
                 dedup_key=dedup_key,
                 task_queue=settings.task_queue,
                 rpc_timeout=settings.rpc_timeout,
+                open_runs=open_runs,
             )
         except RPCError as err:
             if err.status in _TRANSIENT:
@@ -282,6 +285,8 @@ def create_app(
         """The service's own metrics in Prometheus text format."""
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
+    # After the hooks: routes are matched in order, and an alert storm is matched first.
+    mount_people_routes(app, people)
     return app
 
 

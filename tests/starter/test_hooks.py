@@ -12,7 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    SignalWorkflowInput,
+    StartWorkflowInput,
+    WorkflowHandle,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from incident import bounds
@@ -166,6 +173,78 @@ async def test_the_answer_names_the_incident_it_opened_or_updated(
     assert opened.json()["incident"]["incident_id"] == state.human_id
     again = await hooks.post("/hooks/alertmanager", json=body)
     assert again.json()["incident"]["incident_id"] == state.human_id
+
+
+class _Calls(Interceptor):
+    """Counts the hooks' calls to Temporal by kind."""
+
+    def __init__(self) -> None:
+        self.starts = 0
+        self.signals = 0
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        calls = self
+
+        class Counting(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+                calls.starts += 1
+                return await super().start_workflow(input)
+
+            async def signal_workflow(self, input: SignalWorkflowInput) -> None:
+                calls.signals += 1
+                await super().signal_workflow(input)
+
+        return Counting(next)
+
+
+@pytest.fixture
+async def counted(harness: Harness) -> AsyncIterator[tuple[httpx.AsyncClient, _Calls]]:
+    calls = _Calls()
+    config = harness.client.config()
+    config["interceptors"] = [calls]
+    client = Client(**config)
+    settings = HookSettings(task_queue=harness.task_queue, tokens=("s3cret",))
+    async with (
+        running_hooks(settings, client) as url,
+        httpx.AsyncClient(base_url=url, headers={"Authorization": "Bearer s3cret"}) as http,
+    ):
+        yield http, calls
+
+
+async def test_a_repeat_is_one_signal_to_the_run_that_took_the_first(
+    harness: Harness, counted: tuple[httpx.AsyncClient, _Calls]
+) -> None:
+    hooks, calls = counted
+    body = am_notification("CacheMisses", [am_alert("CacheMisses", f"c{i}") for i in range(3)])
+    opened = await hooks.post("/hooks/alertmanager", json=body)
+    assert (calls.starts, calls.signals) == (1, 0)
+    repeats = [await hooks.post("/hooks/alertmanager", json=body) for _ in range(3)]
+    assert all(r.status_code == 202 for r in repeats)
+    assert (calls.starts, calls.signals) == (1, 3)  # signal-with-start once, then signals
+    incident = incident_of(harness, "alertmanager", body["groupKey"])
+    state = await harness.until(incident, lambda s: s.firings == 12)
+    assert {r.json()["incident"]["incident_id"] for r in [opened, *repeats]} == {state.human_id}
+
+
+async def test_a_repeat_after_its_run_ended_opens_the_next_incident(
+    harness: Harness, counted: tuple[httpx.AsyncClient, _Calls]
+) -> None:
+    hooks, calls = counted
+    body = am_notification("ShardDown", [am_alert("ShardDown", "s1")])
+    assert (await hooks.post("/hooks/alertmanager", json=body)).status_code == 202
+    incident = incident_of(harness, "alertmanager", body["groupKey"])
+    first = await harness.until(incident, lambda s: s.phase is not Phase.DETECTED)
+    await incident.terminate("ended behind the hooks' back")
+    again = await hooks.post("/hooks/alertmanager", json=body)
+    assert again.status_code == 202, again.text
+    # The signal to the ended run found nothing; signal-with-start opened the next one.
+    assert (calls.starts, calls.signals) == (2, 1)
+    state = await harness.until(incident, lambda s: s.phase is not Phase.DETECTED)
+    assert state.human_id != first.human_id
+    assert again.json()["incident"]["incident_id"] == state.human_id
+    assert (await hooks.post("/hooks/alertmanager", json=body)).status_code == 202
+    assert (calls.starts, calls.signals) == (2, 2)
+    await harness.until(incident, lambda s: s.firings == 2)
 
 
 async def test_resolved_alerts_for_no_incident_open_nothing(

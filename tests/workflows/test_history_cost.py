@@ -23,7 +23,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
 from bench.lifecycle import HARNESS, SCRIPT, actions
-from incident.models import Alert, AlertBatch
+from incident.models import Alert, AlertBatch, Phase
 from incident.severity import Severity
 from starter.api import decide, send_alerts
 from tests.support.harness import Harness
@@ -135,6 +135,31 @@ async def test_a_continued_run_upserts_only_the_search_attributes_that_changed(
     upserted = {name for attributes in upserts for name in attributes.indexed_fields}
     # The same incident goes on in the new run: its ID, severity and phase are already shown.
     assert upserted <= {"TemporalChangeVersion"}
+
+
+async def test_a_repeated_alert_costs_its_signal_and_nothing_more(harness: Harness) -> None:
+    # A repeat changes counts only: no timeline event, so no store write; no notice,
+    # no search attribute, no timer moved. The signal's workflow task issues no command.
+    alert = Alert(fingerprint="r", name="DiskNoise", labels={"severity": "warning"})
+    incident = await harness.fire("cost-repeats", alert)
+    await harness.until(incident, lambda s: s.phase is not Phase.DETECTED)
+    await harness.settle(incident)
+    before = len((await incident.fetch_history()).events)
+    batch = AlertBatch(source="alertmanager", alerts=[alert])
+    for _ in range(5):
+        await send_alerts(
+            harness.client, batch, dedup_key="cost-repeats", task_queue=harness.task_queue
+        )
+    await harness.until(incident, lambda s: s.firings == 6)
+    await harness.settle(incident)
+    added = (await incident.fetch_history()).events[before:]
+    assert [_type(e) for e in added].count("WORKFLOW_EXECUTION_SIGNALED") == 5
+    assert {_type(e) for e in added} <= {
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "WORKFLOW_TASK_SCHEDULED",
+        "WORKFLOW_TASK_STARTED",
+        "WORKFLOW_TASK_COMPLETED",
+    }, [_type(e) for e in added]
 
 
 def test_the_guard_sees_the_waste_of_a_history_recorded_before() -> None:
