@@ -26,7 +26,7 @@ from incident.models import (
     Resolve,
 )
 from starter.api import IncidentHandle, decide
-from starter.follow_up import after_close, decide_after_close
+from starter.follow_up import FollowUpHandle, after_close, decide_after_close
 from tests.support.checks import VOUCHED
 from tests.support.harness import Harness
 from tests.support.wait import eventually
@@ -71,7 +71,7 @@ async def test_an_item_open_at_close_reminds_its_owner_and_is_completed_after_cl
         AddActionItem(actor="bob", description="alert on inode use", owner="erin", priority="P1"),
     )
     state = await incident.result()
-    follow_up = harness.client.get_workflow_handle_for(
+    follow_up: FollowUpHandle = harness.client.get_workflow_handle_for(
         FollowUpWorkflow.run, follow_up_workflow_id(state.human_id)
     )
     assert await _running(follow_up)  # started by the closing incident before it ended
@@ -114,7 +114,7 @@ async def test_an_item_open_at_close_reminds_its_owner_and_is_completed_after_cl
 async def test_items_are_added_reassigned_and_reopened_after_close(harness: Harness) -> None:
     incident = await _closed(harness, "disk-after-close")
     state = await incident.result()
-    follow_up = harness.client.get_workflow_handle_for(
+    follow_up: FollowUpHandle = harness.client.get_workflow_handle_for(
         FollowUpWorkflow.run, follow_up_workflow_id(state.human_id)
     )
     assert not await _running(follow_up)  # nothing was open at close: no follow-up
