@@ -7,7 +7,8 @@
 Each benchmark runs as its own process (``python -m bench.<name>``) on a
 fresh Temporal dev server and Postgres of its own, so one cannot slow the
 next; each saves ``bench/results/<name>.json`` with the machine and the date,
-and the page is rendered from those files by each benchmark's ``report``.
+and the page is rendered from those files by each benchmark's ``report``, after
+a table of issue 17's goals from each benchmark's ``goals`` (bench/goals.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.goals import Goal, table
 from bench.stack import RESULTS
 
 PAGE = Path(__file__).parents[1] / "docs" / "performance.md"
@@ -39,27 +41,31 @@ BENCHMARKS = [
     Benchmark(
         "latency",
         "Alert-to-page latency",
-        "How long from an alert reaching the hook to the first notice reaching a channel? "
-        "Goal: p99 under 1 s on the dev server.",
+        "How long from an alert reaching the hook to the first notice reaching a channel, "
+        "and how many activity round trips come before it? Goal (issue 17): p99 at most 1.5x "
+        "bare Temporal's; and under 1 s on the dev server.",
     ),
     Benchmark(
         "ingest",
         "Alert storm ingestion",
         "How many alerts per second do the hooks turn into incidents, and fold into open "
-        "ones, with none lost or doubled? Goals: new incidents at 0.8 of bare "
-        "signal-with-start or better; duplicates at bare-signal speed.",
+        "ones, with none lost or doubled, and what CPU does each process spend per item? "
+        "Goals (issue 17): new incidents at 0.9x bare signal-with-start or better; duplicates "
+        "at 0.8x bare signals or better; 0 lost, 0 doubled.",
     ),
     Benchmark(
         "capacity",
         "Open-incident capacity",
         "What does one worker cost while it holds 10,000 open incidents, and how fast do "
-        "decisions still answer? Goal: worker RSS under 1 GiB.",
+        "decisions still answer? Goal (issue 17): worker memory per cached incident at most "
+        "1.5x bare Temporal's; and worker RSS under 1 GiB.",
     ),
     Benchmark(
         "lifecycle",
         "Lifecycle cost",
         "How many history events and billable server actions does a standard P1 cost, "
-        "beside a minimal workflow doing the same steps?",
+        "beside a minimal workflow doing the same steps? Goals (issue 17): billable actions "
+        "at most 1.3x bare, history bytes at most 2x.",
     ),
     Benchmark(
         "scaleout",
@@ -72,7 +78,9 @@ BENCHMARKS = [
     Benchmark(
         "timers",
         "Timer lag",
-        "How late do escalation steps fire when many incidents' timers fall due at once?",
+        "How late do escalation steps fire when many incidents' timers fall due at once? "
+        "Goal (issue 17): lag p99 with 500 simultaneous P0s at most 2x bare Temporal's, "
+        "no step missed.",
     ),
 ]
 
@@ -84,12 +92,17 @@ def run(benchmark: Benchmark) -> bool:
     return done.returncode == 0
 
 
-def _section(benchmark: Benchmark) -> list[str]:
+def _figures(benchmark: Benchmark) -> dict[str, Any] | None:
+    """The benchmark's saved results, or None when it has none."""
     path = RESULTS / f"{benchmark.name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _section(benchmark: Benchmark) -> list[str]:
     lines = [f"## {benchmark.title}", "", benchmark.question, ""]
-    if not path.exists():
+    figures = _figures(benchmark)
+    if figures is None:
         return [*lines, "_Not measured yet: run `python -m bench " + benchmark.name + "`._", ""]
-    figures: dict[str, Any] = json.loads(path.read_text())
     module = importlib.import_module(f"bench.{benchmark.name}")
     doc = (module.__doc__ or "").strip().splitlines()
     return [
@@ -104,11 +117,32 @@ def _section(benchmark: Benchmark) -> list[str]:
     ]
 
 
+def goals() -> list[Goal]:
+    """Every benchmark's goals, from its saved results ("not measured" where there are none)."""
+    found: list[Goal] = []
+    for benchmark in BENCHMARKS:
+        module = importlib.import_module(f"bench.{benchmark.name}")
+        if hasattr(module, "goals"):
+            found += module.goals(_figures(benchmark) or {})
+    return found
+
+
+def _goals() -> list[str]:
+    return [
+        "## Goals",
+        "",
+        "Issue 17's goals, each a ratio to bare Temporal measured in the same run on the same "
+        "server, from the results below (`python -m bench --render`).",
+        "",
+        *table(goals()),
+    ]
+
+
 def _machine() -> list[str]:
     for benchmark in BENCHMARKS:
-        path = RESULTS / f"{benchmark.name}.json"
-        if path.exists():
-            machine = json.loads(path.read_text()).get("machine", {})
+        figures = _figures(benchmark)
+        if figures is not None:
+            machine = figures.get("machine", {})
             return [
                 "## The machine",
                 "",
@@ -133,6 +167,7 @@ def render() -> Path:
         "wall-clock time: these figures are read, not asserted.",
         "",
         *_machine(),
+        *_goals(),
     ]
     for benchmark in BENCHMARKS:
         lines += _section(benchmark)

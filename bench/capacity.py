@@ -48,6 +48,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.bare import BareOpen
+from bench.goals import Goal
 from bench.ingest import drain
 from bench.stack import bench_stack, finish, pool, rss_bytes, save, summary_ms
 from dev.ports import free_port
@@ -281,11 +282,10 @@ def report(figures: dict[str, Any]) -> str:
         f"(peak {w['rss_peak'] / MIB:.0f} MiB)"
     )
     for side, f in (("Warroom", w), ("bare", b)):
-        cached = _sum(f["evicted"]["cache"], "sticky_cache_size")
-        per = (f["rss_settled"] - f["rss_idle"]) / max(1.0, cached)
+        per = kib_per_cached(f) * 1024
         lines.append(
             f"  {side}: ≈ {per / 1024:.0f} KiB of RSS per cached workflow (settled - idle, "
-            f"{cached:.0f} cached); caching all {figures['incidents']} would take "
+            f"{_cached(f):.0f} cached); caching all {figures['incidents']} would take "
             f"≈ {(f['rss_idle'] + per * figures['incidents']) / MIB:.0f} MiB (estimate)"
         )
     due = w["first_timer_due_after_s"]
@@ -293,7 +293,32 @@ def report(figures: dict[str, Any]) -> str:
         f"  the first incident's soonest timer was still {due:.0f} s away after the updates"
         + ("" if due > 0 else " — TIMERS FIRED DURING THE RUN, figures include that load")
     )
+    lines += [goal.line() for goal in goals(figures)]
     return "\n".join(lines)
+
+
+def _cached(side: dict[str, Any]) -> float:
+    """How many workflows the worker's cache held (its size after the first pass)."""
+    return _sum(side["evicted"]["cache"], "sticky_cache_size")
+
+
+def kib_per_cached(side: dict[str, Any]) -> float:
+    """KiB of worker RSS per cached workflow: (settled - idle) / workflows cached."""
+    return float(side["rss_settled"] - side["rss_idle"]) / max(1.0, _cached(side)) / 1024
+
+
+def goals(figures: dict[str, Any]) -> list[Goal]:
+    """Issue 17: worker memory per cached incident ≤ 1.5x bare."""
+    sides = [figures.get(name) for name in ("warroom", "bare")]
+    w, b = (kib_per_cached(side) if side else None for side in sides)
+    why = tuple(
+        f"{label}: RSS {side['rss_idle'] / MIB:.0f} MiB idle, {side['rss_settled'] / MIB:.0f} MiB "
+        f"with {figures['incidents']} open and {_cached(side):.0f} cached: "
+        f"{kib_per_cached(side):.0f} KiB per cached workflow"
+        for label, side in zip(("Warroom", "bare"), sides, strict=True)
+        if side
+    )
+    return [Goal("worker memory per cached incident", 1.5, w, b, "KiB", why=why)]
 
 
 def main() -> None:

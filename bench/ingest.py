@@ -13,9 +13,15 @@ Postgres, and the Warroom worker and hook service as their own processes
      minimal workflow (new IDs) and bare signals to those workflows, on a bare
      worker process (``python -m bench.bare``).
 
-It prints alerts/s, incidents/s, webhook p50/p99 and the ratios to the
-baseline, checks that no incident was lost or doubled, and writes the
-figures to bench/results/ingest.json.
+Each phase lasts until the processes under test are idle again (the worker
+done with the incidents), and its CPU time is read from ``/proc`` per process
+(bench/cpu.py: dev server, worker, hooks, Postgres, bare worker, this process
+as the load generator, and ``others`` outside the benchmark), given as CPU
+milliseconds per item.
+
+It prints alerts/s, incidents/s, webhook p50/p99, CPU per item and the ratios
+to the baseline against issue 17's goals, checks that no incident was lost or
+doubled, and writes the figures to bench/results/ingest.json.
 """
 
 from __future__ import annotations
@@ -26,16 +32,36 @@ import json
 import statistics
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import httpx
 from temporalio.client import Client, WorkflowQueryFailedError
 
 from bench.bare import BareIncident
+from bench.cpu import CpuMeter, cpu_header, cpu_row, measure_phase
+from bench.goals import NOT_MEASURED, Goal, dig, side_by_side
 from bench.stack import bench_stack, finish, pct, pool, save
 from incident.ids import incident_workflow_id
 from starter.api import IncidentHandle
 from workflows.incident import IncidentWorkflow
+
+T = TypeVar("T")
+PROCESSES = {
+    "server": "Temporal server",
+    "worker": "worker",
+    "hooks": "hooks",
+    "postgres": "Postgres",
+    "bench": "load generator",
+}
+"""The processes whose CPU per item the goals' explanation names (key: CPU group)."""
+PHASES = {
+    "new": "new incidents",
+    "duplicates": "duplicates",
+    "bare_new": "bare signal-with-start",
+    "bare_signal": "bare signals",
+}
+"""The phases in ``cpu_ms_per_item``, as the report names them."""
 
 
 def notification(group: str, size: int) -> dict[str, Any]:
@@ -80,42 +106,60 @@ async def run(
     async with bench_stack() as stack:
         # The worker and the hook service run as their own processes, as in production;
         # this process only sends HTTP and drives the baseline.
-        await stack.spawn("worker")
-        await stack.spawn("bench.bare", {"WARROOM_TASK_QUEUE": f"{stack.task_queue}-bare"})
+        meter = stack.meter()
+        meter.add("workers", [(await stack.spawn("worker")).pid])
+        bare = await stack.spawn("bench.bare", {"WARROOM_TASK_QUEUE": f"{stack.task_queue}-bare"})
+        meter.add("bare_workers", [bare.pid])
         url = await stack.hooks(hook_processes)
+        meter.add("hooks", [stack.processes[-1].pid])
         await stack.polled(stack.task_queue, f"{stack.task_queue}-bare")
         async with httpx.AsyncClient(timeout=60, headers=stack.hook_headers) as http:
-            return await _measure(
-                stack.client, http, url, bodies, groups, group_size, concurrency, stack.task_queue
+            figures = await _measure(
+                stack.client, http, url, meter, bodies, concurrency, stack.task_queue
             )
+            lost, doubled = await _count_check(stack.client, groups, group_size, stack.task_queue)
+    n = len(bodies)
+    return figures | {
+        "notifications": n,
+        "alerts_per_phase": n * group_size,
+        "group_size": group_size,
+        "concurrency": concurrency,
+        "lost": lost,
+        "doubled": doubled,
+    }
+
+
+async def _timed(
+    items: Sequence[T], concurrency: int, work: Callable[[T], Awaitable[Any]]
+) -> dict[str, Any]:
+    """:func:`pool`'s latencies, and the seconds until the last item was done."""
+    started = time.perf_counter()
+    latencies = await pool(items, concurrency, work)
+    return {"latencies": latencies, "sent_s": time.perf_counter() - started}
 
 
 async def _measure(
     client: Client,
     http: httpx.AsyncClient,
     url: str,
+    meter: CpuMeter,
     bodies: list[dict[str, Any]],
-    groups: list[str],
-    group_size: int,
     concurrency: int,
     task_queue: str,
 ) -> dict[str, Any]:
+    """The four phases, each with its CPU per item; the rates and the webhook latencies."""
     encoded = [json.dumps(b).encode() for b in bodies]
     headers = {"Content-Type": "application/json"}
+    n = len(bodies)
 
     async def post(body: bytes) -> None:
         response = await http.post(f"{url}/hooks/alertmanager", content=body, headers=headers)
         if response.status_code != 202:
             raise RuntimeError(f"hook answered {response.status_code}: {response.text[:200]}")
 
-    started = time.perf_counter()
-    new_latency = await pool(encoded, concurrency, post)
-    new_seconds = time.perf_counter() - started
-    drained = await drain(client, task_queue, len(bodies))
-    started = time.perf_counter()
-    dup_latency = await pool(encoded, concurrency, post)
-    dup_seconds = time.perf_counter() - started
-    lost, doubled = await _count_check(client, groups, group_size, task_queue)
+    async def new() -> dict[str, Any]:
+        sent = await _timed(encoded, concurrency, post)
+        return sent | {"drained_s": await drain(client, task_queue, n)}
 
     bare_ids = [f"bare-{uuid.uuid4().hex}" for _ in bodies]
 
@@ -131,42 +175,44 @@ async def _measure(
     async def bare_signal(workflow_id: str) -> None:
         await client.get_workflow_handle(workflow_id).signal(BareIncident.fire, 1)
 
-    started = time.perf_counter()
-    await pool(bare_ids, concurrency, bare_start)
-    bare_start_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    await pool(bare_ids, concurrency, bare_signal)
-    bare_signal_seconds = time.perf_counter() - started
+    phases = {
+        "new": await measure_phase(meter, n, new),
+        "duplicates": await measure_phase(meter, n, lambda: _timed(encoded, concurrency, post)),
+        "bare_new": await measure_phase(
+            meter, n, lambda: _timed(bare_ids, concurrency, bare_start)
+        ),
+        "bare_signal": await measure_phase(
+            meter, n, lambda: _timed(bare_ids, concurrency, bare_signal)
+        ),
+    }
+    return _figures(phases, n, n * len(bodies[0]["alerts"]))
 
-    n = len(bodies)
-    total_alerts = n * group_size
+
+def _figures(phases: dict[str, dict[str, Any]], n: int, alerts: int) -> dict[str, Any]:
+    """The saved figures from the four phases' measurements."""
+    new, dup = phases["new"], phases["duplicates"]
     figures: dict[str, Any] = {
-        "notifications": n,
-        "alerts_per_phase": total_alerts,
-        "group_size": group_size,
-        "concurrency": concurrency,
         "new": {
-            "seconds": new_seconds,
-            "alerts_per_s": total_alerts / new_seconds,
-            "incidents_per_s": n / new_seconds,
-            "p50_ms": pct(new_latency, 0.5) * 1000,
-            "p99_ms": pct(new_latency, 0.99) * 1000,
-            "mean_ms": statistics.mean(new_latency) * 1000,
+            "seconds": new["sent_s"],
+            "alerts_per_s": alerts / new["sent_s"],
+            "incidents_per_s": n / new["sent_s"],
+            "p50_ms": pct(new["latencies"], 0.5) * 1000,
+            "p99_ms": pct(new["latencies"], 0.99) * 1000,
+            "mean_ms": statistics.mean(new["latencies"]) * 1000,
         },
         "duplicates": {
-            "seconds": dup_seconds,
-            "alerts_per_s": total_alerts / dup_seconds,
-            "notifications_per_s": n / dup_seconds,
-            "p50_ms": pct(dup_latency, 0.5) * 1000,
-            "p99_ms": pct(dup_latency, 0.99) * 1000,
+            "seconds": dup["sent_s"],
+            "alerts_per_s": alerts / dup["sent_s"],
+            "notifications_per_s": n / dup["sent_s"],
+            "p50_ms": pct(dup["latencies"], 0.5) * 1000,
+            "p99_ms": pct(dup["latencies"], 0.99) * 1000,
         },
         "bare": {
-            "signal_with_start_per_s": n / bare_start_seconds,
-            "signal_per_s": n / bare_signal_seconds,
+            "signal_with_start_per_s": n / phases["bare_new"]["sent_s"],
+            "signal_per_s": n / phases["bare_signal"]["sent_s"],
         },
-        "lost": lost,
-        "doubled": doubled,
-        "worker_caught_up_after_s": drained,
+        "worker_caught_up_after_s": new["drained_s"],
+        "cpu_ms_per_item": {name: phase["cpu_ms_per_item"] for name, phase in phases.items()},
     }
     figures["ratio_new_vs_bare_signal_with_start"] = (
         figures["new"]["incidents_per_s"] / figures["bare"]["signal_with_start_per_s"]
@@ -223,10 +269,8 @@ async def _count_check(
 
 
 def report(figures: dict[str, Any]) -> str:
-    """The figures as a table, with the goals."""
+    """The figures as a table, CPU per item by process, and the goals."""
     new, dup, bare = figures["new"], figures["duplicates"], figures["bare"]
-    r_new = figures["ratio_new_vs_bare_signal_with_start"]
-    r_dup = figures["ratio_duplicates_vs_bare_signal"]
     return "\n".join(
         [
             f"alert storm: {figures['alerts_per_phase']} alerts in {figures['notifications']} "
@@ -238,14 +282,83 @@ def report(figures: dict[str, Any]) -> str:
             f"webhook p50 {dup['p50_ms']:6.1f} ms  p99 {dup['p99_ms']:6.1f} ms",
             f"  bare Temporal   {bare['signal_with_start_per_s']:7.1f} signal-with-start/s  "
             f"{bare['signal_per_s']:7.1f} signals/s",
-            f"  new ÷ bare signal-with-start  {r_new:5.2f}  (goal ≥ 0.80: "
-            f"{'met' if r_new >= 0.8 else 'missed'})",
-            f"  duplicates ÷ bare signals     {r_dup:5.2f}  (goal ≥ 1.00: "
-            f"{'met' if r_dup >= 1.0 else 'missed'})",
             f"  lost {figures['lost']}, doubled {figures['doubled']}; every incident declared "
             f"{figures['worker_caught_up_after_s']:.1f} s after the last new-incident POST",
+            *_cpu_table(figures),
+            *(goal.line() for goal in goals(figures)),
         ]
     )
+
+
+def _cpu_table(figures: dict[str, Any]) -> list[str]:
+    """CPU milliseconds per item of each phase, by process (none in older results)."""
+    cpu = figures.get("cpu_ms_per_item")
+    if not cpu:
+        return [f"  CPU per item by process: {NOT_MEASURED}"]
+    return [
+        "  CPU milliseconds per item, from each phase's start until the processes went idle "
+        "(bench = this process, the load generator)",
+        cpu_header(),
+        *(cpu_row(label, cpu[name], digits=1) for name, label in PHASES.items() if name in cpu),
+    ]
+
+
+def goals(figures: dict[str, Any]) -> list[Goal]:
+    """Issue 17: new incidents ≥ 0.9x bare signal-with-start, duplicates ≥ 0.8x bare
+    signals, none lost or doubled."""
+    lost, doubled = figures.get("lost"), figures.get("doubled")
+    kept = () if lost is None else ((f"{lost} lost, {doubled} doubled", not lost and not doubled),)
+    return [
+        Goal(
+            "new-incident ingestion",
+            0.9,
+            dig(figures, "new", "incidents_per_s"),
+            dig(figures, "bare", "signal_with_start_per_s"),
+            "incidents/s",
+            at_most=False,
+            baseline="bare signal-with-start",
+            requires="0 lost, 0 doubled",
+            conditions=kept,
+            bare_unit="starts/s",
+            why=(
+                _cpu_why(figures, "new", "bare_new", "new incident"),
+                f"the worker had declared every incident "
+                f"{figures['worker_caught_up_after_s']:.1f} s after the last POST",
+            )
+            if "worker_caught_up_after_s" in figures
+            else (),
+        ),
+        Goal(
+            "duplicate ingestion",
+            0.8,
+            dig(figures, "duplicates", "notifications_per_s"),
+            dig(figures, "bare", "signal_per_s"),
+            "notifications/s",
+            at_most=False,
+            baseline="bare signals",
+            requires="0 lost, 0 doubled",
+            conditions=kept,
+            bare_unit="signals/s",
+            why=(_cpu_why(figures, "duplicates", "bare_signal", "duplicate"),),
+        ),
+    ]
+
+
+def _cpu_why(figures: dict[str, Any], phase: str, bare_phase: str, unit: str) -> str:
+    """CPU ms per item of one phase by process, Warroom beside its bare phase."""
+    cpu = figures.get("cpu_ms_per_item") or {}
+    if phase not in cpu or bare_phase not in cpu:
+        return f"CPU per {unit} by process: {NOT_MEASURED}"
+    w, b = _by_process(cpu[phase]), _by_process(cpu[bare_phase])
+    return (
+        f"CPU ms per {unit} by process, Warroom vs bare: {side_by_side(w, b, PROCESSES, 'ms')}"
+        f" (outside the benchmark meanwhile: {w['others']:.1f} vs {b['others']:.1f} ms)"
+    )
+
+
+def _by_process(ms: dict[str, float]) -> dict[str, float]:
+    """CPU ms per item with the Warroom and bare workers as one ``worker`` (the other idles)."""
+    return {**ms, "worker": ms.get("workers", 0.0) + ms.get("bare_workers", 0.0)}
 
 
 def main() -> None:

@@ -73,6 +73,7 @@ from activities.channels import Channel
 from activities.store import StoreActivities
 from bench.bare import Pager
 from bench.bare_lifecycle import BareLifecycle, BarePlan, probe
+from bench.goals import NOT_MEASURED, Goal, dig, excess
 from bench.stack import finish, save
 from dev.timeskipping import start_time_skipping
 from incident import models as m
@@ -316,8 +317,50 @@ def report(figures: dict[str, Any]) -> str:
         "(+1 per retry), timer started,",
         "    search-attribute upsert (not TemporalChangeVersion alone), memo upsert; queries, "
         "heartbeats, workflow tasks, timer/activity outcomes not counted",
+        *(goal.line() for goal in goals(figures)),
     ]
     return "\n".join(lines)
+
+
+def goals(figures: dict[str, Any]) -> list[Goal]:
+    """Issue 17: billable actions per standard P1 ≤ 1.3x bare, history bytes ≤ 2x."""
+    w, b = figures.get("warroom", {}), figures.get("bare", {})
+    return [
+        Goal(
+            "billable actions per standard P1",
+            1.3,
+            w.get("actions"),
+            b.get("actions"),
+            "actions",
+            why=(
+                _excess(w, b, "actions_by_kind", "actions"),
+                _excess(w, b, "activities_by_type", "activities scheduled"),
+            ),
+        ),
+        Goal(
+            "history bytes per standard P1",
+            2.0,
+            w.get("history_bytes"),
+            b.get("history_bytes"),
+            "B",
+            why=(
+                _excess(w, b, "bytes_by_type", "bytes"),
+                _excess(w, b, "activity_scheduled_bytes_by_type", "bytes of activity inputs"),
+            ),
+        ),
+    ]
+
+
+def _excess(w: dict[str, Any], b: dict[str, Any], key: str, what: str) -> str:
+    """The top contributors to Warroom's excess of ``key`` over bare's."""
+    if dig(w, key) is None or dig(b, key) is None:
+        return f"{what}: {NOT_MEASURED}"
+    total = sum(w[key].values()) - sum(b[key].values())
+    top = ", ".join(
+        f"{name.lower()} +{gap:,.0f} ({w[key].get(name, 0):,} vs {b[key].get(name, 0):,})"
+        for name, gap in excess(w[key], b[key])
+    )
+    return f"{what}: {total:+,} in all; the most: {top}"
 
 
 def _table(

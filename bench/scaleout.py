@@ -40,15 +40,22 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 from temporalio.client import Client, WorkflowQueryFailedError
 
 from bench.bare import BareIncident, BarePage
-from bench.cpu import CpuMeter
+from bench.cpu import (
+    DEPLOYED,
+    GROUPS,
+    CpuMeter,
+    cpu_header,
+    cpu_row,
+    measure_phase,
+    wait_idle,
+)
 from bench.ingest import notification
 from bench.stack import BenchStack, bench_stack, finish, linked_workflow_id, pool, save
 from incident.ids import incident_workflow_id
@@ -60,8 +67,6 @@ WARM_UP = 3
 """Incidents per worker sent before the clock starts (first workflow tasks, connections)."""
 WAIT = 600.0
 """Seconds a phase may take before the benchmark gives up on it."""
-GROUPS = ("server", "workers", "hooks", "postgres", "bare_workers", "bench", "others", "machine")
-"""The CPU groups, in the order the report shows them."""
 
 
 class Sink:
@@ -130,34 +135,6 @@ async def _folded(client: Client, workflow_ids: Sequence[str], firings: int) -> 
             await asyncio.sleep(0.1)
 
 
-async def _idle(meter: CpuMeter, below: float = 0.1) -> None:
-    """Wait until the processes under test together use less than ``below`` cores."""
-    deadline = time.perf_counter() + WAIT
-    while time.perf_counter() < deadline:
-        before = meter.read()
-        await asyncio.sleep(1)
-        cores = meter.since(before)
-        if sum(cores.get(g, 0.0) for g in (*DEPLOYED, "bare_workers")) < below:
-            return
-
-
-async def _phase(
-    meter: CpuMeter, count: int, work: Callable[[], Awaitable[dict[str, float]]]
-) -> dict[str, Any]:
-    """Run one phase of ``count`` items; its figures with cores busy and CPU ms per item,
-    from its start until the processes under test went idle again."""
-    before = meter.read()
-    figures: dict[str, Any] = await work()
-    await _idle(meter)  # what trails the last page (records, timers set) is the phase's too
-    cores = meter.since(before)
-    figures["seconds"] = round(cores.pop("seconds"), 2)
-    figures["cpu_cores"] = cores
-    figures["cpu_ms_per_item"] = {
-        group: round(busy * figures["seconds"] * 1000 / count, 1) for group, busy in cores.items()
-    }
-    return figures
-
-
 async def measure_one(
     workers: int, hooks: int, incidents: int, group_size: int, concurrency: int
 ) -> dict[str, Any]:
@@ -166,12 +143,7 @@ async def measure_one(
     async with bench_stack() as stack, HttpReceiver(on_receive=sink.receive) as receiver:
         channel = {"name": "sink", "kind": "webhook", "url": f"{receiver.url}/warroom"}
         bare_queue = f"{stack.task_queue}-bare"
-        meter = CpuMeter()
-        meter.add("server", [stack.server.process.pid])
-        meter.add("bench", [os.getpid()], descendants=False)
-        postmaster = _postmaster(stack)
-        if postmaster is not None:
-            meter.add("postgres", [postmaster])
+        meter = stack.meter()
         for _ in range(workers):
             process = await stack.spawn("worker", {"WARROOM_CHANNELS": json.dumps([channel])})
             meter.add("workers", [process.pid])
@@ -186,13 +158,6 @@ async def measure_one(
             return await _measure(
                 stack, http, urls, sink, meter, receiver.url, incidents, group_size, concurrency
             ) | {"workers": workers, "hooks": hooks}
-
-
-def _postmaster(stack: BenchStack) -> int | None:
-    """The PID of the benchmark's Postgres (from its ``postmaster.pid``)."""
-    for path in Path(stack.workdir / "postgres").rglob("postmaster.pid"):
-        return int(path.read_text().split()[0])
-    return None
 
 
 async def _measure(
@@ -235,8 +200,8 @@ async def _measure(
             "folded_per_s": _rate(incidents, time.perf_counter() - started),
         }
 
-    figures: dict[str, Any] = {"new": await _phase(meter, incidents, new)}
-    figures["duplicates"] = await _phase(meter, incidents, duplicates)
+    figures: dict[str, Any] = {"new": await measure_phase(meter, incidents, new)}
+    figures["duplicates"] = await measure_phase(meter, incidents, duplicates)
     figures["bare"] = await _bare(
         client, f"{stack.task_queue}-bare", sink, meter, sink_url, incidents, concurrency, workers
     )
@@ -294,10 +259,10 @@ async def _bare(
         await pool(open_ids, concurrency, signal)
         return {"accepted_per_s": _rate(incidents, time.perf_counter() - started)}
 
-    figures: dict[str, Any] = {"new": await _phase(meter, incidents, new)}
+    figures: dict[str, Any] = {"new": await measure_phase(meter, incidents, new)}
     await pool(open_ids, concurrency, start_open)
-    await _idle(meter)
-    figures["duplicates"] = await _phase(meter, incidents, duplicates)
+    await wait_idle(meter)
+    figures["duplicates"] = await measure_phase(meter, incidents, duplicates)
     return figures
 
 
@@ -329,15 +294,6 @@ def _row(r: dict[str, Any]) -> str:
     )
 
 
-def _cpu_row(label: str, values: dict[str, float], digits: int = 2) -> str:
-    return f"  {label:<22}" + "".join(f"{values.get(g, 0.0):>9.{digits}f}" for g in GROUPS)
-
-
-def _header() -> str:
-    names = {"bare_workers": "bare wkr"}
-    return "  " + " " * 22 + "".join(f"{names.get(g, g):>9}" for g in GROUPS)
-
-
 def quiet_ceiling(ms_per_item: dict[str, float], cpus: int, groups: Sequence[str]) -> float:
     """Items per second ``cpus`` cores could carry at this CPU cost per item, were nothing
     else running (an estimate: CPU time per item measured under contention, scaled)."""
@@ -345,10 +301,8 @@ def quiet_ceiling(ms_per_item: dict[str, float], cpus: int, groups: Sequence[str
     return round(cpus * 1000 / cost, 1) if cost > 0 else 0.0
 
 
-DEPLOYED = ("server", "workers", "hooks", "postgres")
 CONTENDED = 0.2
 """Cores used outside the benchmark from which the report says it was measured under contention."""
-"""What a deployment runs: the load generator and the sink are not counted in estimates."""
 
 
 def bound(cores: dict[str, float], cpus: int) -> str:
@@ -409,16 +363,16 @@ def report(figures: dict[str, Any]) -> str:
         "",
         "CPU, cores busy during each phase (bench = this process: load generator and sink; "
         "others = processes outside the benchmark)",
-        _header(),
+        cpu_header(),
     ]
     for r in runs:
         for name, phase in _phases(r):
-            lines.append(_cpu_row(f"{r['workers']}w {r['hooks']}h {name}", phase["cpu_cores"]))
-    lines += ["", "CPU milliseconds per incident (new, bare new) or per duplicate", _header()]
+            lines.append(cpu_row(f"{r['workers']}w {r['hooks']}h {name}", phase["cpu_cores"]))
+    lines += ["", "CPU milliseconds per incident (new, bare new) or per duplicate", cpu_header()]
     for r in runs:
         for name, phase in _phases(r):
             row = phase["cpu_ms_per_item"]
-            lines.append(_cpu_row(f"{r['workers']}w {r['hooks']}h {name}", row, digits=1))
+            lines.append(cpu_row(f"{r['workers']}w {r['hooks']}h {name}", row, digits=1))
     best_new = max(runs, key=lambda r: r["new"]["paged_per_s"])
     best_dup = max(runs, key=lambda r: r["duplicates"]["accepted_per_s"])
     best_bare = max(runs, key=lambda r: r["bare"]["new"]["paged_per_s"])

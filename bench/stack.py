@@ -35,6 +35,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from bench.cpu import CpuMeter
 from dev.ports import free_port
 from settings import TemporalSettings, connect
 from starter.devserver import DevServer
@@ -201,6 +202,16 @@ class BenchStack:
                     pass
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"the hook service did not become ready; see {self.workdir}")
+
+    def meter(self) -> CpuMeter:
+        """A CPU meter over the dev server, Postgres and this process (``bench``: the load
+        generator and the sink); add the processes spawned on top as they start."""
+        meter = CpuMeter()
+        meter.add("server", [self.server.process.pid])
+        meter.add("bench", [os.getpid()], descendants=False)
+        for path in (self.workdir / "postgres").rglob("postmaster.pid"):
+            meter.add("postgres", [int(path.read_text().split()[0])])
+        return meter
 
     async def polled(self, *task_queues: str) -> None:
         """Wait until a worker polls each task queue for workflow and for activity tasks."""

@@ -44,6 +44,7 @@ import httpx
 import yaml
 
 from bench.bare import BareLadder
+from bench.goals import Goal, dig
 from bench.ingest import notification
 from bench.stack import bench_stack, finish, linked_workflow_id, pool, save, summary_ms
 from incident.ids import incident_workflow_id
@@ -195,9 +196,65 @@ async def run(incidents: int, factor: int, concurrency: int) -> dict[str, Any]:
     return figures
 
 
+GOAL_INCIDENTS = 500
+"""Issue 17 sets the goal at this many simultaneous P0s."""
+
+
 def report(figures: dict[str, Any]) -> str:
-    """Every size's figures as a table."""
-    return "\n".join(report_one(run) for run in figures["runs"])
+    """Every size's figures as a table, then the goal."""
+    return "\n".join(
+        [*(report_one(run) for run in figures["runs"]), *(g.line() for g in goals(figures))]
+    )
+
+
+def goals(figures: dict[str, Any]) -> list[Goal]:
+    """Issue 17: lag p99 with 500 simultaneous P0s ≤ 2x bare, none missed (the largest size
+    measured when 500 was not)."""
+    runs = figures.get("runs") or [{}]
+    run = next((r for r in runs if r.get("incidents") == GOAL_INCIDENTS), None)
+    run = run or max(runs, key=lambda r: r.get("incidents", 0))
+    w, b = run.get("warroom", {}), run.get("bare", {})
+    size = run.get("incidents", GOAL_INCIDENTS)
+    name = f"escalation timer lag p99 with {size} simultaneous P0s"
+    if size != GOAL_INCIDENTS:
+        name += f" (the goal is at {GOAL_INCIDENTS})"
+    missing = w.get("missing")
+    return [
+        Goal(
+            name,
+            2.0,
+            dig(w, "timed", "p99_ms"),
+            dig(b, "timed", "p99_ms"),
+            "ms",
+            requires="none missed",
+            conditions=() if missing is None else ((f"{missing} steps missed", missing == 0),),
+            why=_why(w, b) if w and b else (),
+        )
+    ]
+
+
+def _why(w: dict[str, Any], b: dict[str, Any]) -> tuple[str, ...]:
+    """Lag p50/p99 both sides, how much of it is the timer firing late, and per step."""
+
+    def pair(key: str, q: str) -> str:
+        return f"{w[key][q]:.0f} vs {b[key][q]:.0f} ms"
+
+    steps = ", ".join(
+        f"+{ws['offset_s']:g} s {ws['p99_ms']:.0f} vs {bs['p99_ms']:.0f} ms"
+        for ws, bs in zip(w["steps"], b["steps"], strict=True)
+    )
+    lines = [
+        f"lag, Warroom vs bare: p50 {pair('timed', 'p50_ms')}, p99 {pair('timed', 'p99_ms')}",
+        f"of which the timer firing late (the rest is delivery): p50 "
+        f"{pair('fired_late', 'p50_ms')}, p99 {pair('fired_late', 'p99_ms')}",
+        f"p99 by step: {steps}",
+    ]
+    first = w.get("alert_to_first_page")
+    if first:
+        lines.append(
+            f"Warroom alert → first page under the same load: p99 {first['p99_ms']:.0f} ms"
+        )
+    return tuple(lines)
 
 
 def report_one(figures: dict[str, Any]) -> str:
@@ -254,6 +311,8 @@ def main() -> None:
         runs.append(asyncio.run(run(size, args.factor, args.concurrency)))
         print(report_one(runs[-1]), flush=True)
     figures = {"runs": runs}
+    for line in goals(figures):
+        print(line.line(), flush=True)
     save("timers", figures)
     finish()
 
