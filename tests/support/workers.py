@@ -42,19 +42,22 @@ async def running_worker(
     ]
     store = StoreActivities(harness.database_url)
     await store.open()
-    async with httpx.AsyncClient() as http:
-        worker = build_worker(
-            harness.client,
-            task_queue=harness.task_queue,
-            policy=policy,
-            channels=channels,
-            http=http,
-            prometheus_url=prometheus_url,
-            ui_url="http://localhost:8233",
-            store=store,
-            control_plane_url=control_plane_url,
-            people=people,
-        )
-        async with worker:
-            yield worker
-    await store.close()
+    try:
+        async with httpx.AsyncClient() as http:
+            worker = build_worker(
+                harness.client,
+                task_queue=harness.task_queue,
+                policy=policy,
+                channels=channels,
+                http=http,
+                prometheus_url=prometheus_url,
+                ui_url="http://localhost:8233",
+                store=store,
+                control_plane_url=control_plane_url,
+                people=people,
+            )
+            async with worker:
+                yield worker
+    finally:
+        # Also when the test fails: a pool left to the garbage collector warns in a later test.
+        await store.close()
