@@ -22,9 +22,6 @@ from incident.models import (
 
 MAX_EVENTS_PER_WRITE = 200
 """Timeline events (and channel outcomes) per write, within ACTIVITY_INPUT_BYTES."""
-WAIT_AT_MOST = timedelta(minutes=30)
-"""How long what nobody reads while the incident is live waits for a write that goes
-anyway; past it, the next time the incident wakes writes it (close writes everything)."""
 WAIT_EVENTS_AT_MOST = 50
 """Timeline events that may wait together; one more goes at once, in one write."""
 _Item = TypeVar("_Item", TimelineEvent, NotificationRecord, ActionItem)
@@ -94,7 +91,11 @@ def seen_live(row: IncidentRow) -> tuple[object, ...]:
 
 
 def can_wait(
-    batch: RecordBatch, written: IncidentRow | None, since: datetime, now: datetime
+    batch: RecordBatch,
+    written: IncidentRow | None,
+    since: datetime,
+    now: datetime,
+    at_most: timedelta | None,
 ) -> bool:
     """Whether ``batch`` may wait to go with a later write, ``written`` being the row the
     store last took from this run (None: none yet) and ``since`` when the oldest thing
@@ -104,18 +105,22 @@ def can_wait(
     reads it. So what changes that page goes at once (the incident's first write, a
     change to what ``seen_live`` shows, a customer update), and so does everything from
     resolution on (the postmortem draft is kept current from it). The rest (reminders,
-    acknowledgements, roles, status updates, delivery outcomes) waits, for at most
-    WAIT_AT_MOST and WAIT_EVENTS_AT_MOST events.
+    acknowledgements, roles, status updates, delivery outcomes) waits, for less than
+    ``at_most`` (the severity's status-update interval: the record is never staler than
+    what stakeholders are told; None, no cadence: nothing waits) and fewer than
+    WAIT_EVENTS_AT_MOST events. Whether it has waited long enough is asked whenever the
+    incident wakes; close writes everything.
     """
     row = batch.row
     return (
-        written is not None
+        at_most is not None
+        and written is not None
         and row.resolved_at is None
         and Phase(row.phase).is_open
         and not batch.customer_updates
         and seen_live(row) == seen_live(written)
         and len(batch.events) < WAIT_EVENTS_AT_MOST
-        and now - since < WAIT_AT_MOST
+        and now - since < at_most
     )
 
 

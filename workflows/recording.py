@@ -103,7 +103,13 @@ class Recorder:
         return (
             self.lazy
             and since is not None
-            and can_wait(batch, self._written, since, workflow.now())
+            and can_wait(
+                batch,
+                self._written,
+                since,
+                workflow.now(),
+                self._incident().rule.status_update_every,
+            )
         )
 
     async def flush(self) -> None:

@@ -15,7 +15,6 @@ from incident.models import (
 )
 from incident.policy import load_policy
 from incident.records import (
-    WAIT_AT_MOST,
     WAIT_EVENTS_AT_MOST,
     IncidentRow,
     RecordBatch,
@@ -29,6 +28,8 @@ from tests.support.checks import VOUCHED
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
+EVERY = 30 * MIN
+"""A P1's status-update interval in the shipped policy."""
 
 
 def _written() -> tuple[Incident, IncidentRow]:
@@ -66,15 +67,16 @@ def test_what_nobody_reads_live_waits_for_a_later_write() -> None:
     incident.apply(Acknowledge(actor="bob"), T0 + 5 * MIN)
     incident.apply(AddNote(actor="bob", text="replica lag"), T0 + 6 * MIN)
     batch = _batch(incident)
-    assert can_wait(batch, written, _since(incident.state), T0 + 6 * MIN)
-    # ... for so long only.
-    assert not can_wait(batch, written, _since(incident.state), T0 + 5 * MIN + WAIT_AT_MOST)
+    assert can_wait(batch, written, _since(incident.state), T0 + 6 * MIN, EVERY)
+    # ... for one status-update interval only, and not at all for a severity without one.
+    assert not can_wait(batch, written, _since(incident.state), T0 + 5 * MIN + EVERY, EVERY)
+    assert not can_wait(batch, written, _since(incident.state), T0 + 6 * MIN, None)
 
 
 def test_the_first_write_of_a_run_goes_at_once() -> None:
     incident, _ = _written()
     incident.apply(AddNote(actor="bob", text="replica lag"), T0 + MIN)
-    assert not can_wait(_batch(incident), None, T0 + MIN, T0 + MIN)
+    assert not can_wait(_batch(incident), None, T0 + MIN, T0 + MIN, EVERY)
 
 
 def test_what_the_status_page_shows_goes_at_once() -> None:
@@ -83,7 +85,7 @@ def test_what_the_status_page_shows_goes_at_once() -> None:
     batch = _batch(incident)
     assert batch.customer_updates
     assert seen_live(batch.row) == seen_live(written)  # the update alone makes it go
-    assert not can_wait(batch, written, T0 + MIN, T0 + MIN)
+    assert not can_wait(batch, written, T0 + MIN, T0 + MIN, EVERY)
 
 
 def test_once_resolution_is_declared_and_recovered_everything_goes_at_once() -> None:
@@ -91,13 +93,15 @@ def test_once_resolution_is_declared_and_recovered_everything_goes_at_once() -> 
     incident.apply(Resolve(actor="bob", root_cause="disk full", verified=VOUCHED), T0 + MIN)
     batch = _batch(incident)
     assert batch.row.resolved_at is None  # monitoring: not resolved yet, so it may wait
-    assert can_wait(batch, written, T0 + MIN, T0 + MIN)
+    assert can_wait(batch, written, T0 + MIN, T0 + MIN, EVERY)
     resolved = batch.row.model_copy(update={"resolved_at": T0 + 2 * MIN})
-    assert not can_wait(batch.model_copy(update={"row": resolved}), written, T0 + MIN, T0 + 2 * MIN)
+    assert not can_wait(
+        batch.model_copy(update={"row": resolved}), written, T0 + MIN, T0 + 2 * MIN, EVERY
+    )
 
 
 def test_a_long_burst_goes_at_once() -> None:
     incident, written = _written()
     for i in range(WAIT_EVENTS_AT_MOST):
         incident.apply(AddNote(actor="bot", text=f"note {i}"), T0 + MIN)
-    assert not can_wait(_batch(incident), written, T0 + MIN, T0 + MIN)
+    assert not can_wait(_batch(incident), written, T0 + MIN, T0 + MIN, EVERY)
