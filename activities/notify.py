@@ -24,6 +24,7 @@ from directory.models import ContactMethod, Directory
 from directory.oncall import NoSuchService, service_named
 from incident.durations import format_duration
 from incident.escalation import Audience, Reached
+from incident.models import EVERY_FIELD
 from incident.notices import (
     DELIVERY_HEARTBEAT_TIMEOUT,
     DeliveryOutcome,
@@ -334,7 +335,7 @@ class NotifyActivities:
         if channel.kind == "slack":
             suffix = f"\n<{link}|Open in Temporal>" if link else ""
             return {"text": f"*{notice.headline}*\n```{text}```{suffix}"}
-        document = notice.model_dump(mode="json")
+        document = notice.model_dump(mode="json", context=EVERY_FIELD)
         document["text"] = text
         document["link"] = link
         return document

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializationInfo,
     SerializerFunctionWrapHandler,
     StringConstraints,
     field_validator,
@@ -61,6 +62,33 @@ class Model(BaseModel):
     """Base for every domain model: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+EVERY_FIELD = {"every_field": True}
+"""Serialization context for a ``Sparse`` model's JSON with its defaults written out."""
+
+
+class Sparse(Model):
+    """A model sent often: its JSON leaves out the fields at their defaults, which whoever
+    reads it fills back in (``model_dump(mode="json", context=EVERY_FIELD)`` writes them).
+
+    Only for what the workflow sends out (an activity's input), never for what it reads
+    back when it replays: a default changed by a later release would change what it read.
+    """
+
+    @model_serializer(mode="wrap")
+    def _without_defaults(
+        self, write: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> Any:
+        data = write(self)
+        if not info.mode_is_json() or (info.context or {}).get("every_field"):
+            return data
+        for name, field in type(self).model_fields.items():
+            if not field.is_required() and getattr(self, name) == field.get_default(
+                call_default_factory=True
+            ):
+                data.pop(name, None)
+        return data
 
 
 class Phase(StrEnum):

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from incident.escalation import Audience, Reached
 from incident.impact import ComponentImpact
-from incident.models import Model, Phase, Status
+from incident.models import Model, Phase, Sparse, Status
 from incident.severity import Severity
 
 DELIVERY_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
@@ -33,8 +33,9 @@ class NoticeKind(StrEnum):
     """To an action item's owner: assigned to them, due soon, or overdue."""
 
 
-class IncidentBrief(Model):
-    """The facts a message about an incident needs, small enough to send often."""
+class IncidentBrief(Sparse):
+    """The facts a message about an incident needs, small enough to send often (what is
+    not known or not said is left out of its JSON)."""
 
     human_id: str
     title: str
@@ -89,7 +90,7 @@ class IncidentBrief(Model):
     page connector sets its component to. None in notices from before it was carried."""
 
 
-class Notice(Model):
+class Notice(Sparse):
     """One message for one audience: the people it names and the channels that serve it.
 
     ``key`` is unique within the incident and stable across retries and

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import Field
@@ -15,12 +15,15 @@ from incident.models import (
     IncidentState,
     Model,
     NotificationRecord,
+    Phase,
     Postmortem,
     TimelineEvent,
 )
 
 MAX_EVENTS_PER_WRITE = 200
 """Timeline events (and channel outcomes) per write, within ACTIVITY_INPUT_BYTES."""
+WAIT_EVENTS_AT_MOST = 50
+"""Timeline events that may wait together; one more goes at once, in one write."""
 _Item = TypeVar("_Item", TimelineEvent, NotificationRecord, ActionItem)
 
 
@@ -72,6 +75,53 @@ class RecordBatch(Model):
     def last_seq(self) -> int:
         """The highest timeline ``seq`` this write covers."""
         return self.events[-1].seq if self.events else self.row.last_seq
+
+
+def seen_live(row: IncidentRow) -> tuple[object, ...]:
+    """What is read of the incident's row while the incident is live: the public status
+    page (``starter.web.status_record``) shows an open incident's service, start and
+    customer impact, and a closed one's resolution."""
+    return (
+        Phase(row.phase).is_open,
+        row.service,
+        row.declared_at,
+        row.resolved_at,
+        row.customer_impact,
+    )
+
+
+def can_wait(
+    batch: RecordBatch,
+    written: IncidentRow | None,
+    since: datetime,
+    now: datetime,
+    at_most: timedelta | None,
+) -> bool:
+    """Whether ``batch`` may wait to go with a later write, ``written`` being the row the
+    store last took from this run (None: none yet) and ``since`` when the oldest thing
+    in the batch happened.
+
+    The record is read afterwards; while the incident is live only the status page
+    reads it. So what changes that page goes at once (the incident's first write, a
+    change to what ``seen_live`` shows, a customer update), and so does everything from
+    resolution on (the postmortem draft is kept current from it). The rest (reminders,
+    acknowledgements, roles, status updates, delivery outcomes) waits, for less than
+    ``at_most`` (the severity's status-update interval: the record is never staler than
+    what stakeholders are told; None, no cadence: nothing waits) and fewer than
+    WAIT_EVENTS_AT_MOST events. Whether it has waited long enough is asked whenever the
+    incident wakes; close writes everything.
+    """
+    row = batch.row
+    return (
+        at_most is not None
+        and written is not None
+        and row.resolved_at is None
+        and Phase(row.phase).is_open
+        and not batch.customer_updates
+        and seen_live(row) == seen_live(written)
+        and len(batch.events) < WAIT_EVENTS_AT_MOST
+        and now - since < at_most
+    )
 
 
 def records_behind(state: IncidentState) -> bool:

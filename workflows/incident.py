@@ -68,6 +68,9 @@ LEAN_HISTORY = "lean-history"
 writes the store once per burst of events, after the effects in flight settle."""
 FOLLOW_UP = "follow-up"
 """The patch under which a closing incident hands its open action items to its follow-up."""
+LEAN_RECORD = "lean-record"
+"""The patch under which a run writes the store at once only for what is read while the
+incident is live (the status page), and lets the rest wait for a later write."""
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -107,6 +110,8 @@ class IncidentWorkflow(DecisionUpdates):
             self._effects.record_when_settled = True
             # A continued run starts with its predecessor's: upsert only what differs.
             self._published = values_in(workflow.info().typed_search_attributes)
+        # Incidents opened before it wrote the store after every burst, and replay so.
+        self._recorder.lazy = self._lean and workflow.patched(LEAN_RECORD)
         if self._incident is None:
             opened = await self._open(start)
             if not opened:

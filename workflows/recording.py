@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -19,7 +19,14 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from activities.store import StoreActivities
     from incident.lifecycle import Incident
-    from incident.records import RecordBatch, pending_batch, records_behind, unrecorded_since
+    from incident.records import (
+        IncidentRow,
+        RecordBatch,
+        can_wait,
+        pending_batch,
+        records_behind,
+        unrecorded_since,
+    )
 
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -54,6 +61,11 @@ class Recorder:
         self.held: Callable[[], bool] = lambda: False
         """While it says True (effects in flight), the next write waits for what they add,
         so one write takes a whole burst: the events, and the deliveries' outcomes."""
+        self.lazy = False
+        """Write at once only what is read while the incident is live; the rest waits for
+        a later write (``incident.records.can_wait``)."""
+        self._written: IncidentRow | None = None
+        """The row the store last took from this run."""
 
     @property
     def idle(self) -> bool:
@@ -67,23 +79,41 @@ class Recorder:
     def soon(self, *, now: bool = False) -> None:
         """Start the next write, if anything is new and none is in flight.
 
-        Unless ``now``, it waits while ``held`` says so, for at most HOLD_AT_MOST.
+        Unless ``now``, it waits while ``held`` says so, for at most HOLD_AT_MOST, and,
+        when ``lazy``, while what is new may wait for a later write.
         """
         if not self.enabled or self._task is not None or self._paused:
             return
         incident = self._incident()
-        if not now and self.held():
-            since = unrecorded_since(incident.state)
-            if since is None or workflow.now() - since < HOLD_AT_MOST:
-                return
+        since = unrecorded_since(incident.state)
+        young = since is None or workflow.now() - since < HOLD_AT_MOST
+        if not now and young and self.held():
+            return
         batch = pending_batch(
             incident.state,
             self.workflow_id or workflow.info().workflow_id,
             incident.postmortem_deadlines(),
             incident.customer_impact(),
         )
-        if batch is not None:
-            self._task = asyncio.get_running_loop().create_task(self._write(batch))
+        if batch is None:
+            return
+        if not now and self._may_wait(batch, since):
+            return
+        self._task = asyncio.get_running_loop().create_task(self._write(batch))
+
+    def _may_wait(self, batch: RecordBatch, since: datetime | None) -> bool:
+        """Whether ``batch`` may wait for a later write (only when ``lazy``)."""
+        return (
+            self.lazy
+            and since is not None
+            and can_wait(
+                batch,
+                self._written,
+                since,
+                workflow.now(),
+                self._incident().rule.status_update_every,
+            )
+        )
 
     async def flush(self) -> None:
         """Wait until the store has the whole incident."""
@@ -113,6 +143,7 @@ class Recorder:
                 summary=f"record {len(batch.events)} timeline event(s) in Postgres",
             )
             incident.mark_recorded(batch, workflow.now())
+            self._written = batch.row
             self._outage = False
         except asyncio.CancelledError:
             pass  # cancelled to continue as new; the next run writes it again

@@ -8,8 +8,12 @@
   server (a search attribute, memo or payload over its limit ends a run that
   way), and no workflow task was refused for such a reason;
 - its timeline is complete in Temporal (the ``state`` query: contiguous
-  ``seq``) and in Postgres (once the background writes caught up, the
-  ``timeline`` rows equal the workflow's entries, by ``seq``);
+  ``seq``) and nothing of it is lost on the way to Postgres: once no write is
+  in flight, the ``timeline`` rows equal the workflow's entries up to what the
+  store took (``recorded_seq``) and the state still holds every entry after
+  it (an open incident lets what the status page does not show wait for a
+  later write: ``incident.records.can_wait``); once closed, Postgres has all
+  of it;
 - every timer that was due by the incident's own clock fired: nothing due is
   still pending, and each escalation step of the ladder that was due (and not
   made moot by an acknowledgement or by monitoring) is on the timeline exactly
@@ -18,7 +22,8 @@
   one ``containment_done`` per action that ran, one undo per action undone;
 - with a ``Wire`` on the channel: every notice the channel was sent was in
   the end delivered, and delivered exactly once; the escalation steps' pages
-  among them; and the store's ``notifications`` rows say the same.
+  among them; and the store's ``notifications`` rows, with the outcomes still
+  waiting in the state, say the same.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from temporalio.service import RPCError
 
 from incident.containment import ActionState
 from incident.ids import incident_key
-from incident.models import IncidentState, PendingTimer, TimelineEvent
+from incident.models import IncidentState, PendingTimer, Phase, TimelineEvent
 from incident.policy import LadderKind, Policy
 from starter.api import IncidentHandle
 from tests.support.controlplane import ControlPlane
@@ -164,6 +169,25 @@ async def recorded_state(handle: IncidentHandle, *, within: float) -> IncidentSt
     return result
 
 
+async def settled_state(handle: IncidentHandle, *, within: float) -> IncidentState:
+    """The incident's state once the store has what it must have by now: all of it once
+    the incident is closed; while it is open, everything up to ``recorded_seq``, with no
+    write in flight (the rest may wait for a later write, in the state)."""
+
+    async def settled() -> IncidentState | None:
+        state = await _state(handle)
+        if state is None or not await _no_activity(handle):
+            return None
+        if state.phase is not Phase.CLOSED:
+            return state
+        if state.recorded_seq != state.timeline_seq or state.unrecorded_notifications:
+            return None
+        return state
+
+    result: IncidentState = await eventually(settled, within=within)
+    return result
+
+
 def _monitoring_spans(timeline: list[TimelineEvent]) -> list[tuple[datetime, datetime | None]]:
     spans: list[tuple[datetime, datetime | None]] = []
     start: datetime | None = None
@@ -276,27 +300,31 @@ async def _store_problems(database_url: str, state: IncidentState, wire: Wire | 
     finally:
         await conn.close()
     problems = []
+    recorded = state.recorded_seq
     stored = {r["seq"]: (r["at"], r["kind"], r["actor"], r["text"]) for r in rows}
-    if sorted(stored) != list(range(1, state.timeline_seq + 1)):
-        problems.append(f"Postgres has timeline seqs {sorted(stored)}, not 1..{state.timeline_seq}")
+    if sorted(stored) != list(range(1, recorded + 1)):
+        problems.append(f"Postgres has timeline seqs {sorted(stored)}, not 1..{recorded}")
     for e in state.timeline:
-        if stored.get(e.seq) != (e.at, e.kind, e.actor, e.text):
+        if e.seq <= recorded and stored.get(e.seq) != (e.at, e.kind, e.actor, e.text):
             problems.append(f"Postgres timeline row {e.seq} is {stored.get(e.seq)}, not {e}")
+    waiting = [e.seq for e in state.timeline if e.seq > recorded]
+    if waiting != list(range(recorded + 1, state.timeline_seq + 1)):
+        problems.append(f"the state holds {waiting} of what the store lacks, not all of it")
     if incident is None:
         problems.append("no incidents row in Postgres")
-    elif (incident["phase"], incident["severity"], incident["last_seq"]) != (
-        state.phase.value,
-        state.severity.value,
-        state.timeline_seq,
+    elif incident["last_seq"] != recorded or (
+        recorded == state.timeline_seq
+        and (incident["phase"], incident["severity"]) != (state.phase.value, state.severity.value)
     ):
         problems.append(f"Postgres incidents row is {dict(incident)}, state is {state.phase}")
     if wire is not None:
         in_store = Counter((n["key"], n["channel"]) for n in notifications)
+        in_state = {(n.key, n.channel) for n in state.unrecorded_notifications if n.delivered}
         on_wire = wire.delivered(state.human_id)
-        if set(in_store) != set(on_wire):
+        if set(in_store) | in_state != set(on_wire):
             problems.append(
-                f"notifications in Postgres {sorted(in_store)} differ from those the channel "
-                f"accepted {sorted(on_wire)}"
+                f"notifications in Postgres {sorted(in_store)} and waiting in the state "
+                f"{sorted(in_state)} differ from those the channel accepted {sorted(on_wire)}"
             )
     return problems
 
@@ -368,13 +396,12 @@ async def _check_one(
     on_time_within: timedelta | None,
     within: float,
 ) -> tuple[IncidentState, list[str]]:
-    state = await recorded_state(handle, within=within)
     if wire is not None:
         # Deliveries still retrying in the background must land, once each.
-        await eventually(partial(_all_delivered, wire, state.human_id), within=within)
-        # A channel logs a notice before the activity reports back: wait for the report.
-        await eventually(partial(_no_activity, handle), within=within)
-        state = await recorded_state(handle, within=within)
+        first: IncidentState = await eventually(partial(_state, handle), within=within)
+        await eventually(partial(_all_delivered, wire, first.human_id), within=within)
+    # A channel logs a notice before the activity reports back: wait for the report.
+    state = await settled_state(handle, within=within)
     clock = await incident_clock(handle)
     found = _timeline_problems(state)
     assert state.policy_version == policy.version, "checked against the wrong policy"
