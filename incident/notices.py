@@ -65,6 +65,8 @@ class IncidentBrief(Sparse):
     """The incident's own Slack channel (its ID), where what the incident channel hears goes."""
     room_url: str | None = None
     bridge_url: str | None = None
+    runbook_url: str | None = None
+    """The runbook the alert (or the routing rule it matched) links."""
     status_page_url: str | None = None
     """The public status page customers are pointed at (the policy's)."""
     users_affected: str | None = None

@@ -52,6 +52,7 @@ def brief(inc: Incident, now: datetime) -> IncidentBrief:
         room_channel=s.room.channel_id if s.room else None,
         room_url=s.room.url if s.room else None,
         bridge_url=inc.policy.communication.bridge_url,
+        runbook_url=s.runbook_url,
         status_page_url=inc.policy.customers.status_page_url,
         users_affected=a.users_affected if a else None,
         traffic_percent=a.traffic_percent if a else None,

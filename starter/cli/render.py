@@ -119,6 +119,9 @@ def incident(state: IncidentState, timers: list[PendingTimer], policy: Policy | 
         lines.append(f"  acknowledged {when(s.acknowledged_at)} by {s.acknowledged_by}")
     if s.follows:
         lines.append(f"  follows {s.follows}")
+    room = s.room.url if s.room else None
+    links = {"room": room, "bridge": s.bridge_url, "runbook": s.runbook_url}
+    lines += [f"  {name} {url}" for name, url in links.items() if url]
     if s.root_cause:
         lines.append(f"  root cause: {s.root_cause}")
     impact = impact_line(s)

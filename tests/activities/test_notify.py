@@ -76,19 +76,29 @@ def test_every_template_renders_the_facts(kind: NoticeKind) -> None:
 
 
 @pytest.mark.parametrize("kind", INTERNAL)
-def test_every_notice_names_the_room_and_the_bridge_when_there_are_some(kind: NoticeKind) -> None:
+def test_every_notice_names_the_room_bridge_and_runbook_when_there_are_some(
+    kind: NoticeKind,
+) -> None:
     assert "Room:" not in activities().render(notice(kind))
     assert "Bridge:" not in activities().render(notice(kind))
-    where = {"room_url": "https://app.slack.com/client/T0/C0ROOM", "bridge_url": "https://meet/b"}
+    where = {
+        "room_url": "https://app.slack.com/client/T0/C0ROOM",
+        "bridge_url": "https://meet/b",
+        "runbook_url": "https://runbooks/agents-down",
+    }
     brief = notice(kind).incident.model_copy(update=where)
     text = activities().render(notice(kind, incident=brief))
-    assert "\nRoom: https://app.slack.com/client/T0/C0ROOM\nBridge: https://meet/b\n" in text
+    assert (
+        "\nRoom: https://app.slack.com/client/T0/C0ROOM\nBridge: https://meet/b\n"
+        "Runbook: https://runbooks/agents-down\n"
+    ) in text
 
 
 def test_a_customer_update_says_only_what_customers_may_read() -> None:
     where = {
         "room_url": "https://app.slack.com/client/T0/C0ROOM",
         "bridge_url": "https://meet/b",
+        "runbook_url": "https://runbooks/agents-down",
         "status_page_url": "https://status.example.com",
     }
     brief = notice(NoticeKind.CUSTOMER_UPDATE).incident.model_copy(update=where)
@@ -107,7 +117,7 @@ def test_a_customer_update_says_only_what_customers_may_read() -> None:
         "We have found the cause and are rolling back.",
     ]
     assert "Status page: https://status.example.com" in text
-    for internal in ("INC-7K3QXD", "P0", "dana", "C0ROOM", "meet/b", "v42", "acme"):
+    for internal in ("INC-7K3QXD", "P0", "dana", "C0ROOM", "meet/b", "runbooks/", "v42", "acme"):
         assert internal not in text
 
 

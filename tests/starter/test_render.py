@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 import click
 
-from incident.models import TimelineEvent
-from starter.cli.render import MAX_CELL, table, timeline
+from incident.lifecycle import Incident
+from incident.models import Alert, TimelineEvent
+from incident.policy import load_policy
+from starter.cli.render import MAX_CELL, incident, table, timeline
 
 
 def test_a_huge_label_does_not_push_the_table_off_the_screen() -> None:
@@ -35,3 +37,27 @@ def test_a_decision_sent_straight_to_temporal_is_labelled_admin() -> None:
     assert "dana " in lines[0] and "(admin)" not in lines[0]
     assert "eve (admin)" in lines[1]
     assert "warroom " in lines[2] and "(admin)" not in lines[2]
+
+
+def test_show_names_the_room_bridge_and_runbook_of_the_incident() -> None:
+    at = datetime(2026, 12, 3, 3, 14, tzinfo=UTC)
+    inc, _ = Incident.open(
+        human_id="INC-7K3QX-D2MPA",
+        source="alertmanager",
+        dedup_key="g",
+        declaration=None,
+        alerts=[
+            Alert(
+                fingerprint="f",
+                name="AgentsDown",
+                labels={"severity": "critical", "service": "agents"},
+                annotations={"runbook_url": "https://runbooks/agents-down"},
+            )
+        ],
+        policy=load_policy(),
+        now=at,
+    )
+    inc.state.bridge_url = "https://meet/war-room"
+    lines = [click.unstyle(line).strip() for line in incident(inc.state, []).splitlines()]
+    assert "bridge https://meet/war-room" in lines
+    assert "runbook https://runbooks/agents-down" in lines
