@@ -7,6 +7,7 @@ the ``version`` of the policy it was declared under.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from importlib import resources
@@ -625,3 +626,25 @@ def load_policy(path: str | Path | None = None) -> Policy:
         text = resources.files("incident").joinpath(DEFAULT_POLICY_FILE).read_text()
         return parse_policy(text, f"incident/{DEFAULT_POLICY_FILE}")
     return parse_policy(*read_document(path, PolicyError, "policy"))
+
+
+SHARED_POLICIES = 16
+"""Distinct policies kept for sharing: a worker rarely sees more than its deploys' few."""
+_shared: dict[str, Policy] = {}
+
+
+def shared(policy: Policy) -> Policy:
+    """The one object this process holds for a policy equal to ``policy``.
+
+    Every incident a worker caches holds its policy (about 75 KiB of objects); most hold
+    the same one, decoded anew from each history. A policy is frozen and read only, so
+    equal ones are shared: the same answers, a fraction of the memory.
+    """
+    key = hashlib.sha256(policy.model_dump_json().encode()).hexdigest()
+    kept = _shared.get(key)
+    if kept is not None:
+        return kept
+    if len(_shared) >= SHARED_POLICIES:
+        _shared.pop(next(iter(_shared)))
+    _shared[key] = policy
+    return policy

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         IncidentState,
         PendingTimer,
     )
+    from incident.policy import shared
     from incident.rules import action_items
     from workflows.alarm import Alarm
     from workflows.decisions import ActionItemUpdates
@@ -67,7 +68,7 @@ class FollowUpWorkflow(ActionItemUpdates):
             start_to_close_timeout=timedelta(seconds=10),
             summary="load the response policy in force on the workers",
         )
-        self._incident = Incident(start.state, policy, after_close=True)
+        self._incident = Incident(start.state, shared(policy), after_close=True)
         self._recorder.enabled = True
         incident = self._incident
         while self._wanted() and not self._should_continue_as_new():

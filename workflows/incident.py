@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         RoomRequest,
         TimelineEvent,
     )
+    from incident.policy import shared
     from incident.rules import action_items
     from incident.search_attributes import BY_NAME, values_in
     from workflows import handover
@@ -81,7 +82,7 @@ class IncidentWorkflow(DecisionUpdates):
     def __init__(self, start: IncidentStart) -> None:
         self._incident: Incident | None = None
         if start.carried is not None:
-            self._incident = Incident(start.carried.state, start.carried.policy)
+            self._incident = Incident(start.carried.state, shared(start.carried.policy))
         self._early_alerts: list[AlertBatch] = [] if start.carried else list(start.alerts)
         self._after_close: list[AlertBatch] = list(start.alerts) if start.carried else []
         self._wake = False
@@ -300,6 +301,7 @@ class IncidentWorkflow(DecisionUpdates):
             priority=URGENT,  # the first page waits on it
             summary="load the response policy in force on the workers",
         )
+        policy = shared(policy)  # one object for every incident cached with it
         if start.declaration is None:
             try:
                 await workflow.wait_condition(

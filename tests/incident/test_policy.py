@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from incident.durations import parse_duration
-from incident.policy import LadderKind, Policy, PolicyError, load_policy
+from incident.policy import SHARED_POLICIES, LadderKind, Policy, PolicyError, load_policy, shared
 from incident.severity import Severity
 
 
@@ -153,3 +153,15 @@ def test_a_compressed_policy_keeps_fractions_of_a_second(factor: int) -> None:
     assert policy.rule(Severity.P0).response_time == p0.response_time / factor
     assert parse_duration("7.5s") == timedelta(seconds=7.5)
     assert parse_duration("1m 0.25s") == timedelta(seconds=60.25)
+
+
+def test_incidents_with_equal_policies_share_one_object_and_no_other() -> None:
+    decoded = [Policy.model_validate_json(load_policy().model_dump_json()) for _ in range(3)]
+    first = shared(decoded[0])
+    assert shared(decoded[1]) is first and shared(decoded[2]) is first
+    compressed = shared(load_policy().compressed(60))
+    assert compressed is not first and compressed == load_policy().compressed(60)
+    for factor in range(2, SHARED_POLICIES + 3):  # more distinct policies than are kept
+        shared(load_policy().compressed(factor))
+    again = Policy.model_validate_json(load_policy().model_dump_json())
+    assert shared(again) == first  # still the same answers once the first was let go
