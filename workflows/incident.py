@@ -72,6 +72,10 @@ FOLLOW_UP = "follow-up"
 LEAN_RECORD = "lean-record"
 """The patch under which a run writes the store at once only for what is read while the
 incident is live (the status page), and lets the rest wait for a later write."""
+PATCHES_OF_2026_12 = "patches-of-2026-12"
+"""One marker standing for every patch this workflow checks (``_patched``): an incident
+opened since takes them all from it, instead of one marker and one TemporalChangeVersion
+upsert, a visibility write, each. Incidents opened before replay by their own markers."""
 
 
 @workflow.defn(name="IncidentWorkflow")
@@ -92,6 +96,7 @@ class IncidentWorkflow(DecisionUpdates):
         self._recorder = Recorder(lambda: self._live, self._rouse)
         self._alarm = Alarm()
         self._lean = False
+        self._all_patches: bool | None = None
         self._effects = SideEffects(lambda: self._live, self._rouse, self._recorder.soon)
 
     # --- the run ------------------------------------------------------------
@@ -100,11 +105,11 @@ class IncidentWorkflow(DecisionUpdates):
     async def run(self, start: IncidentStart) -> IncidentState:
         """Run the incident until it closes; returns its final state."""
         # Incidents that began before the store existed must replay without it.
-        self._recorder.enabled = workflow.patched("record-to-store")
+        self._recorder.enabled = self._patched("record-to-store")
         # Incidents opened before drains were bounded end as they always did, so they replay.
-        self._bounded_drain = workflow.patched("bounded-drain")
+        self._bounded_drain = self._patched("bounded-drain")
         # Incidents opened before it re-armed their timer on every wake, and replay so.
-        self._lean = workflow.patched(LEAN_HISTORY)
+        self._lean = self._patched(LEAN_HISTORY)
         if self._lean:
             # One write per burst, its deliveries' outcomes in it, not one per event and outcome.
             self._recorder.held = lambda: self._effects.busy
@@ -112,7 +117,7 @@ class IncidentWorkflow(DecisionUpdates):
             # A continued run starts with its predecessor's: upsert only what differs.
             self._published = values_in(workflow.info().typed_search_attributes)
         # Incidents opened before it wrote the store after every burst, and replay so.
-        self._recorder.lazy = self._lean and workflow.patched(LEAN_RECORD)
+        self._recorder.lazy = self._lean and self._patched(LEAN_RECORD)
         if self._incident is None:
             opened = await self._open(start)
             if not opened:
@@ -215,7 +220,7 @@ class IncidentWorkflow(DecisionUpdates):
         if not (incident.state.runbook_rules and action_items.open_items(incident)):
             return
         # Incidents closed before follow-ups existed replay without one.
-        if not workflow.patched(FOLLOW_UP):
+        if not self._patched(FOLLOW_UP):
             return
         s = incident.state
         # One already running has the same items: a closing incident takes no decision.
@@ -314,14 +319,14 @@ class IncidentWorkflow(DecisionUpdates):
         info = workflow.info()
         early, self._early_alerts = self._early_alerts, []
         # Incidents opened before incident UIDs existed keep their short IDs and keys.
-        if workflow.patched("incident-uid"):
+        if self._patched("incident-uid"):
             uid: str | None = info.run_id
             name = human_id(info.workflow_id, info.run_id)
             # A declared incident's workflow ID carries the INC ID its client chose, so the
             # two always agree (starter.api.declare_incident); one declared under an ID of
             # the caller's own keeps a derived INC ID. Not an input field: workers of the
             # previous release refuse fields they do not know.
-            if start.declaration is not None and workflow.patched("human-id-in-workflow-id"):
+            if start.declaration is not None and self._patched("human-id-in-workflow-id"):
                 name = human_id_in_workflow_id(info.workflow_id) or name
         else:
             uid = None
@@ -332,7 +337,7 @@ class IncidentWorkflow(DecisionUpdates):
         # checklists, living action items, rollback verification, the runbook's deadlines,
         # seed 002's matrix, severity following the alerts) share one patch: incidents
         # opened before it replay without their timers and activities.
-        runbook_rules = workflow.patched(RUNBOOK_RULES)
+        runbook_rules = self._patched(RUNBOOK_RULES)
         self._incident, effects = Incident.open(
             human_id=name,
             uid=uid,
@@ -345,7 +350,7 @@ class IncidentWorkflow(DecisionUpdates):
             now=workflow.now(),
             # Incidents opened before elapsed times were rounded replay their timelines as
             # they were written.
-            whole_seconds=workflow.patched("whole-second-durations"),
+            whole_seconds=self._patched("whole-second-durations"),
             runbook_rules=runbook_rules,
         )
         self._dispatch(effects)
@@ -353,14 +358,14 @@ class IncidentWorkflow(DecisionUpdates):
         # sees an incident without the containment it proposes or the incident it follows.
         proposed: Effects | None = None
         # Incidents opened before containment existed must replay without it.
-        if start.declaration is None and workflow.patched("containment-playbooks"):
+        if start.declaration is None and self._patched("containment-playbooks"):
             proposed = self._incident.propose_playbooks(workflow.now())
         if start.follows is not None:  # opened by alerts that fired while it was closing
             self._incident.link_previous(
                 start.follows.human_id, start.follows.closed_at, workflow.now()
             )
         # Incidents opened before escalation policies existed page by the severity's ladder.
-        if workflow.patched("escalation-policies"):
+        if self._patched("escalation-policies"):
             await self._load_paging_plan()
         if proposed is not None:  # dispatched where it always was, so histories replay
             self._dispatch(proposed)
@@ -368,12 +373,12 @@ class IncidentWorkflow(DecisionUpdates):
         if (
             start.follows is None
             and start.dedup_key is not None
-            and workflow.patched("link-previous-incident")
+            and self._patched("link-previous-incident")
         ):
             self._effects.spawn(self._link_previous(info.workflow_id))
         # Incidents opened before rooms existed replay without one.
         room = self._incident.room_wanted()
-        if room is not None and workflow.patched("incident-room"):
+        if room is not None and self._patched("incident-room"):
             self._effects.spawn(self._open_room(room))
         return True
 
@@ -447,6 +452,13 @@ class IncidentWorkflow(DecisionUpdates):
             if not due:
                 return
             self._dispatch(incident.timer_due(due[0], now))
+
+    def _patched(self, patch_id: str) -> bool:
+        """Whether this run takes ``patch_id``: yes for an incident opened since
+        PATCHES_OF_2026_12, which stands for every patch up to it; else by its own marker."""
+        if self._all_patches is None:  # asked first at the run's start, so as it was then
+            self._all_patches = workflow.patched(PATCHES_OF_2026_12)
+        return self._all_patches or workflow.patched(patch_id)
 
     def _rouse(self) -> None:
         """Something changed: the main loop re-plans its timer and refreshes the Web UI."""
