@@ -8,10 +8,13 @@ Each handler only hands its decision to the incident (``_check`` in the validato
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from datetime import datetime
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from incident.lifecycle import DecisionRejected, Effects, Incident
     from incident.models import (
         Acknowledge,
         AddActionItem,
@@ -44,6 +47,25 @@ with workflow.unsafe.imports_passed_through():
 
 FORMER_NAMES: dict[str, type[Decision]] = {"record_cause": IdentifyCause}
 """Updates renamed since release, still answered: older clients and saved histories use them."""
+
+
+def refuse_unless_taken(incident: Incident, decision: Decision, now: datetime) -> None:
+    """What an update's validator does: refuse ``decision`` (ApplicationError with the
+    incident's reason) before it enters history, if it cannot apply at ``now``."""
+    try:
+        incident.check(decision, now)
+    except DecisionRejected as err:
+        raise ApplicationError(str(err), type="DecisionRejected", non_retryable=True) from None
+
+
+def take(incident: Incident, decision: Decision, now: datetime) -> tuple[DecisionReceipt, Effects]:
+    """What an update's handler does: apply ``decision``; its receipt and what to send."""
+    event, effects = incident.apply(decision, now)
+    s = incident.state
+    receipt = DecisionReceipt(
+        human_id=s.human_id, event=event, phase=s.phase, status=s.status, severity=s.severity
+    )
+    return receipt, effects
 
 
 class ActionItemUpdates(ABC):

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.policy import PolicyActivities
     from incident.bounds import clip_line
     from incident.durations import spoken_duration
-    from incident.lifecycle import DecisionRejected, Incident
+    from incident.lifecycle import Incident
     from incident.models import (
         Decision,
         DecisionReceipt,
@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from incident.policy import shared
     from incident.rules import action_items
     from workflows.alarm import Alarm
-    from workflows.decisions import ActionItemUpdates
+    from workflows.decisions import ActionItemUpdates, refuse_unless_taken, take
     from workflows.effects import SideEffects
     from workflows.recording import Recorder
 
@@ -149,21 +149,14 @@ class FollowUpWorkflow(ActionItemUpdates):
     # --- decisions ----------------------------------------------------------------
 
     def _check(self, decision: Decision) -> None:
-        try:
-            self._live.check(decision, workflow.now())
-        except DecisionRejected as err:
-            raise ApplicationError(str(err), type="DecisionRejected", non_retryable=True) from None
+        refuse_unless_taken(self._live, decision, workflow.now())
 
     def _decide(self, decision: Decision) -> DecisionReceipt:
         self._handled += 1
         self._last_decision = workflow.now()
-        incident = self._live
-        event, effects = incident.apply(decision, workflow.now())
+        receipt, effects = take(self._live, decision, workflow.now())
         self._effects.dispatch(effects)
-        s = incident.state
-        return DecisionReceipt(
-            human_id=s.human_id, event=event, phase=s.phase, status=s.status, severity=s.severity
-        )
+        return receipt
 
     # --- views ------------------------------------------------------------------
 

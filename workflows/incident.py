@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
         human_id,
         human_id_in_workflow_id,
     )
-    from incident.lifecycle import DecisionRejected, Effects, Incident
+    from incident.lifecycle import Effects, Incident
     from incident.models import (
         MAX_ALERTS_AFTER_CLOSE,
         AlertBatch,
@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from incident.search_attributes import BY_NAME, values_in
     from workflows import handover
     from workflows.alarm import Alarm
-    from workflows.decisions import DecisionUpdates
+    from workflows.decisions import DecisionUpdates, refuse_unless_taken, take
     from workflows.effects import PROBE_RETRY, URGENT, SideEffects, failure_message
     from workflows.follow_up import FollowUpWorkflow
     from workflows.recording import Recorder
@@ -506,20 +506,13 @@ class IncidentWorkflow(DecisionUpdates):
         self._dispatch(self._incident.on_alerts(batch, workflow.now()))
 
     def _check(self, decision: Decision) -> None:
-        try:
-            self._live.check(decision, workflow.now())
-        except DecisionRejected as err:
-            raise ApplicationError(str(err), type="DecisionRejected", non_retryable=True) from None
+        refuse_unless_taken(self._live, decision, workflow.now())
 
     def _decide(self, decision: Decision) -> DecisionReceipt:
         self._handled += 1
-        incident = self._live
-        event, effects = incident.apply(decision, workflow.now())
+        receipt, effects = take(self._live, decision, workflow.now())
         self._dispatch(effects)
-        s = incident.state
-        return DecisionReceipt(
-            human_id=s.human_id, event=event, phase=s.phase, status=s.status, severity=s.severity
-        )
+        return receipt
 
     # --- views ------------------------------------------------------------------
 
