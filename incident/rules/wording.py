@@ -59,7 +59,10 @@ def step_summary(inc: Incident, step: EscalationStep) -> str:
 
 
 def elapsed(inc: Incident, delta: timedelta) -> str:
-    """How long something took, as this incident's timeline writes it."""
+    """How long something took, as this incident's timeline writes it: a time read off a
+    clock below a second is ``less than 1s``, never ``0.874914s``."""
+    if inc.state.whole_seconds and timedelta(0) < delta < timedelta(seconds=1):
+        return "less than 1s"
     return format_duration(delta, whole_seconds=inc.state.whole_seconds)
 
 

@@ -118,6 +118,19 @@ def test_acknowledge_stops_paging_but_not_management() -> None:
     assert incident.state.phase is Phase.RESPONDING
 
 
+@pytest.mark.parametrize(
+    ("after", "says"),
+    [
+        (timedelta(seconds=0.874914), "Acknowledged after less than 1s; paging stopped"),
+        (timedelta(seconds=30.685497), "Acknowledged after 31s; paging stopped"),
+    ],
+)
+def test_the_time_to_acknowledge_reads_as_a_person_writes_it(after: timedelta, says: str) -> None:
+    incident = declare(Severity.P1)
+    event, _ = incident.apply(Acknowledge(actor="bob"), T0 + after)
+    assert event.text == says
+
+
 def test_resolve_stops_the_management_ladder() -> None:
     incident = declare(Severity.P0)
     incident.apply(Resolve(actor="bob", root_cause="bad deploy", verified=VOUCHED), minutes(10))
