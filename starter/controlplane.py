@@ -23,6 +23,7 @@ from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from activities.pool import LazyPool
 from settings import EnvSettings, SettingsError
 from settings.fields import host_port, split_host_port
 
@@ -89,23 +90,24 @@ Effect = Callable[[asyncpg.Connection], Awaitable[dict[str, Any]]]
 
 def create_control_plane(database_url: str, *, token: str | None = None) -> FastAPI:
     """The app: the runbook's endpoints over ``database_url``; ``token`` makes them ask for it."""
-    pool: dict[str, asyncpg.Pool] = {}
+
+    async def prepare(conn: asyncpg.Connection) -> None:
+        await conn.execute(SCHEMA)
+        await conn.execute(SAMPLE)
+
+    # Opened once by the first request, the others waiting: two first requests at once
+    # (a rollback and a trigger approved together) must not both create the tables.
+    pool = LazyPool(database_url, min_size=1, max_size=4, check=prepare)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        if "pool" in pool:  # close before the database goes away
-            await pool.pop("pool").close()
+        await pool.close()  # before the database goes away
 
     app = FastAPI(title="Warroom reference control plane", version="1", lifespan=lifespan)
 
     async def db() -> asyncpg.Pool:
-        if "pool" not in pool:
-            pool["pool"] = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-            async with pool["pool"].acquire() as conn:
-                await conn.execute(SCHEMA)
-                await conn.execute(SAMPLE)
-        return pool["pool"]
+        return await pool.get()
 
     async def once(
         request: Request, key: str | None, action: str, target: str, effect: Effect
