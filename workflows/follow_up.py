@@ -3,7 +3,7 @@
 An incident's workflow ends at close, and the group's next incident may reuse its workflow
 ID, so the work a postmortem leaves lives here, under ``follow-up-INC-…``: the closing
 incident starts it when items are still open, and a person who adds, completes, reassigns
-or reopens an item of a closed incident starts it again if need be (``starter.api``). It
+or reopens an item of a closed incident starts it again if need be (``starter.follow_up``). It
 reminds owners before and after the due dates, tells the ticket tracker, keeps the store's
 record current, and ends once no item is open and everything in flight has settled.
 """
@@ -62,7 +62,7 @@ class FollowUpWorkflow(ActionItemUpdates):
 
     @workflow.run
     async def run(self, start: FollowUpStart) -> IncidentState:
-        """Until no action item is open; returns the incident as the follow-up leaves it."""
+        """Until no item is open (and a minute more); returns the incident as it leaves it."""
         policy = await workflow.execute_activity_method(
             PolicyActivities.current,
             start_to_close_timeout=timedelta(seconds=10),
