@@ -21,6 +21,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
     model_serializer,
+    model_validator,
 )
 
 from incident import bounds
@@ -688,6 +689,20 @@ class RoomRequest(Model):
     """Whose on-call responders are invited."""
 
 
+FORMER_RUNBOOK_FLAGS = (
+    "customer_deadlines",
+    "checklists",
+    "action_item_reminders",
+    "rollback_checks",
+    "runbook_deadlines",
+    "escalation_matrix",
+    "severity_follows_alerts",
+    "tracked_remedies",
+)
+"""``IncidentState.runbook_rules`` as a state carried or returned by the release before
+was written: eight flags, set together from one patch."""
+
+
 class IncidentState(Model):
     """Everything the workflow knows about one incident."""
 
@@ -768,7 +783,18 @@ class IncidentState(Model):
     """The runbook rules of the ``runbook-rules`` release hold: customer deadlines and
     cadence, checklists required to resolve, action items that live, rollback checks, the
     runbook's deadlines and on-call requirement, seed 002's matrix, severity following the
-    alerts, tracked remedies (incidents opened since; older ones replay without them)."""
+    alerts, tracked remedies (incidents opened since; older ones replay without them).
+    A state written while each had a flag of its own (``FORMER_RUNBOOK_FLAGS``, always set
+    together) is read with this one."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_flag_for_the_former_eight(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(k in data for k in FORMER_RUNBOOK_FLAGS):
+            data = dict(data)
+            flags = [bool(data.pop(k)) for k in FORMER_RUNBOOK_FLAGS if k in data]
+            data.setdefault("runbook_rules", all(flags))
+        return data
 
     scope_assessed_at: datetime | None = None
     """When the scope and impact were assessed (a status update saying identified)."""

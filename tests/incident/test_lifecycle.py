@@ -8,6 +8,7 @@ import pytest
 
 from incident.lifecycle import DecisionRejected, Incident
 from incident.models import (
+    FORMER_RUNBOOK_FLAGS,
     Acknowledge,
     AddActionItem,
     AddNote,
@@ -18,6 +19,7 @@ from incident.models import (
     Close,
     Declaration,
     DeclareMitigated,
+    IncidentState,
     Phase,
     PostmortemStatus,
     ProbeResult,
@@ -297,3 +299,12 @@ def test_timeline_is_bounded_once_the_store_has_it() -> None:
     assert state.timeline[-1].text == "note 799"
     assert state.timeline_seq == state.timeline_dropped + 500
     assert state.notes == 800
+
+
+def test_a_state_written_by_the_release_with_eight_flags_reads_as_the_runbook_rules() -> None:
+    # What a run of the previous release carried into continue-as-new, or returned at close.
+    written = declare(Severity.P1).state.model_dump(mode="json", exclude={"runbook_rules"})
+    flagged = written | {flag: True for flag in FORMER_RUNBOOK_FLAGS}
+    assert IncidentState.model_validate(flagged).runbook_rules is True
+    unflagged = written | {flag: False for flag in FORMER_RUNBOOK_FLAGS}
+    assert IncidentState.model_validate(unflagged).runbook_rules is False
