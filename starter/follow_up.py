@@ -39,9 +39,10 @@ ATTEMPTS = 3
 """Tries when the follow-up ends between being found and taking the decision."""
 
 
-class NotClosed(Exception):
-    """The incident's workflow ended without closing it (cancelled or terminated): it has no
-    follow-up and takes no decision."""
+class NoMoreDecisions(Exception):
+    """The incident's workflow has ended and the decision has nowhere to go: it is closed
+    and the decision is not about its action items, or it ended without closing (cancelled
+    or terminated). The message says which."""
 
 
 def closed_refusal(state: IncidentState) -> str:
@@ -56,6 +57,29 @@ def closed_refusal(state: IncidentState) -> str:
 def taken_after_close(decision: Decision) -> bool:
     """Whether a closed incident still takes ``decision`` (its action items')."""
     return type(decision) in AFTER_CLOSE
+
+
+async def decide_on(
+    client: Client,
+    handle: IncidentHandle,
+    decision: Decision,
+    *,
+    rpc_timeout: timedelta | None = None,
+) -> DecisionReceipt:
+    """Send ``decision`` to the incident; once it is closed, its action items' go to its
+    follow-up. Raises WorkflowUpdateFailedError with the reason when it is refused, and
+    NoMoreDecisions when the incident has ended and takes it nowhere."""
+    try:
+        return await decide(handle, decision, rpc_timeout=rpc_timeout)
+    except RPCError as err:
+        if err.status is not RPCStatusCode.NOT_FOUND:  # NOT_FOUND: its workflow has ended
+            raise
+        if taken_after_close(decision):
+            return await decide_after_close(client, handle, decision, rpc_timeout=rpc_timeout)
+        state: IncidentState = await handle.query(IncidentWorkflow.state, rpc_timeout=rpc_timeout)
+        if state.phase is Phase.CLOSED:
+            raise NoMoreDecisions(closed_refusal(state)) from err
+        raise
 
 
 async def decide_after_close(
@@ -103,7 +127,7 @@ async def _follow_up_ready(
     described = await closed.describe(rpc_timeout=rpc_timeout)
     state: IncidentState = await closed.query(IncidentWorkflow.state, rpc_timeout=rpc_timeout)
     if state.phase is not Phase.CLOSED:
-        raise NotClosed(
+        raise NoMoreDecisions(
             f"{state.human_id} ended {state.phase.value} without closing (cancelled or "
             "terminated); it takes no more decisions"
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from incident.containment import ActionKind
 from incident.impact import ComponentImpact
@@ -51,7 +51,7 @@ from incident.models import (
     SubmitPostmortem,
     TimerKind,
 )
-from starter.api import IncidentHandle, decide
+from starter.api import IncidentHandle
 from starter.api_client import (
     ApiError,
     Forbidden,
@@ -76,7 +76,7 @@ from starter.cli.base import (
     severity_named,
 )
 from starter.cli.incidents import QUERY_TIMEOUT, state_and_timers
-from starter.follow_up import NotClosed, decide_after_close, taken_after_close
+from starter.follow_up import NoMoreDecisions, decide_on
 from workflows.incident import IncidentWorkflow
 
 
@@ -95,18 +95,9 @@ async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) 
                 _already_closed(ctx, state)
                 return
         try:
-            receipt = await decide(handle, decision)
-        except RPCError as err:
-            if err.status is not RPCStatusCode.NOT_FOUND:
-                raise
-            if not taken_after_close(decision):
-                await _refuse_if_closed(handle)
-                raise
-            # A closed incident's action items live on in its follow-up.
-            try:
-                receipt = await decide_after_close(await ctx.client(), handle, decision)
-            except NotClosed as ended:
-                fail(EXIT_REJECTED, str(ended))
+            receipt = await decide_on(await ctx.client(), handle, decision)
+        except NoMoreDecisions as ended:
+            fail(EXIT_REJECTED, str(ended))
     data = receipt.model_dump(mode="json")
     text = (
         f"{receipt.human_id} {render.phase(receipt.phase.value)}/{receipt.status.value}: "
@@ -122,18 +113,6 @@ async def _decide(ctx: Context, incident: str, make: Callable[[str], Decision]) 
             "if no alert fires and the SLO probes hold"
         )
     ctx.out(data, text)
-
-
-async def _refuse_if_closed(handle: IncidentHandle) -> None:
-    """A closed incident's workflow has completed and takes no update: say that, not what
-    Temporal says of a completed workflow."""
-    state, _ = await state_and_timers(handle)
-    if state.phase is Phase.CLOSED:
-        fail(
-            EXIT_REJECTED,
-            f"{state.human_id} is closed (closed {render.when(state.closed_at)}); it takes no "
-            "more decisions, only its action items still do",
-        )
 
 
 def _already_closed(ctx: Context, state: IncidentState) -> None:

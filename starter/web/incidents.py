@@ -22,14 +22,8 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from incident.models import Decision, DecisionReceipt, IncidentState, PendingTimer, Phase
-from starter.api import IncidentHandle, IncidentNotFound, decide, incident_handle, rejection_type
-from starter.follow_up import (
-    NotClosed,
-    after_close,
-    closed_refusal,
-    decide_after_close,
-    taken_after_close,
-)
+from starter.api import IncidentHandle, IncidentNotFound, incident_handle, rejection_type
+from starter.follow_up import NoMoreDecisions, after_close, decide_on
 from workflows.incident import IncidentWorkflow
 
 _T = TypeVar("_T")
@@ -73,8 +67,8 @@ async def send_decision(
     """Send ``decision`` to incident ``ref``; its receipt, or one of this module's errors."""
     handle = await handle_of(client, ref, rpc_timeout)
     try:
-        return await _taken(client, handle, decision, rpc_timeout)
-    except NotClosed as err:
+        return await decide_on(await client(), handle, decision, rpc_timeout=rpc_timeout)
+    except NoMoreDecisions as err:
         raise DecisionRefused(str(err)) from err
     except WorkflowUpdateFailedError as err:
         cause = err.cause
@@ -88,25 +82,6 @@ async def send_decision(
         raise _rpc_failure(err, ref, rpc_timeout) from err
     except RuntimeError as err:  # a lazy client that cannot connect
         raise TemporalUnavailable(str(err)) from err
-
-
-async def _taken(
-    client: ClientSource, handle: IncidentHandle, decision: Decision, rpc_timeout: timedelta
-) -> DecisionReceipt:
-    """The incident's receipt; a closed one's action items are taken by its follow-up."""
-    try:
-        return await decide(handle, decision, rpc_timeout=rpc_timeout)
-    except RPCError as err:
-        if err.status is not RPCStatusCode.NOT_FOUND:
-            raise
-        if taken_after_close(decision):
-            return await decide_after_close(
-                await client(), handle, decision, rpc_timeout=rpc_timeout
-            )
-        state = await handle.query(IncidentWorkflow.state, rpc_timeout=rpc_timeout)
-        if state.phase is Phase.CLOSED:
-            raise DecisionRefused(closed_refusal(state)) from err
-        raise
 
 
 async def incident_state(
